@@ -1,0 +1,47 @@
+/** The app as users run it: through cdktf's app command, config from LOG_RESCUE_CONFIG. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.join(__dirname, '..');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+
+function runApp(config: unknown) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-cli-'));
+  const file = path.join(dir, 'config.json');
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
+  const outdir = path.join(dir, 'cdktf.out');
+  const r = spawnSync(TSX, [path.join(ROOT, 'main.ts')], {
+    cwd: dir, encoding: 'utf8',
+    env: { ...process.env, LOG_RESCUE_CONFIG: file, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' },
+  });
+  return { ...r, outdir };
+}
+
+describe('main.ts', () => {
+  it('synthesizes both stacks from a config file', () => {
+    const r = runApp({ logRescue: { autoScalingGroups: ['fleet-a'] } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(existsSync(path.join(r.outdir, 'stacks/log-rescue/cdk.tf.json'))).toBe(true);
+    expect(existsSync(path.join(r.outdir, 'stacks/session-logs/cdk.tf.json'))).toBe(true);
+  });
+
+  it('exits 1 on a bad config, names every field, and writes nothing', () => {
+    const r = runApp({ region: 'eu-nowhere-1', sessionLogs: { logGroup: { retentionDays: 2 } }, logRescue: { autoScalingGroups: ['a'], lifecycleHook: { heartbeatTimeoutSeconds: 10 } } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('(3 problems)');
+    expect(r.stderr).toContain('region: got "eu-nowhere-1"');
+    expect(r.stderr).toContain('sessionLogs.logGroup.retentionDays: got 2');
+    expect(r.stderr).toContain('logRescue.lifecycleHook.heartbeatTimeoutSeconds: got 10; allowed: integer 30..7200');
+    expect(existsSync(r.outdir)).toBe(false);
+  });
+
+  it('exits 1 on a file that is not JSON, saying so', () => {
+    const r = runApp('{ "region": ');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('not valid JSON');
+    expect(existsSync(r.outdir)).toBe(false);
+  });
+});

@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildApp } from '../../app';
+import { parseConfig } from '../../config/load';
+import { AppConfig } from '../../config/schema';
+
+/** The synthesized Terraform JSON of one stack. */
+export type StackJson = {
+  terraform: Record<string, any>;
+  provider?: Record<string, any[]>;
+  resource?: Record<string, Record<string, any>>;
+  data?: Record<string, Record<string, any>>;
+  output?: Record<string, { value: unknown; description?: string }>;
+  variable?: Record<string, any>;
+  import?: any[];
+  [key: string]: unknown;
+};
+
+/** Minimal valid config plus `overrides` (deep-merged), validated like the app does. */
+export function testConfig(overrides: Record<string, unknown> = {}): AppConfig {
+  const base = JSON.parse(readFileSync(path.join(__dirname, '../../config/default.json'), 'utf8'));
+  return parseConfig(deepMerge(base, overrides), 'test config');
+}
+
+export function deepMerge(a: any, b: any): any {
+  if (Array.isArray(b) || b === null || typeof b !== 'object' || typeof a !== 'object' || a === null || Array.isArray(a)) return b;
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = k in a ? deepMerge(a[k], v) : v;
+  return out;
+}
+
+/** Synthesize the app into a fresh temp dir; returns that dir and each stack's JSON. */
+export function synthToDir(config: AppConfig): { outdir: string; stacks: Record<string, StackJson> } {
+  const outdir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-synth-'));
+  const app = buildApp(config, { outdir });
+  app.synth();
+  const stacks: Record<string, StackJson> = {};
+  for (const stack of app.node.children.map((c) => c.node.id)) {
+    stacks[stack] = JSON.parse(readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
+  }
+  return { outdir, stacks };
+}
+
+/** Synthesize and return the stacks' JSON, leaving nothing on disk. */
+export function synthStacks(config: AppConfig = testConfig()): Record<string, StackJson> {
+  const { outdir, stacks } = synthToDir(config);
+  rmSync(outdir, { recursive: true, force: true });
+  return stacks;
+}
+
+/** All resources of a type, keyed by logical name. */
+export function resourcesOf(stack: StackJson, type: string): Record<string, any> {
+  return stack.resource?.[type] ?? {};
+}
+
+/** The one resource of a type; fails loudly when there are none or several. */
+export function onlyResource(stack: StackJson, type: string): any {
+  const all = Object.values(resourcesOf(stack, type));
+  if (all.length !== 1) throw new Error(`expected exactly one ${type}, found ${all.length}`);
+  return all[0];
+}
+
+/** The resource of a type whose construct path ends with `suffix`. */
+export function resourceAt(stack: StackJson, type: string, suffix: string): any {
+  const match = Object.values(resourcesOf(stack, type)).filter((r: any) => String(r['//']?.metadata?.path ?? '').endsWith(suffix));
+  if (match.length !== 1) throw new Error(`expected one ${type} at */${suffix}, found ${match.length}`);
+  return match[0];
+}

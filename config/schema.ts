@@ -1,0 +1,410 @@
+/**
+ * The one typed, validated configuration of the app. Every field has a default except where a
+ * value cannot be guessed (an existing bucket, a Terraform Cloud organization), so `{}` plus the
+ * committed default file synthesizes both stacks with no AWS account.
+ *
+ * Rules live here, next to the field they guard, with an error message that says what is allowed;
+ * `load.ts` turns zod issues into one message listing every problem.
+ */
+import { z } from 'zod';
+
+/** Regions the pinned AWS provider (5.100.0) knows. A new region needs a line here. */
+export const AWS_REGIONS = [
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2',
+  'af-south-1',
+  'ap-east-1', 'ap-east-2', 'ap-south-1', 'ap-south-2',
+  'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7',
+  'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3',
+  'ca-central-1', 'ca-west-1',
+  'eu-central-1', 'eu-central-2', 'eu-west-1', 'eu-west-2', 'eu-west-3',
+  'eu-south-1', 'eu-south-2', 'eu-north-1',
+  'il-central-1', 'me-south-1', 'me-central-1', 'mx-central-1', 'sa-east-1',
+  'us-gov-east-1', 'us-gov-west-1', 'cn-north-1', 'cn-northwest-1',
+] as const;
+
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const region = z.string().refine((v) => (AWS_REGIONS as readonly string[]).includes(v), {
+  message: `an AWS region such as us-east-1 or eu-west-1 (known: ${AWS_REGIONS.join(', ')})`,
+});
+
+const retentionDays = z.number().refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v), {
+  message: `one of the retention values CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`,
+});
+
+const intIn = (min: number, max: number, what = 'integer') =>
+  z.number({ invalid_type_error: `${what} ${min}..${max}` }).int(`${what} ${min}..${max}`)
+    .min(min, `${what} ${min}..${max}`).max(max, `${what} ${min}..${max}`);
+
+/** S3 bucket naming rules (general purpose buckets). */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return 'length 3..63';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
+    return 'lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit';
+  }
+  if (name.includes('..')) return 'no two adjacent dots';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'not formatted as an IP address';
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return 'no reserved prefix (xn--, sthree-, amzn-s3-demo-)';
+  if (/(-s3alias|--ol-s3|--x-s3|--table-s3)$/.test(name)) return 'no reserved suffix (-s3alias, --ol-s3, --x-s3, --table-s3)';
+  return undefined;
+}
+const bucketName = z.string().superRefine((v, ctx) => {
+  const problem = bucketNameProblem(v);
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `a valid S3 bucket name: ${problem}` });
+});
+
+const arn = (service: string, resource = '') =>
+  z.string().regex(
+    new RegExp(`^arn:aws(-cn|-us-gov)?:${service}:[a-z0-9-]*:(\\d{12})?:${resource}.+$`),
+    `an ARN of the form arn:aws:${service}:<region>:<account>:${resource}...`,
+  );
+export const kmsKeyArn = arn('kms', 'key/');
+
+/** Lowercase DNS-ish identifier, safe inside resource names and S3 keys. */
+const slug = (max: number) =>
+  z.string().regex(new RegExp(`^[a-z][a-z0-9-]{0,${max - 1}}$`), `lowercase letters, digits and hyphens, starting with a letter, at most ${max} characters`);
+
+/**
+ * An S3 key prefix: path segments of safe characters, no leading or trailing slash, no `..`.
+ * These end up in IAM resource ARNs and in a shell on the instance, so the alphabet is small.
+ */
+const keyPrefix = z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'path segments of letters, digits, _ and - separated by single slashes, no leading or trailing slash');
+
+/** Auto Scaling group names: 1..255 characters, no colon (ARN separator). */
+export const ASG_NAME_PATTERN = '^[A-Za-z0-9._ -]{1,255}$';
+const asgName = z.string().regex(new RegExp(ASG_NAME_PATTERN), 'an Auto Scaling group name: 1..255 of letters, digits, space, . _ -');
+
+/** Lifecycle hook names per the Auto Scaling API: [A-Za-z0-9\-_\/]+, 1..255. */
+export const HOOK_NAME_PATTERN = '^[A-Za-z0-9/_-]{1,255}$';
+
+/**
+ * Log globs the SSM document collects. Absolute, no `..`, and only characters that are inert in a
+ * shell even before quoting; spaces are allowed because real log paths have them.
+ */
+export const LOG_GLOB_PATTERN = '^/[A-Za-z0-9_.*?+@%, /\\[\\]-]{0,1023}$';
+const logGlob = z.string()
+  .regex(new RegExp(LOG_GLOB_PATTERN), 'an absolute path or glob of letters, digits, space and _ . * ? + @ % , / [ ] - (no shell metacharacters)')
+  .refine((v) => !v.split('/').includes('..'), 'no .. path segments');
+
+// ---------------------------------------------------------------- backends and remote states
+
+const localBackend = z.object({
+  type: z.literal('local'),
+  /** Directory for `<stack>.tfstate`, relative to the project root. @default "." */
+  directory: z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_./-]+$/, 'a relative path inside the project (no leading /, no ..)').default('.'),
+}).strict();
+
+const s3Backend = z.object({
+  type: z.literal('s3'),
+  bucket: bucketName,
+  /** Keys are `<keyPrefix>/<stack>.tfstate`. @default "<project>/<environment>" */
+  keyPrefix: keyPrefix.optional(),
+  region,
+  /** @default true */
+  encrypt: z.boolean().default(true),
+  kmsKeyId: kmsKeyArn.optional(),
+  /** Only for Terraform older than 1.10; S3-native locking (use_lockfile) is always on. */
+  dynamodbTable: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name (3..255 of letters, digits, _ . -)').optional(),
+  roleArn: arn('iam', 'role/').optional(),
+}).strict();
+
+const cloudBackend = z.object({
+  type: z.literal('cloud'),
+  organization: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'a Terraform Cloud organization name'),
+  /** @default "app.terraform.io" */
+  hostname: z.string().regex(/^[a-z0-9.-]+$/, 'a host name').default('app.terraform.io'),
+  /** Terraform Cloud project the workspaces belong to. */
+  project: z.string().min(1).max(90).optional(),
+  /** Workspace name per stack. @default "<project>-<environment>-<stack>" */
+  workspaces: z.record(z.string(), z.string().regex(/^[A-Za-z0-9_-]{1,90}$/, 'a workspace name (letters, digits, _ -)')).default({}),
+}).strict();
+
+export const backendSchema = z.discriminatedUnion('type', [localBackend, s3Backend, cloudBackend], {
+  errorMap: (issue, ctx) => issue.code === z.ZodIssueCode.invalid_union_discriminator
+    ? { message: 'one of local, s3, cloud' }
+    : { message: ctx.defaultError },
+});
+
+const remoteStateSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('s3'), bucket: bucketName, key: z.string().min(1), region, roleArn: arn('iam', 'role/').optional() }).strict(),
+  z.object({
+    type: z.literal('cloud'),
+    organization: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'a Terraform Cloud organization name'),
+    hostname: z.string().default('app.terraform.io'),
+    workspace: z.string().regex(/^[A-Za-z0-9_-]{1,90}$/, 'a workspace name'),
+  }).strict(),
+  /** For tests and local experiments: a state file on disk. */
+  z.object({ type: z.literal('local'), path: z.string().min(1) }).strict(),
+], {
+  errorMap: (issue, ctx) => issue.code === z.ZodIssueCode.invalid_union_discriminator
+    ? { message: 'one of s3, cloud, local' }
+    : { message: ctx.defaultError },
+});
+
+/** A value read from another team's state: `remoteStates.<state>` output `<output>`. */
+const fromRemoteState = z.object({
+  state: z.string().min(1),
+  output: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a Terraform output name'),
+}).strict();
+
+// ---------------------------------------------------------------- archive bucket
+
+export const STORAGE_CLASSES = ['STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'] as const;
+
+export const archiveBucketSchema = z.object({
+  /** Use this existing bucket instead of creating one; the other fields then do not apply. */
+  existingBucketName: bucketName.optional(),
+  /** KMS key of the existing bucket, so IAM policies can allow it. */
+  existingKmsKeyArn: kmsKeyArn.optional(),
+  /** Fixed name; when absent Terraform picks a unique name from a prefix. */
+  bucketName: bucketName.optional(),
+  /** @default "SSE-S3" */
+  encryption: z.enum(['SSE-S3', 'SSE-KMS']).default('SSE-S3'),
+  /** With SSE-KMS: use this key; when absent a key is created (rotation on). */
+  kmsKeyArn: kmsKeyArn.optional(),
+  lifecycle: z.object({
+    /** Days before objects move to `storageClass`. @default 30 */
+    transitionDays: intIn(0, 36500).default(30),
+    /** @default "GLACIER_IR" */
+    storageClass: z.enum(STORAGE_CLASSES).default('GLACIER_IR'),
+    /** Days before current objects expire; 0 keeps them forever. @default 365 */
+    expirationDays: intIn(0, 36500).default(365),
+    /** Days before replaced/deleted versions are removed. @default 30 */
+    noncurrentVersionExpirationDays: intIn(1, 36500).default(30),
+  }).strict().default({}),
+  /** Write-once retention. Enabling it on an existing bucket replaces the bucket (prevented by preventDestroy). */
+  objectLock: z.object({
+    mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+    days: intIn(1, 36500),
+  }).strict().optional(),
+  /** Terraform `prevent_destroy`. @default true */
+  preventDestroy: z.boolean().default(true),
+}).strict().superRefine((b, ctx) => {
+  const fail = (path: string[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+  if (b.existingBucketName && b.bucketName) fail(['bucketName'], 'not together with existingBucketName');
+  if (b.encryption === 'SSE-S3' && b.kmsKeyArn) fail(['kmsKeyArn'], 'only with encryption SSE-KMS');
+  const l = b.lifecycle;
+  if ((l.storageClass === 'STANDARD_IA' || l.storageClass === 'ONEZONE_IA') && l.transitionDays < 30) {
+    fail(['lifecycle', 'transitionDays'], `at least 30 for ${l.storageClass} (an S3 rule)`);
+  }
+  if (l.expirationDays !== 0 && l.expirationDays <= l.transitionDays) {
+    fail(['lifecycle', 'expirationDays'], `0 (never) or more than transitionDays (${l.transitionDays})`);
+  }
+  if (b.objectLock && l.expirationDays !== 0 && l.expirationDays < b.objectLock.days) {
+    fail(['lifecycle', 'expirationDays'], `0 or at least objectLock.days (${b.objectLock.days}); locked objects cannot expire earlier`);
+  }
+});
+
+// ---------------------------------------------------------------- alarms
+
+const alarmsSchema = z.object({
+  /** Send alarm notifications to this existing SNS topic. */
+  snsTopicArn: arn('sns').optional(),
+  /** Create a topic (with this e-mail subscribed, if given) when no snsTopicArn is set. @default false */
+  createTopic: z.boolean().default(false),
+  email: z.string().email().optional(),
+}).strict().superRefine((a, ctx) => {
+  if (a.snsTopicArn && a.createTopic) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['createTopic'], message: 'not together with snsTopicArn' });
+  if (a.email && !a.createTopic) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['email'], message: 'only with createTopic: true' });
+});
+
+// ---------------------------------------------------------------- flow 1: log rescue
+
+const asgRef = z.union([asgName, z.object({ fromRemoteState }).strict()], {
+  errorMap: () => ({ message: 'an Auto Scaling group name, or { "fromRemoteState": { "state", "output" } }' }),
+});
+
+export const DEFAULT_LOG_GLOBS = ['/var/log/messages', '/var/log/cloud-init*.log', '/var/log/amazon/ssm/*'];
+
+const logRescueSchema = z.object({
+  /** @default true */
+  enabled: z.boolean().default(true),
+  archiveBucket: archiveBucketSchema.default({}),
+  /** Archive keys are `<prefix>/<asg>/<instance-id>/<UTC time>/`. @default "instance-logs" */
+  prefix: keyPrefix.default('instance-logs'),
+  /** The groups to protect: names, or outputs of another state. */
+  autoScalingGroups: z.array(asgRef).default([]),
+  lifecycleHook: z.object({
+    /** @default "log-rescue" */
+    name: z.string().regex(new RegExp(HOOK_NAME_PATTERN), 'letters, digits, / _ -, 1..255').default('log-rescue'),
+    /** How long an instance may wait for its upload. @default 900 */
+    heartbeatTimeoutSeconds: intIn(30, 7200).default(900),
+    /** @default "CONTINUE" */
+    defaultResult: z.enum(['CONTINUE', 'ABANDON']).default('CONTINUE'),
+  }).strict().default({}),
+  command: z.object({
+    /** Upper bound on the collection + upload; must be shorter than the heartbeat. @default 600 */
+    executionTimeoutSeconds: intIn(30, 7200).default(600),
+    /** @default ["/var/log/messages", "/var/log/cloud-init*.log", "/var/log/amazon/ssm/*"] */
+    logGlobs: z.array(logGlob).min(1, 'at least one glob').max(50, 'at most 50 globs').default(DEFAULT_LOG_GLOBS),
+    /** Export the systemd journal too. @default true */
+    includeJournal: z.boolean().default(true),
+  }).strict().default({}),
+  /** Also rescue logs on a Spot interruption warning. @default true */
+  spotInterruption: z.boolean().default(true),
+  /** EventBridge target retries before the dead-letter queue. */
+  retry: z.object({
+    /** @default 8 */
+    maximumRetryAttempts: intIn(0, 185).default(8),
+    /** @default 3600 */
+    maximumEventAgeSeconds: intIn(60, 86400).default(3600),
+  }).strict().default({}),
+  handler: z.object({
+    /** @default 256 */
+    memoryMb: intIn(128, 10240).default(256),
+    /** @default 10 */
+    reservedConcurrency: intIn(1, 1000).default(10),
+    /** How long to wait for the instance's SSM agent to be online before giving up. @default 20 */
+    onlineWaitSeconds: intIn(0, 60).default(20),
+    /** @default 30 */
+    logRetentionDays: retentionDays.default(30),
+  }).strict().default({}),
+  alarms: alarmsSchema.default({}),
+}).strict().superRefine((c, ctx) => {
+  if (c.enabled && c.autoScalingGroups.length === 0) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['autoScalingGroups'], message: 'at least one group when logRescue is enabled' });
+  }
+  // The instance must be released by the command's own outcome, not by the heartbeat expiring.
+  // Only meaningful when both numbers are themselves valid; otherwise their own issue says enough.
+  const margin = 60;
+  const heartbeat = c.lifecycleHook.heartbeatTimeoutSeconds;
+  if (heartbeat >= 30 && heartbeat <= 7200 && c.command.executionTimeoutSeconds + margin > heartbeat) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom, path: ['command', 'executionTimeoutSeconds'], params: { value: c.command.executionTimeoutSeconds },
+      message: `at most lifecycleHook.heartbeatTimeoutSeconds - ${margin} (${c.lifecycleHook.heartbeatTimeoutSeconds - margin}) so the command ends before the hook times out`,
+    });
+  }
+});
+
+// ---------------------------------------------------------------- flow 2: session logs
+
+const sessionLogsSchema = z.object({
+  /** @default true */
+  enabled: z.boolean().default(true),
+  archiveBucket: archiveBucketSchema.default({}),
+  logGroup: z.object({
+    /** @default "/aws/ssm/session-logs" */
+    name: z.string().regex(/^[A-Za-z0-9_\-/.#]{1,512}$/, 'a log group name (letters, digits, _ - / . #)').default('/aws/ssm/session-logs'),
+    /** Short: S3 is the long-term store. @default 3 */
+    retentionDays: retentionDays.default(3),
+    /** @default "STANDARD" */
+    class: z.string().default('STANDARD').superRefine((v, ctx) => {
+      if (v !== 'STANDARD') {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'STANDARD only: subscription filters (which feed Firehose) need the STANDARD log class' });
+      }
+    }),
+    /** "none", "create" (a key whose policy lets CloudWatch Logs use it for this group only), or a key ARN. @default "none" */
+    kms: z.union([z.enum(['none', 'create']), kmsKeyArn], { errorMap: () => ({ message: '"none", "create" or a KMS key ARN' }) }).default('none'),
+  }).strict().default({}),
+  sessionDocument: z.object({
+    /** "adopt" imports the regional SSM-SessionManagerRunShell; "custom" writes a document of its own. @default "custom" */
+    mode: z.enum(['adopt', 'custom']).default('custom'),
+    /** Name when mode is custom. @default "<project>-<environment>-session-preferences" */
+    customName: z.string().regex(/^[A-Za-z0-9_.-]{3,128}$/, 'a document name (3..128 of letters, digits, _ . -)').refine((v) => !/^(aws|amazon|amzn)/i.test(v), 'not starting with aws, amazon or amzn (reserved)').optional(),
+    /** @default 20 */
+    idleSessionTimeoutMinutes: intIn(1, 60).default(20),
+    /** 0 means no limit. @default 0 */
+    maxSessionDurationMinutes: intIn(0, 1440).default(0),
+    /** @default false */
+    runAsEnabled: z.boolean().default(false),
+    runAsDefaultUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a Linux user name').optional(),
+    /** Commands run at session start. */
+    shellProfile: z.object({ linux: z.string().max(2048).default(''), windows: z.string().max(2048).default('') }).strict().default({}),
+    /** KMS key for session data encryption between client and instance. */
+    sessionKmsKeyArn: kmsKeyArn.optional(),
+  }).strict().default({}).superRefine((d, ctx) => {
+    if (d.runAsEnabled && !d.runAsDefaultUser) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['runAsDefaultUser'], message: 'required when runAsEnabled is true' });
+    if (d.mode === 'adopt' && d.customName) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['customName'], message: 'only with mode "custom"' });
+  }),
+  firehose: z.object({
+    /** MiB; bigger means fewer, larger objects (cheaper S3 requests and Athena scans). @default 64 */
+    bufferingSizeMb: intIn(1, 128).default(64),
+    /** Seconds; latency until a session shows up in S3. @default 300 */
+    bufferingIntervalSeconds: intIn(0, 900).default(300),
+  }).strict().default({}),
+  analysis: z.object({
+    /** @default true */
+    enabled: z.boolean().default(true),
+  }).strict().default({}),
+  /** Create an instance role + profile for fleets that have none. @default false */
+  createInstanceRole: z.boolean().default(false),
+  vpcEndpoints: z.object({
+    /** @default false */
+    enabled: z.boolean().default(false),
+    vpcId: z.union([z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id (vpc-...)'), z.object({ fromRemoteState }).strict()]).optional(),
+    subnetIds: z.union([z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-...)')), z.object({ fromRemoteState }).strict()]).optional(),
+    routeTableIds: z.union([z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'a route table id (rtb-...)')), z.object({ fromRemoteState }).strict()]).optional(),
+  }).strict().default({}).superRefine((v, ctx) => {
+    if (!v.enabled) return;
+    for (const k of ['vpcId', 'subnetIds'] as const) {
+      if (!v[k]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: 'required when vpcEndpoints.enabled is true' });
+    }
+  }),
+  alarms: alarmsSchema.default({}),
+}).strict();
+
+// ---------------------------------------------------------------- demo fleet
+
+const demoFleetSchema = z.object({
+  /** @default false */
+  enabled: z.boolean().default(false),
+  /** @default "t4g.micro" */
+  instanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an EC2 instance type such as t4g.micro').default('t4g.micro'),
+  /** @default 2 */
+  desiredCapacity: intIn(0, 10).default(2),
+  /** @default "10.42.0.0/16" */
+  vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR /16../24').default('10.42.0.0/16'),
+}).strict();
+
+// ---------------------------------------------------------------- the whole config
+
+const tagValue = z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u, 'a tag value (letters, digits, spaces and _ . : / = + - @)');
+
+export const configSchema = z.object({
+  /** Name prefix of every resource. @default "logrescue" */
+  project: slug(20).default('logrescue'),
+  /** @default "dev" */
+  environment: slug(12).default('dev'),
+  /** Owner tag. @default "platform-team" */
+  owner: tagValue.default('platform-team'),
+  /** @default "us-east-1" */
+  region: region.default('us-east-1'),
+  /** Extra default tags on every resource. */
+  tags: z.record(z.string().regex(/^[\p{L}\p{N}_.:/=+\-@ ]{1,128}$/u, 'a tag key').refine((k) => !k.startsWith('aws:'), 'not starting with aws:'), tagValue).default({}),
+  /** Where each stack keeps its state. @default { "type": "local" } */
+  backend: backendSchema.default({ type: 'local' }),
+  /** Other teams' states this app reads outputs from, by a name of your choice. */
+  remoteStates: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'lowercase letters, digits and _'), remoteStateSchema).default({}),
+  logRescue: logRescueSchema.default({}),
+  sessionLogs: sessionLogsSchema.default({}),
+  demoFleet: demoFleetSchema.default({}),
+}).strict().superRefine((c, ctx) => {
+  // A reference to a remote state that is not declared would only fail at plan time; catch it now.
+  const refs: Array<{ path: (string | number)[]; ref: { state: string } }> = [];
+  c.logRescue.autoScalingGroups.forEach((g, i) => {
+    if (typeof g !== 'string') refs.push({ path: ['logRescue', 'autoScalingGroups', i, 'fromRemoteState', 'state'], ref: g.fromRemoteState });
+  });
+  for (const k of ['vpcId', 'subnetIds', 'routeTableIds'] as const) {
+    const v = c.sessionLogs.vpcEndpoints[k];
+    if (v && !Array.isArray(v) && typeof v === 'object') refs.push({ path: ['sessionLogs', 'vpcEndpoints', k, 'fromRemoteState', 'state'], ref: v.fromRemoteState });
+  }
+  const declared = Object.keys(c.remoteStates);
+  for (const { path, ref } of refs) {
+    if (!declared.includes(ref.state)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `a name declared under remoteStates (declared: ${declared.join(', ') || 'none'})` });
+    }
+  }
+});
+
+export type AppConfig = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ArchiveBucketConfig = z.output<typeof archiveBucketSchema>;
+export type BackendConfig = z.output<typeof backendSchema>;
+export type RemoteStateConfig = AppConfig['remoteStates'][string];
+export type FromRemoteState = z.output<typeof fromRemoteState>;
+export type LogRescueConfig = AppConfig['logRescue'];
+export type SessionLogsConfig = AppConfig['sessionLogs'];
+export type AlarmsConfig = z.output<typeof alarmsSchema>;

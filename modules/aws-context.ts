@@ -1,0 +1,25 @@
+import { Construct } from 'constructs';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+
+/**
+ * Account, partition and region of the stack, read once and shared by every module, so ARNs and
+ * confused-deputy conditions are built from the real account rather than from `*`.
+ */
+export class AwsContext extends Construct {
+  readonly accountId: string;
+  readonly partition: string;
+
+  constructor(scope: Construct, id: string, readonly region: string) {
+    super(scope, id);
+    this.accountId = new DataAwsCallerIdentity(this, 'caller').accountId;
+    this.partition = new DataAwsPartition(this, 'partition').partition;
+  }
+
+  /** `arn:<partition>:<service>:<region>:<account>:<resource>`; pass '' for global parts. */
+  arn(service: string, resource: string, opts: { region?: string; account?: string } = {}): string {
+    const region = opts.region ?? this.region;
+    const account = opts.account ?? this.accountId;
+    return `arn:${this.partition}:${service}:${region}:${account}:${resource}`;
+  }
+}

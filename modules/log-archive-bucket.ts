@@ -1,0 +1,166 @@
+import { Construct } from 'constructs';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketObjectLockConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
+import { ArchiveBucketConfig } from '../config/schema';
+import { AwsContext } from './aws-context';
+import { policyDocument, PolicyStatement } from './iam';
+
+export interface LogArchiveBucketProps {
+  readonly config: ArchiveBucketConfig;
+  readonly aws: AwsContext;
+  /** Used for a generated bucket name (`bucket_prefix`) when the config names no bucket. */
+  readonly namePrefix: string;
+}
+
+/** S3 allows at most 37 characters in `bucket_prefix`. */
+const MAX_BUCKET_PREFIX = 37;
+
+export function bucketPrefixFor(namePrefix: string): string {
+  const cleaned = namePrefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-');
+  return `${cleaned.slice(0, MAX_BUCKET_PREFIX - 1).replace(/-$/, '')}-`;
+}
+
+/**
+ * The bucket logs are archived in: private, versioned, encrypted, TLS-only, tiered to colder
+ * storage, and protected from `terraform destroy`. With `existingBucketName` it only describes a
+ * bucket someone else manages.
+ */
+export class LogArchiveBucket extends Construct {
+  readonly bucketName: string;
+  readonly bucketArn: string;
+  /** The key objects are encrypted with, when SSE-KMS is used. */
+  readonly kmsKeyArn?: string;
+  /** Present only when this construct created the bucket. */
+  readonly bucket?: S3Bucket;
+
+  constructor(scope: Construct, id: string, props: LogArchiveBucketProps) {
+    super(scope, id);
+    const { config, aws } = props;
+
+    if (config.existingBucketName) {
+      this.bucketName = config.existingBucketName;
+      this.bucketArn = `arn:${aws.partition}:s3:::${config.existingBucketName}`;
+      this.kmsKeyArn = config.existingKmsKeyArn;
+      return;
+    }
+
+    const bucket = new S3Bucket(this, 'bucket', {
+      ...(config.bucketName ? { bucket: config.bucketName } : { bucketPrefix: bucketPrefixFor(props.namePrefix) }),
+      forceDestroy: false,
+      objectLockEnabled: config.objectLock ? true : undefined,
+      lifecycle: { preventDestroy: config.preventDestroy },
+    });
+    this.bucket = bucket;
+    this.bucketName = bucket.bucket;
+    this.bucketArn = bucket.arn;
+
+    const publicAccessBlock = new S3BucketPublicAccessBlock(this, 'public-access-block', {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+
+    new S3BucketOwnershipControls(this, 'ownership', {
+      bucket: bucket.id,
+      rule: { objectOwnership: 'BucketOwnerEnforced' },
+    });
+
+    const versioning = new S3BucketVersioningA(this, 'versioning', {
+      bucket: bucket.id,
+      versioningConfiguration: { status: 'Enabled' },
+    });
+
+    if (config.encryption === 'SSE-KMS') {
+      this.kmsKeyArn = config.kmsKeyArn ?? new KmsKey(this, 'key', {
+        description: `Encrypts log archive bucket ${props.namePrefix}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        // Losing the key loses every object encrypted with it.
+        lifecycle: { preventDestroy: config.preventDestroy },
+      }).arn;
+    }
+
+    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
+      bucket: bucket.id,
+      rule: [{
+        applyServerSideEncryptionByDefault: this.kmsKeyArn
+          ? { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.kmsKeyArn }
+          : { sseAlgorithm: 'AES256' },
+        bucketKeyEnabled: this.kmsKeyArn ? true : undefined,
+      }],
+    });
+
+    const l = config.lifecycle;
+    new S3BucketLifecycleConfiguration(this, 'lifecycle', {
+      bucket: bucket.id,
+      // Lifecycle rules on an unversioned bucket would behave differently; order the calls.
+      dependsOn: [versioning],
+      rule: [{
+        id: 'archive-tiers',
+        status: 'Enabled',
+        filter: [{ prefix: '' }],
+        transition: [{ days: l.transitionDays, storageClass: l.storageClass }],
+        expiration: l.expirationDays > 0 ? [{ days: l.expirationDays }] : undefined,
+        noncurrentVersionExpiration: [{ noncurrentDays: l.noncurrentVersionExpirationDays }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+      }],
+    });
+
+    if (config.objectLock) {
+      new S3BucketObjectLockConfigurationA(this, 'object-lock', {
+        bucket: bucket.id,
+        rule: { defaultRetention: { mode: config.objectLock.mode, days: config.objectLock.days } },
+      });
+    }
+
+    const objects = `${bucket.arn}/*`;
+    const statements: PolicyStatement[] = [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [bucket.arn, objects],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+      {
+        Sid: 'DenyWrongEncryptionHeader',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: objects,
+        Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': this.kmsKeyArn ? 'aws:kms' : 'AES256' } },
+      },
+    ];
+    if (this.kmsKeyArn) {
+      statements.push({
+        Sid: 'DenyOtherKmsKeys',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: objects,
+        Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.kmsKeyArn } },
+      });
+    }
+    new S3BucketPolicy(this, 'policy', {
+      bucket: bucket.id,
+      policy: policyDocument(statements),
+      // S3 rejects concurrent policy and public-access-block writes ("conflicting conditional operation").
+      dependsOn: [publicAccessBlock],
+    });
+  }
+
+  /** ARN of every object under a key prefix (no leading or trailing slash). */
+  objectsArn(prefix: string): string {
+    return `${this.bucketArn}/${prefix}/*`;
+  }
+}

@@ -1,0 +1,46 @@
+import * as path from 'node:path';
+import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack } from 'cdktf';
+import { AppConfig } from '../config/schema';
+
+/**
+ * Terraform runs a stack from `cdktf.out/stacks/<stack>`; a local state path relative to that
+ * directory lands in the project root (or the configured directory) on every machine alike.
+ */
+const STACK_DIR_TO_PROJECT = '../../..';
+
+export function workspaceName(config: AppConfig, stackName: string): string {
+  if (config.backend.type !== 'cloud') throw new Error('workspaceName is only meaningful for the cloud backend');
+  return config.backend.workspaces[stackName] ?? `${config.project}-${config.environment}-${stackName}`;
+}
+
+/** Give `stack` its own state in the backend chosen by config. */
+export function configureBackend(stack: TerraformStack, stackName: string, config: AppConfig): void {
+  const backend = config.backend;
+  switch (backend.type) {
+    case 'local':
+      new LocalBackend(stack, { path: path.posix.join(STACK_DIR_TO_PROJECT, backend.directory, `terraform.${stackName}.tfstate`) });
+      return;
+    case 's3': {
+      const prefix = backend.keyPrefix ?? `${config.project}/${config.environment}`;
+      new S3Backend(stack, {
+        bucket: backend.bucket,
+        key: `${prefix}/${stackName}.tfstate`,
+        region: backend.region,
+        encrypt: backend.encrypt,
+        kmsKeyId: backend.kmsKeyId,
+        dynamodbTable: backend.dynamodbTable,
+        assumeRole: backend.roleArn ? { roleArn: backend.roleArn } : undefined,
+      });
+      // S3-native locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it yet.
+      stack.addOverride('terraform.backend.s3.use_lockfile', true);
+      return;
+    }
+    case 'cloud':
+      new CloudBackend(stack, {
+        organization: backend.organization,
+        hostname: backend.hostname,
+        workspaces: new NamedCloudWorkspace(workspaceName(config, stackName), backend.project),
+      });
+      return;
+  }
+}

@@ -1,0 +1,42 @@
+import { Construct } from 'constructs';
+import { TerraformStack } from 'cdktf';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { AppConfig } from '../config/schema';
+import { AwsContext } from '../modules/aws-context';
+import { RemoteStates } from '../modules/remote-states';
+import { configureBackend } from '../modules/state-backend';
+
+export const STACK_NAMES = ['log-rescue', 'session-logs', 'demo-fleet'] as const;
+export type StackName = (typeof STACK_NAMES)[number];
+
+/**
+ * What every stack of this app has: its own state, an AWS provider with the app's default tags,
+ * the account/partition context, and access to other teams' states.
+ */
+export abstract class BaseStack extends TerraformStack {
+  readonly aws: AwsContext;
+  readonly remoteStates: RemoteStates;
+  /** `<project>-<environment>`: the prefix of every resource name. */
+  readonly namePrefix: string;
+
+  protected constructor(scope: Construct, readonly stackName: StackName, readonly config: AppConfig) {
+    super(scope, stackName);
+    configureBackend(this, stackName, config);
+    new AwsProvider(this, 'aws', {
+      region: config.region,
+      defaultTags: [{
+        tags: {
+          ...config.tags,
+          Project: config.project,
+          Environment: config.environment,
+          Owner: config.owner,
+          Stack: stackName,
+          ManagedBy: 'cdktf',
+        },
+      }],
+    });
+    this.namePrefix = `${config.project}-${config.environment}`;
+    this.aws = new AwsContext(this, 'context', config.region);
+    this.remoteStates = new RemoteStates(this, 'remote-state', config.remoteStates);
+  }
+}
