@@ -1,13 +1,22 @@
 import { ConfigError, loadConfig } from './config/load';
 import { buildApp } from './app';
 
-// Validate everything before constructing anything, so a bad config writes nothing.
-try {
-  buildApp(loadConfig()).synth();
-} catch (e) {
-  if (e instanceof ConfigError) {
-    process.stderr.write(`${e.message}\n`);
-    process.exit(1);
+/**
+ * Validate everything before constructing anything, so a bad config writes nothing.
+ * Returns the process exit code.
+ */
+export function main(env: NodeJS.ProcessEnv = process.env, stderr: { write(s: string): unknown } = process.stderr): number {
+  try {
+    const config = loadConfig(env);
+    buildApp(config, { outdir: env.CDKTF_OUTDIR }).synth();
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
   }
-  throw e;
 }
+
+if (require.main === module) process.exitCode = main();

@@ -1,0 +1,187 @@
+/**
+ * Policy checks over the synthesized JSON of every stack: least privilege, confused-deputy
+ * protection, and the storage guarantees every bucket, log group, queue, stream and function must
+ * have. A rule may be waived only in WAIVERS below, with the reason; the test prints them.
+ */
+import { decodeJsonExpression, isExpr, Value } from './support/hcl-expr';
+import { StackJson, synthStacks, testConfig } from './support/synth';
+
+interface Finding { stack: string; address: string; rule: string; detail: string }
+
+/** Actions AWS authorizes only against Resource "*" (no resource-level permissions). */
+const STAR_ONLY_ACTIONS = new Set([
+  'ssm:DescribeInstanceInformation',
+  'autoscaling:DescribeAutoScalingInstances',
+  'logs:DescribeLogGroups',
+  'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
+]);
+
+/**
+ * Explicit exceptions: [rule, address pattern, reason]. Each is printed when the suite runs.
+ */
+const WAIVERS: Array<[string, RegExp, string]> = [
+  ['trust-has-source-condition', /^aws_iam_role\..*instance/,
+    'EC2 does not send aws:SourceAccount/aws:SourceArn when an instance assumes its role; a condition would stop instances getting credentials.'],
+];
+
+const POLICY_ATTRS: Record<string, string[]> = {
+  aws_iam_role: ['assume_role_policy'],
+  aws_iam_role_policy: ['policy'],
+  aws_iam_policy: ['policy'],
+  aws_s3_bucket_policy: ['policy'],
+  aws_sqs_queue_policy: ['policy'],
+  aws_sns_topic_policy: ['policy'],
+  aws_kms_key: ['policy'],
+  aws_kms_key_policy: ['policy'],
+};
+
+const asList = (v: Value | undefined): Value[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function statements(text: unknown): any[] {
+  if (typeof text !== 'string') return [];
+  const doc = decodeJsonExpression(text) as any;
+  if (isExpr(doc)) throw new Error(`policy is not a readable document: ${text.slice(0, 120)}`);
+  return asList(doc.Statement) as any[];
+}
+
+function servicePrincipals(st: any): string[] {
+  const p = st.Principal;
+  if (!p || p === '*' || typeof p !== 'object') return [];
+  return asList(p.Service).filter((s): s is string => typeof s === 'string');
+}
+
+function conditionKeys(st: any): string[] {
+  return Object.values(st.Condition ?? {}).flatMap((block: any) => Object.keys(block ?? {}));
+}
+
+const refersTo = (value: unknown, type: string, name: string) => new RegExp(`\\$\\{${type}\\.${name}\\.(id|bucket|arn|name)\\}`).test(JSON.stringify(value ?? ''));
+
+function check(stackName: string, stack: StackJson): Finding[] {
+  const findings: Finding[] = [];
+  const add = (address: string, rule: string, detail: string) => findings.push({ stack: stackName, address, rule, detail });
+  const res = stack.resource ?? {};
+  const each = (type: string) => Object.entries(res[type] ?? {}) as Array<[string, any]>;
+
+  for (const [type, attrs] of Object.entries(POLICY_ATTRS)) {
+    for (const [name, r] of each(type)) {
+      for (const attr of attrs) {
+        for (const st of statements(r[attr])) {
+          const address = `${type}.${name}`;
+          if (st.Effect !== 'Allow') continue;
+          const actions = asList(st.Action).filter((a): a is string => typeof a === 'string');
+          for (const a of actions) {
+            if (a === '*' || /^[a-z0-9-]+:\*$/.test(a)) add(address, 'no-wildcard-action', `${attr}: Action ${a}`);
+          }
+          const resources = asList(st.Resource);
+          // In a key policy "*" means "this key"; everywhere else it means everything.
+          if (type !== 'aws_kms_key' && type !== 'aws_kms_key_policy' && resources.includes('*')) {
+            const notStarOnly = actions.filter((a) => !STAR_ONLY_ACTIONS.has(a));
+            if (notStarOnly.length) add(address, 'no-star-resource', `${attr}: Resource "*" for ${notStarOnly.join(', ')}`);
+          }
+          const services = servicePrincipals(st);
+          if (services.length) {
+            const keys = conditionKeys(st);
+            const guarded = keys.some((k) => /^aws:Source(Account|Arn)$/i.test(k) || k === 'kms:EncryptionContext:aws:logs:arn');
+            if (!guarded) add(address, 'trust-has-source-condition', `${attr}: ${services.join(', ')} without aws:SourceAccount/aws:SourceArn`);
+          }
+        }
+      }
+    }
+  }
+
+  for (const [name, r] of each('aws_iam_role_policy_attachment')) {
+    if (/FullAccess/.test(String(r.policy_arn))) add(`aws_iam_role_policy_attachment.${name}`, 'no-full-access-managed-policy', String(r.policy_arn));
+  }
+  for (const [name, r] of each('aws_iam_role')) {
+    for (const arn of asList(r.managed_policy_arns)) if (/FullAccess/.test(String(arn))) add(`aws_iam_role.${name}`, 'no-full-access-managed-policy', String(arn));
+  }
+
+  for (const [name, b] of each('aws_s3_bucket')) {
+    const address = `aws_s3_bucket.${name}`;
+    const of = (type: string) => each(type).filter(([, r]) => refersTo(r.bucket, 'aws_s3_bucket', name)).map(([, r]) => r);
+    if (b.force_destroy !== false) add(address, 'bucket-no-force-destroy', `force_destroy = ${b.force_destroy}`);
+    if (!b.lifecycle?.prevent_destroy) add(address, 'bucket-prevent-destroy', 'lifecycle.prevent_destroy is not set');
+    if (!of('aws_s3_bucket_versioning').some((v) => v.versioning_configuration?.status === 'Enabled')) add(address, 'bucket-versioning', 'no enabled versioning');
+    const pab = of('aws_s3_bucket_public_access_block')[0];
+    if (!pab || !['block_public_acls', 'block_public_policy', 'ignore_public_acls', 'restrict_public_buckets'].every((k) => pab[k] === true)) {
+      add(address, 'bucket-public-access-block', 'not all four public access block settings are true');
+    }
+    if (!of('aws_s3_bucket_server_side_encryption_configuration').length) add(address, 'bucket-encryption', 'no default encryption');
+    const tlsDeny = of('aws_s3_bucket_policy').flatMap((p) => statements(p.policy))
+      .some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+    if (!tlsDeny) add(address, 'bucket-tls-only', 'no Deny on aws:SecureTransport = false');
+  }
+
+  for (const [name, g] of each('aws_cloudwatch_log_group')) {
+    if (!(g.retention_in_days > 0)) add(`aws_cloudwatch_log_group.${name}`, 'log-group-retention', `retention_in_days = ${g.retention_in_days}`);
+  }
+
+  for (const [name, f] of each('aws_lambda_function')) {
+    const address = `aws_lambda_function.${name}`;
+    const invokeConfigs = each('aws_lambda_function_event_invoke_config').filter(([, c]) => refersTo(c.function_name, 'aws_lambda_function', name));
+    const hasFailureTarget = f.dead_letter_config?.target_arn || invokeConfigs.some(([, c]) => c.destination_config?.on_failure?.destination);
+    if (!hasFailureTarget) add(address, 'lambda-failure-destination', 'no DLQ or on-failure destination');
+    if (!f.timeout) add(address, 'lambda-timeout', 'no explicit timeout');
+    if (f.reserved_concurrent_executions === undefined) add(address, 'lambda-reserved-concurrency', 'no reserved concurrency');
+  }
+
+  for (const [name, s] of each('aws_kinesis_firehose_delivery_stream')) {
+    if (s.server_side_encryption?.enabled !== true) add(`aws_kinesis_firehose_delivery_stream.${name}`, 'firehose-encrypted', 'server_side_encryption not enabled');
+  }
+  for (const [name, q] of each('aws_sqs_queue')) {
+    if (q.sqs_managed_sse_enabled !== true && !q.kms_master_key_id) add(`aws_sqs_queue.${name}`, 'sqs-encrypted', 'neither SQS-managed SSE nor KMS');
+  }
+  return findings;
+}
+
+function waived(f: Finding): boolean {
+  return WAIVERS.some(([rule, pattern]) => rule === f.rule && pattern.test(f.address));
+}
+
+const VARIANTS: Record<string, Record<string, unknown>> = {
+  default: {},
+  'everything on': {
+    logRescue: { archiveBucket: { encryption: 'SSE-KMS' }, alarms: { createTopic: true, email: 'oncall@example.com' } },
+    sessionLogs: {
+      archiveBucket: { encryption: 'SSE-KMS' },
+      logGroup: { kms: 'create' },
+      createInstanceRole: true,
+      alarms: { createTopic: true },
+    },
+  },
+};
+
+describe('policy checks', () => {
+  beforeAll(() => {
+    // eslint-disable-next-line no-console
+    console.log(`Policy check waivers:\n${WAIVERS.map(([rule, p, why]) => `  - ${rule} for ${p}: ${why}`).join('\n')}`);
+  });
+
+  it.each(Object.keys(VARIANTS))('%s: every stack passes every rule', (variant) => {
+    const stacks = synthStacks(testConfig(VARIANTS[variant]));
+    const findings = Object.entries(stacks).flatMap(([name, s]) => check(name, s)).filter((f) => !waived(f));
+    expect(findings.map((f) => `${f.stack} ${f.address} [${f.rule}] ${f.detail}`)).toEqual([]);
+  });
+
+  it('catches what it claims to (rules fire on a bad stack)', () => {
+    const bad: StackJson = {
+      terraform: {},
+      resource: {
+        aws_iam_role_policy: { p: { policy: '${jsonencode({"Statement" = [{"Effect" = "Allow", "Action" = "*", "Resource" = "*"}, {"Effect" = "Allow", "Action" = "s3:*", "Resource" = "arn:aws:s3:::x"}]})}' } },
+        aws_iam_role: { r: { assume_role_policy: '${jsonencode({"Statement" = [{"Effect" = "Allow", "Principal" = {"Service" = "firehose.amazonaws.com"}, "Action" = "sts:AssumeRole"}]})}' } },
+        aws_iam_role_policy_attachment: { a: { policy_arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess' } },
+        aws_s3_bucket: { b: { force_destroy: true } },
+        aws_cloudwatch_log_group: { g: { name: 'x' } },
+        aws_lambda_function: { f: { function_name: 'x' } },
+        aws_kinesis_firehose_delivery_stream: { s: {} },
+        aws_sqs_queue: { q: {} },
+      },
+    };
+    const rules = new Set(check('bad', bad).map((f) => f.rule));
+    expect([...rules].sort()).toEqual([
+      'bucket-encryption', 'bucket-no-force-destroy', 'bucket-prevent-destroy', 'bucket-public-access-block', 'bucket-tls-only', 'bucket-versioning',
+      'firehose-encrypted', 'lambda-failure-destination', 'lambda-reserved-concurrency', 'lambda-timeout', 'log-group-retention',
+      'no-full-access-managed-policy', 'no-star-resource', 'no-wildcard-action', 'sqs-encrypted', 'trust-has-source-condition',
+    ]);
+  });
+});
