@@ -1,0 +1,55 @@
+import { settingsFromEnv } from '../../handlers/log-rescue/rescue';
+import { compactUtc } from '../../handlers/log-rescue/events';
+
+const ENV = {
+  DOCUMENT_NAME: 'logrescue-dev-rescue-logs',
+  ASG_NAMES: 'web-asg,api asg',
+  HOOK_NAME: 'log-rescue',
+  ONLINE_WAIT_SECONDS: '20',
+  EXECUTION_TIMEOUT_SECONDS: '600',
+  STACK_ID: 'logrescue-dev-log-rescue',
+};
+
+describe('settingsFromEnv', () => {
+  test('reads every variable, METRIC_NAMESPACE defaulting to LogRescue', () => {
+    expect(settingsFromEnv(ENV)).toEqual({
+      documentName: 'logrescue-dev-rescue-logs',
+      asgNames: ['web-asg', 'api asg'],
+      hookName: 'log-rescue',
+      onlineWaitSeconds: 20,
+      executionTimeoutSeconds: 600,
+      metricNamespace: 'LogRescue',
+      stackId: 'logrescue-dev-log-rescue',
+    });
+    expect(settingsFromEnv({ ...ENV, METRIC_NAMESPACE: 'Platform/LogRescue' }).metricNamespace).toBe('Platform/LogRescue');
+  });
+
+  test('one error naming every missing variable', () => {
+    expect(() => settingsFromEnv({})).toThrow(
+      'log-rescue handler settings: DOCUMENT_NAME is missing (an SSM document name); '
+      + 'ASG_NAMES is missing (Auto Scaling group names joined by "," with no spaces around them); '
+      + 'HOOK_NAME is missing (a lifecycle hook name); ONLINE_WAIT_SECONDS is missing (an integer 0..60); '
+      + 'EXECUTION_TIMEOUT_SECONDS is missing (an integer 30..7200); '
+      + 'STACK_ID is missing (a metric dimension value (1..255 characters))',
+    );
+  });
+
+  test.each([
+    [{ ASG_NAMES: 'web-asg,,api' }, 'ASG_NAMES has an entry that is not an Auto Scaling group name: ""'],
+    [{ ASG_NAMES: 'web-asg,arn:aws:x' }, 'ASG_NAMES has an entry that is not an Auto Scaling group name: "arn:aws:x"'],
+    [{ HOOK_NAME: 'hook name' }, 'HOOK_NAME is not a lifecycle hook name'],
+    [{ ONLINE_WAIT_SECONDS: '61' }, 'ONLINE_WAIT_SECONDS is not an integer 0..60'],
+    [{ ONLINE_WAIT_SECONDS: '-1' }, 'ONLINE_WAIT_SECONDS is not an integer 0..60'],
+    [{ EXECUTION_TIMEOUT_SECONDS: '10' }, 'EXECUTION_TIMEOUT_SECONDS is not an integer 30..7200'],
+    [{ EXECUTION_TIMEOUT_SECONDS: '1e3' }, 'EXECUTION_TIMEOUT_SECONDS is not an integer 30..7200'],
+    [{ DOCUMENT_NAME: 'doc name' }, 'DOCUMENT_NAME is not an SSM document name'],
+  ])('invalid %j', (override, message) => {
+    expect(() => settingsFromEnv({ ...ENV, ...override })).toThrow(message);
+  });
+});
+
+test('compactUtc keeps the event time, to the second, as the archive key part', () => {
+  expect(compactUtc('2026-11-20T22:30:00Z')).toBe('20261120T223000Z');
+  expect(compactUtc('2026-11-20T22:30:00.999Z')).toBe('20261120T223000Z');
+  expect(() => compactUtc('2026-11-20 22:30:00')).toThrow('not an ISO 8601 UTC time');
+});

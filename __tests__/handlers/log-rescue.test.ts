@@ -1,0 +1,476 @@
+import { DescribeInstanceInformationCommand, InvalidInstanceId, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
+import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  ASG, COMMAND_ID, DOCUMENT, HOOK, INSTANCE, NOT_MANAGED, OTHER_ASG,
+  commandStatusEvent, emf, harness, instanceInfo, lifecycleEvent, noActiveAction, spotEvent, throttling,
+} from './fixtures';
+
+const COMPLETE_INPUT = {
+  AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: INSTANCE, LifecycleActionResult: 'CONTINUE',
+};
+
+describe('lifecycle action', () => {
+  test('online instance: one SendCommand with the rescue parameters, no completion yet', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+
+    const result = await h.handler(lifecycleEvent());
+
+    expect(h.ssm.commandCalls(DescribeInstanceInformationCommand).map((c) => c.args[0].input)).toEqual([
+      { Filters: [{ Key: 'InstanceIds', Values: [INSTANCE] }] },
+    ]);
+    expect(h.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input)).toEqual([{
+      DocumentName: DOCUMENT,
+      InstanceIds: [INSTANCE],
+      TimeoutSeconds: 60,
+      Parameters: {
+        asgName: [ASG],
+        hookName: [HOOK],
+        trigger: ['lifecycle'],
+        eventTime: ['20261120T223000Z'],
+      },
+      Comment: 'log rescue (lifecycle) event 468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f',
+    }]);
+    expect(h.autoScaling.calls()).toHaveLength(0);
+    expect(result).toEqual({
+      action: 'command-sent', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, commandId: COMMAND_ID,
+      eventTime: '20261120T223000Z', polls: 1,
+    });
+    expect(h.metrics()).toEqual([emf('CommandSent', 'Count', 1, undefined, h.clock.ms)]);
+    expect(h.sleeps).toEqual([]);
+  });
+
+  test('agent comes online while waiting: polls a few seconds apart, then sends', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand)
+      .resolvesOnce(instanceInfo('ConnectionLost'))
+      .resolvesOnce(NOT_MANAGED)
+      .resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+
+    const result = await h.handler(lifecycleEvent());
+
+    expect(result).toMatchObject({ action: 'command-sent', polls: 3 });
+    expect(h.sleeps).toEqual([5000, 5000]);
+    expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+
+  test('offline for the whole wait: bounded polling, then completes CONTINUE with reason offline', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('ConnectionLost'));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    const start = h.clock.ms;
+
+    const result = await h.handler(lifecycleEvent());
+
+    // ONLINE_WAIT_SECONDS=20: polls at 0, 5, 10, 15, 20 s and not one past the deadline.
+    expect(h.ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(5);
+    expect(h.sleeps).toEqual([5000, 5000, 5000, 5000]);
+    expect(h.clock.ms - start).toBe(20000);
+    expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
+    expect(result).toEqual({
+      action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'completed', polls: 5,
+    });
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'offline')]);
+    expect(h.logs()).toContainEqual(expect.objectContaining({
+      level: 'warn', msg: 'logs not rescued; releasing the instance', reason: 'offline', pingStatus: 'ConnectionLost',
+      eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', instanceId: INSTANCE, asgName: ASG,
+    }));
+  });
+
+  test('the wait is bounded by ONLINE_WAIT_SECONDS even when it is not a multiple of the poll interval', async () => {
+    const h = harness({ settings: { onlineWaitSeconds: 7 } });
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Inactive'));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    await h.handler(lifecycleEvent());
+
+    expect(h.sleeps).toEqual([5000, 2000]);
+  });
+
+  test('not SSM-managed: completes CONTINUE with reason not-managed', async () => {
+    const h = harness({ settings: { onlineWaitSeconds: 0 } });
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(NOT_MANAGED);
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const result = await h.handler(lifecycleEvent());
+
+    expect(h.ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
+    expect(result).toMatchObject({ action: 'not-rescued', reason: 'not-managed', completion: 'completed' });
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'not-managed')]);
+  });
+
+  test('SendCommand refused (InvalidInstanceId): no retry, completes CONTINUE with reason send-failed', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).rejects(new InvalidInstanceId({ message: 'Instances not in a valid state', $metadata: { httpStatusCode: 400 } }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const result = await h.handler(lifecycleEvent());
+
+    expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
+    expect(result).toMatchObject({ action: 'not-rescued', reason: 'send-failed' });
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'send-failed')]);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'SendCommand refused', error: 'InvalidInstanceId', instanceId: INSTANCE }));
+    expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  test('a group that is not configured: logged, no AWS call', async () => {
+    const h = harness();
+    const result = await h.handler(lifecycleEvent({ AutoScalingGroupName: OTHER_ASG }));
+    expect(result).toEqual({ action: 'ignored', reason: 'asg-not-configured', instanceId: INSTANCE });
+    expect(h.awsCalls()).toBe(0);
+    expect(h.logs()).toEqual([expect.objectContaining({ level: 'info', msg: 'event ignored', reason: 'asg-not-configured', asgName: OTHER_ASG })]);
+  });
+
+  test('another hook on a configured group: logged, no AWS call', async () => {
+    const h = harness();
+    const result = await h.handler(lifecycleEvent({ LifecycleHookName: 'drain-connections' }));
+    expect(result).toMatchObject({ action: 'ignored', reason: 'hook-not-configured' });
+    expect(h.awsCalls()).toBe(0);
+  });
+
+  test('a group name with a space, as configured, is handled', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    await h.handler(lifecycleEvent({ AutoScalingGroupName: 'api asg' }));
+    expect(h.ssm.commandCalls(SendCommandCommand)[0].args[0].input.Parameters?.asgName).toEqual(['api asg']);
+  });
+
+  test('an expired action (heartbeat ran out before release) is not an error', async () => {
+    const h = harness({ settings: { onlineWaitSeconds: 0 } });
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(NOT_MANAGED);
+    h.autoScaling.on(CompleteLifecycleActionCommand).rejects(noActiveAction());
+
+    const result = await h.handler(lifecycleEvent({}, { time: '2026-11-20T20:00:00Z' }));
+
+    expect(result).toMatchObject({ action: 'not-rescued', reason: 'not-managed', completion: 'already-completed' });
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'not-managed')]);
+  });
+});
+
+describe('command status', () => {
+  const TERMINAL = ['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'DeliveryTimedOut', 'ExecutionTimedOut', 'AccessDenied', 'Terminated'];
+
+  test.each(TERMINAL)('%s: completes the lifecycle action CONTINUE and records the outcome', async (status) => {
+    const h = harness();
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const result = await h.handler(commandStatusEvent({ status }));
+
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
+    expect(h.ssm.calls()).toHaveLength(0);
+    // 22:30:02.120 requested, 22:31:12 event.
+    const duration = 69.88;
+    const rescued = status === 'Success';
+    const reason = `command-${status.toLowerCase()}`;
+    expect(result).toEqual({
+      action: 'command-finished', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, commandId: COMMAND_ID, status,
+      rescued, ...(rescued ? {} : { reason }), completion: 'completed', durationSeconds: duration,
+    });
+    expect(h.metrics()).toEqual([
+      rescued ? emf('Rescued', 'Count', 1) : emf('NotRescued', 'Count', 1, reason),
+      emf('RescueDurationSeconds', 'Seconds', duration),
+    ]);
+  });
+
+  test.each(['Pending', 'InProgress', 'Delayed', 'Cancelling'])('%s (not terminal): ignored, no AWS call', async (status) => {
+    const h = harness();
+    const result = await h.handler(commandStatusEvent({ status }));
+    expect(result).toEqual({ action: 'ignored', reason: 'not-terminal', instanceId: INSTANCE });
+    expect(h.awsCalls()).toBe(0);
+    expect(h.metrics()).toEqual([]);
+  });
+
+  test('another document: ignored, no AWS call', async () => {
+    const h = harness();
+    const result = await h.handler(commandStatusEvent({ document: 'AWS-RunShellScript', parameters: { commands: ['date'] } }));
+    expect(result).toMatchObject({ action: 'ignored', reason: 'other-document' });
+    expect(h.awsCalls()).toBe(0);
+  });
+
+  test('a group that is not configured: ignored, no AWS call', async () => {
+    const h = harness();
+    const result = await h.handler(commandStatusEvent({
+      parameters: { asgName: [OTHER_ASG], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] },
+    }));
+    expect(result).toMatchObject({ action: 'ignored', reason: 'asg-not-configured' });
+    expect(h.awsCalls()).toBe(0);
+    expect(h.metrics()).toEqual([]);
+  });
+
+  test('completes with the hook name the command carried', async () => {
+    const h = harness();
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    await h.handler(commandStatusEvent({
+      parameters: { asgName: [ASG], hookName: ['old-hook'], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] },
+    }));
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)[0].args[0].input.LifecycleHookName).toBe('old-hook');
+  });
+
+  test('spot trigger: metrics only, no completion', async () => {
+    const h = harness();
+    const result = await h.handler(commandStatusEvent({
+      status: 'Failed',
+      parameters: { asgName: [ASG], hookName: ['none'], trigger: ['spot'], eventTime: ['20261120T230540Z'] },
+    }));
+    expect(h.awsCalls()).toBe(0);
+    expect(result).toMatchObject({ action: 'command-finished', trigger: 'spot', rescued: false, reason: 'command-failed', completion: 'none' });
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'command-failed'), emf('RescueDurationSeconds', 'Seconds', 69.88)]);
+  });
+
+  test.each([
+    ['missing parameter', { asgName: [ASG], hookName: [HOOK], eventTime: ['20261120T223000Z'] }, 'detail.parameters.trigger: missing'],
+    ['two values', { asgName: [ASG, OTHER_ASG], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] }, 'detail.parameters.asgName: not exactly one value'],
+    ['unknown trigger', { asgName: [ASG], hookName: [HOOK], trigger: ['manual'], eventTime: ['20261120T223000Z'] }, 'detail.parameters.trigger: not lifecycle or spot'],
+    ['hostile group', { asgName: ['web-asg; rm -rf /'], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] }, 'detail.parameters.asgName: not an Auto Scaling group name'],
+  ])('rescue parameters that are not ours (%s): rejected, no AWS call', async (_name, parameters, reason) => {
+    const h = harness();
+    const result = await h.handler(commandStatusEvent({ parameters }));
+    expect(result).toEqual({ action: 'rejected', reason });
+    expect(h.awsCalls()).toBe(0);
+  });
+});
+
+describe('spot interruption warning', () => {
+  test('instance of a configured group: SendCommand with trigger spot and hook "none", no wait', async () => {
+    const h = harness();
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
+      AutoScalingInstances: [{
+        InstanceId: INSTANCE, AutoScalingGroupName: ASG, AvailabilityZone: 'us-east-1a', LifecycleState: 'InService',
+        HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false,
+      }],
+    });
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+
+    const result = await h.handler(spotEvent());
+
+    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: [INSTANCE] }]);
+    expect(h.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input)).toEqual([{
+      DocumentName: DOCUMENT,
+      InstanceIds: [INSTANCE],
+      TimeoutSeconds: 60,
+      Parameters: { asgName: [ASG], hookName: ['none'], trigger: ['spot'], eventTime: ['20261120T230540Z'] },
+      Comment: 'log rescue (spot) event 12345678-1234-1234-1234-123456789012',
+    }]);
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+    expect(result).toMatchObject({ action: 'command-sent', trigger: 'spot', asgName: ASG });
+    expect(h.metrics()).toEqual([emf('CommandSent', 'Count', 1)]);
+    expect(h.sleeps).toEqual([]);
+  });
+
+  test('instance in no group: logged skip, nothing sent', async () => {
+    const h = harness();
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+    const result = await h.handler(spotEvent());
+    expect(result).toEqual({ action: 'ignored', reason: 'not-in-configured-group', instanceId: INSTANCE });
+    expect(h.ssm.calls()).toHaveLength(0);
+    expect(h.metrics()).toEqual([]);
+  });
+
+  test('instance of a group that is not configured: logged skip, nothing sent', async () => {
+    const h = harness();
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
+      AutoScalingInstances: [{ InstanceId: INSTANCE, AutoScalingGroupName: OTHER_ASG, AvailabilityZone: 'us-east-1a', LifecycleState: 'InService', HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false }],
+    });
+    const result = await h.handler(spotEvent());
+    expect(result).toMatchObject({ action: 'ignored', reason: 'not-in-configured-group' });
+    expect(h.ssm.calls()).toHaveLength(0);
+  });
+
+  test('agent offline: one check only, counted as not rescued', async () => {
+    const h = harness();
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
+      AutoScalingInstances: [{ InstanceId: INSTANCE, AutoScalingGroupName: ASG, AvailabilityZone: 'us-east-1a', LifecycleState: 'InService', HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false }],
+    });
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('ConnectionLost'));
+    const result = await h.handler(spotEvent());
+    expect(h.ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
+    expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(h.sleeps).toEqual([]);
+    expect(result).toMatchObject({ action: 'not-rescued', trigger: 'spot', reason: 'offline', completion: 'none' });
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'offline')]);
+  });
+});
+
+describe('duplicates', () => {
+  test('the same lifecycle event twice sends the same eventTime, so both runs write the same archive key', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+
+    await h.handler(lifecycleEvent());
+    h.clock.ms += 3000; // the duplicate arrives later; the key must not depend on the clock
+    await h.handler(lifecycleEvent());
+
+    const params = h.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input.Parameters);
+    expect(params).toHaveLength(2);
+    expect(params[0]).toEqual(params[1]);
+    expect(params[0]?.eventTime).toEqual(['20261120T223000Z']);
+  });
+
+  test('the same command status twice: the second completion finds no active action and is fine', async () => {
+    const h = harness();
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolvesOnce({}).rejects(noActiveAction());
+
+    const first = await h.handler(commandStatusEvent());
+    const second = await h.handler(commandStatusEvent());
+
+    expect(first).toMatchObject({ completion: 'completed' });
+    expect(second).toMatchObject({ action: 'command-finished', rescued: true, completion: 'already-completed' });
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(2);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'info', msg: 'lifecycle action already completed or expired' }));
+    expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  test('another ValidationError on completion is not swallowed', async () => {
+    const h = harness();
+    h.autoScaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(noActiveAction(), { message: 'No Lifecycle Hook found' }));
+    await expect(h.handler(commandStatusEvent())).rejects.toThrow('No Lifecycle Hook found');
+    expect(h.metrics()).toEqual([]);
+  });
+});
+
+describe('throttling', () => {
+  test('SendCommand throttled twice then accepted: 3 calls, exponential backoff with full jitter', async () => {
+    const h = harness({ random: () => 0.5 });
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).rejectsOnce(throttling()).rejectsOnce(throttling()).resolves({ Command: { CommandId: COMMAND_ID } });
+
+    const result = await h.handler(lifecycleEvent());
+
+    expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(3);
+    // base 200 ms doubling, times the jitter draw of 0.5
+    expect(h.sleeps).toEqual([100, 200]);
+    expect(result).toMatchObject({ action: 'command-sent' });
+    expect(h.logs().filter((l) => l.msg === 'AWS call throttled; backing off')).toEqual([
+      expect.objectContaining({ operation: 'SendCommand', attempt: 1, delayMs: 100, error: 'ThrottlingException' }),
+      expect.objectContaining({ operation: 'SendCommand', attempt: 2, delayMs: 200, error: 'ThrottlingException' }),
+    ]);
+  });
+
+  test('throttled to the end: bounded attempts, then throws for Lambda to retry the event, without releasing', async () => {
+    const h = harness({ random: () => 1 });
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).rejects(throttling());
+
+    await expect(h.handler(lifecycleEvent())).rejects.toThrow('Rate exceeded');
+
+    expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(6);
+    expect(h.sleeps).toEqual([200, 400, 800, 1600, 3200]);
+    expect(h.autoScaling.calls()).toHaveLength(0);
+    expect(h.metrics()).toEqual([]);
+    expect(h.logs().filter((l) => l.level === 'error')).toEqual([expect.objectContaining({
+      eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', instanceId: INSTANCE, kind: 'lifecycle', operation: 'SendCommand', error: 'ThrottlingException',
+    })]);
+  });
+
+  test('server errors (5xx) are retried like throttling', async () => {
+    const h = harness();
+    h.autoScaling.on(CompleteLifecycleActionCommand)
+      .rejectsOnce(new SSMServiceException({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'oops' }))
+      .rejectsOnce(new SSMServiceException({ name: 'Unknown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'oops' }))
+      .resolves({});
+    const result = await h.handler(commandStatusEvent());
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(3);
+    expect(result).toMatchObject({ completion: 'completed' });
+  });
+
+  test('TooManyUpdates on completion is retried', async () => {
+    const h = harness();
+    h.autoScaling.on(CompleteLifecycleActionCommand)
+      .rejectsOnce(new SSMServiceException({ name: 'TooManyUpdates', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'busy' }))
+      .resolves({});
+    await h.handler(commandStatusEvent());
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(2);
+  });
+});
+
+describe('malformed and hostile events: logged rejection, zero AWS calls, no throw', () => {
+  const big = 'a'.repeat(100 * 1024);
+  const cases: Array<[string, unknown]> = [
+    ['null', null],
+    ['a string', 'aws.autoscaling'],
+    ['an array', [lifecycleEvent()]],
+    ['empty object', {}],
+    ['wrong source', lifecycleEvent({}, { source: 'custom.autoscaling' })],
+    ['wrong detail-type', lifecycleEvent({}, { 'detail-type': 'EC2 Instance Launch Successful' })],
+    ['invocation-level SSM event', commandStatusEvent({}, { 'detail-type': 'EC2 Command Invocation Status-change Notification' })],
+    ['missing detail', lifecycleEvent({}, { detail: undefined })],
+    ['detail is a string', lifecycleEvent({}, { detail: 'x' })],
+    ['missing instance id', lifecycleEvent({ EC2InstanceId: undefined })],
+    ['instance id is a number', lifecycleEvent({ EC2InstanceId: 1234567890 })],
+    ['instance id with shell metacharacters', lifecycleEvent({ EC2InstanceId: 'i-12345678;reboot' })],
+    ['instance id with command substitution', lifecycleEvent({ EC2InstanceId: 'i-$(curl evil)' })],
+    ['upper-case instance id', lifecycleEvent({ EC2InstanceId: 'i-1234567890ABCDEF0' })],
+    ['group name with a newline', lifecycleEvent({ AutoScalingGroupName: 'web-asg\nINFO fake log line' })],
+    ['group name with a colon', lifecycleEvent({ AutoScalingGroupName: 'arn:aws:autoscaling' })],
+    ['hook name with $', lifecycleEvent({ LifecycleHookName: 'log-rescue$IFS' })],
+    ['launching transition', lifecycleEvent({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' })],
+    ['100 KB group name', lifecycleEvent({ AutoScalingGroupName: big })],
+    ['100 KB metadata', lifecycleEvent({ NotificationMetadata: big })],
+    ['100 KB event id', lifecycleEvent({}, { id: big })],
+    ['100 KB source', lifecycleEvent({}, { source: big })],
+    ['time not ISO', lifecycleEvent({}, { time: 'yesterday' })],
+    ['time is an object', lifecycleEvent({}, { time: { $date: 1 } })],
+    ['impossible date', lifecycleEvent({}, { time: '2026-13-45T99:99:99Z' })],
+    ['resources not an array', lifecycleEvent({}, { resources: 'arn' })],
+    ['100k resources', lifecycleEvent({}, { resources: new Array(100000).fill('x') })],
+    ['command: two instances', commandStatusEvent({}, { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-1234567890abcdef0', 'arn:aws:ec2:us-east-1:123456789012:instance/i-0234567890abcdef0'] })],
+    ['command: resource not an instance', commandStatusEvent({}, { resources: ['arn:aws:ec2:us-east-1:123456789012:volume/vol-1234567890abcdef0'] })],
+    ['command: hostile instance ARN', commandStatusEvent({}, { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-1234567890abcdef0`id`'] })],
+    ['command: parameters not an object', commandStatusEvent({ parameters: ['asgName'] as any })],
+    ['command: parameter value not an array', commandStatusEvent({ parameters: { asgName: ASG } })],
+    ['command: 100 KB parameter', commandStatusEvent({ parameters: { asgName: [big], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] } })],
+    ['command: unknown status', commandStatusEvent({ status: 'Exploded' })],
+    ['command: status is a number', commandStatusEvent({ status: 1 as any })],
+    ['spot: unknown action', spotEvent({ 'instance-action': 'reboot' })],
+    ['spot: instance id with spaces', spotEvent({ 'instance-id': 'i-12345678 ; halt' })],
+  ];
+
+  test.each(cases)('%s', async (_name, event) => {
+    const h = harness();
+    const result = await h.handler(event);
+    expect(result).toEqual({ action: 'rejected', reason: expect.any(String) });
+    expect(h.ssm.calls().length + h.autoScaling.calls().length).toBe(0);
+    expect(h.metrics()).toEqual([]);
+    const logs = h.logs();
+    expect(logs).toEqual([expect.objectContaining({ level: 'warn', msg: 'event rejected', reason: (result as { reason: string }).reason })]);
+    // A rejected value is never echoed into the logs.
+    expect(JSON.stringify(logs).length).toBeLessThan(1000);
+  });
+
+  test('rejection reasons name the field', async () => {
+    const h = harness();
+    expect(await h.handler(lifecycleEvent({ EC2InstanceId: 'i-12345678;reboot' }))).toEqual({ action: 'rejected', reason: 'detail.EC2InstanceId: not an instance id' });
+    expect(await h.handler(lifecycleEvent({ AutoScalingGroupName: big }))).toEqual({ action: 'rejected', reason: 'detail.AutoScalingGroupName: length 102400 outside 1..256' });
+    expect(await h.handler(lifecycleEvent({}, { source: 'aws.ec2' }))).toEqual({ action: 'rejected', reason: 'source/detail-type: not an event this handler takes' });
+    expect(h.logs()[2]).toEqual({ level: 'warn', msg: 'event rejected', reason: 'source/detail-type: not an event this handler takes', eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', source: 'aws.ec2', detailType: 'EC2 Instance-terminate Lifecycle Action' });
+  });
+
+  test('a throwing getter is a rejection too', async () => {
+    const h = harness();
+    const event = lifecycleEvent();
+    Object.defineProperty(event.detail, 'EC2InstanceId', { get() { throw new Error('boom'); }, enumerable: true });
+    expect(await h.handler(event)).toEqual({ action: 'rejected', reason: 'event: could not be read' });
+    expect(h.awsCalls()).toBe(0);
+  });
+
+  test('optional lifecycle fields may be absent (older events)', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    const event = lifecycleEvent();
+    delete event.detail.NotificationMetadata;
+    delete event.detail.Origin;
+    delete event.detail.Destination;
+    expect(await h.handler(event)).toMatchObject({ action: 'command-sent' });
+  });
+});

@@ -1,0 +1,16 @@
+/**
+ * Name patterns shared by the config schema, the SSM document's allowedPatterns and the Lambda
+ * handler's event checks. Kept free of zod so the handler bundle stays small.
+ */
+
+/** Auto Scaling group names we accept: 1..255 characters that are inert in a shell, no colon or comma. */
+export const ASG_NAME_PATTERN = '^[A-Za-z0-9._ -]{1,255}$';
+
+/** Lifecycle hook names per the Auto Scaling API: [A-Za-z0-9\-_\/]+, 1..255. */
+export const HOOK_NAME_PATTERN = '^[A-Za-z0-9/_-]{1,255}$';
+
+/**
+ * Log globs the SSM document collects. Absolute, and only characters that are inert in a shell
+ * even before quoting; spaces are allowed because real log paths have them. (`..` is refused separately.)
+ */
+export const LOG_GLOB_PATTERN = '^/[A-Za-z0-9_.*?+@%, /\\[\\]-]{0,1023}$';

@@ -1,0 +1,38 @@
+/**
+ * CloudWatch Embedded Metric Format records, one metric per record, written through the handler's
+ * `log`. CloudWatch Logs turns them into metrics; no PutMetricData call and no extra permission.
+ */
+
+export interface Metrics {
+  rescued(): void;
+  notRescued(reason: string): void;
+  commandSent(): void;
+  duration(seconds: number): void;
+}
+
+export const METRIC = {
+  rescued: 'Rescued',
+  notRescued: 'NotRescued',
+  commandSent: 'CommandSent',
+  duration: 'RescueDurationSeconds',
+} as const;
+
+export function createMetrics(deps: { log: (record: object) => void; now: () => number; namespace: string; stack: string }): Metrics {
+  const emit = (name: string, unit: 'Count' | 'Seconds', value: number, dimensions: string[][], values: Record<string, string>) =>
+    deps.log({
+      _aws: {
+        Timestamp: deps.now(),
+        CloudWatchMetrics: [{ Namespace: deps.namespace, Dimensions: dimensions, Metrics: [{ Name: name, Unit: unit }] }],
+      },
+      ...values,
+      [name]: value,
+    });
+  const stack = { Stack: deps.stack };
+  return {
+    rescued: () => emit(METRIC.rescued, 'Count', 1, [['Stack']], stack),
+    // Per stack for the alarm, per stack and reason for the dashboard.
+    notRescued: (reason) => emit(METRIC.notRescued, 'Count', 1, [['Stack'], ['Stack', 'Reason']], { ...stack, Reason: reason }),
+    commandSent: () => emit(METRIC.commandSent, 'Count', 1, [['Stack']], stack),
+    duration: (seconds) => emit(METRIC.duration, 'Seconds', seconds, [['Stack']], stack),
+  };
+}
