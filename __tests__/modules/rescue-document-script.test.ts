@@ -1,0 +1,398 @@
+/**
+ * The rescue document's script, really run: bash, GNU tar and coreutils from this machine, and
+ * stand-ins for IMDSv2 (curl), S3 (aws) and journalctl. What is asserted is what S3 would hold
+ * afterwards, what the instance was asked, and that no parameter value ever runs as code.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_LOG_GLOBS } from '../../config/schema';
+import { RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, rescueDocumentContent, RescueDocumentParameter } from '../../modules/rescue-document';
+import {
+  extractTarGz, readTree, renderDocumentForTest, ScriptRun, ScriptSandbox, scriptOf, substituteLikeOldAgent, synthDocumentWithReferences,
+} from '../support/bash-standins';
+
+const INSTANCE = 'i-0abc1234def567890';
+const EVENT_TIME = '20261120T223000Z';
+const ASG = 'web fleet-1.prod';
+const KEY_BASE = `instance-logs/${ASG}/${INSTANCE}/${EVENT_TIME}`;
+const JOURNAL_MEMBER = '_log-rescue/journal-current-boot.log';
+const docProps = { prefix: 'instance-logs', logGlobs: DEFAULT_LOG_GLOBS, includeJournal: true, executionTimeoutSeconds: 600 };
+
+const script = scriptOf(renderDocumentForTest(rescueDocumentContent({ ...docProps, bucketName: 'acme-logs' })));
+const sha256 = (b: Buffer, enc: 'hex' | 'base64') => createHash('sha256').update(b).digest(enc);
+const manifestOf = (run: ScriptRun) => JSON.parse(run.uploads[`${KEY_BASE}/manifest.json`].toString('utf8'));
+const argAfter = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
+
+let sandbox: ScriptSandbox;
+let logs: string;
+/** The parameters as the agent passes them: SSM_<name> in the environment. */
+let params: Record<string, string>;
+const envOf = (p: Record<string, string>) => Object.fromEntries(Object.entries(p).map(([k, v]) => [`SSM_${k}`, v]));
+
+/**
+ * Log files with the names that break naive scripts: spaces (leading and trailing too), quotes,
+ * backslashes, control characters, shell syntax, non-UTF-8 bytes; plus a nested directory, a
+ * symlink out of the tree, and a file named like the first word of "app one.log".
+ */
+function writeLogTree(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'nested dir', 'deep'), { recursive: true });
+  const put = (name: string | Buffer, body: string) => fs.writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name)]), body);
+  put('app one.log', 'line 1\nline 2\n');
+  put(' leading and trailing .log ', 'x');
+  put('  spaced .log', 'spaced\n');
+  put('plain.log', 'plain\n');
+  put('we"ird\\name\twith\nnewline.log', 'weird\n');
+  put(Buffer.from('caf\xe9-latin1.log', 'latin1'), 'latin1\n');
+  put('naïve-utf8.log', 'utf8\n');
+  put('$(echo >pwned-by-name).log', 'hostile name 1\n');
+  put('`echo >pwned-by-name`.log', 'hostile name 2\n');
+  put('app', 'only if "app one.log" were split\n');
+  put('other.txt', 'not matched\n');
+  put('nested dir/deep/inner log.txt', 'deep\n');
+  put('nested dir/.hidden', 'hidden\n');
+  fs.symlinkSync('/etc/hostname', path.join(dir, 'link.log'));
+}
+
+beforeAll(() => {
+  sandbox = new ScriptSandbox();
+  logs = path.join(sandbox.root, 'logs');
+  writeLogTree(logs);
+  fs.writeFileSync(path.join(sandbox.canaryDir, 'victim'), 'still here');
+  params = {
+    asgName: ASG,
+    hookName: 'log-rescue',
+    trigger: 'lifecycle',
+    eventTime: EVENT_TIME,
+    logGlobs: [
+      `${logs}/*.log`, `${logs}/nested dir`, `${logs}/app one.log`, `${logs}/ leading and trailing .log `, `${logs}/missing-*.gz`, `${logs}/absent dir/x.log`,
+    ].join('|'),
+    includeJournal: 'true',
+  };
+});
+afterAll(() => sandbox.cleanup());
+
+/** Nothing the hostile values tried to create exists, and what they tried to delete is still there. */
+function expectNoInjection(box = sandbox): void {
+  expect(box.canaries()).toEqual(['victim']);
+}
+
+describe('a lifecycle rescue', () => {
+  let run: ScriptRun;
+  beforeAll(() => { run = sandbox.run(script, { env: envOf(params) }); });
+
+  it('exits 0 and says what it uploaded', () => {
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^log-rescue: uploaded 12 files \(2 missing globs\) as \d+ bytes to s3:\/\/acme-logs\/instance-logs\/web fleet-1\.prod\//);
+  });
+
+  it('archives every matched file byte for byte, directories recursively, symlinks as links', () => {
+    const members = extractTarGz(run.uploads[`${KEY_BASE}/logs.tar.gz`]);
+    const expected: Record<string, Buffer> = {};
+    const root = logs.slice(1);
+    for (const [rel, body] of Object.entries(readTree(logs))) {
+      if (rel === 'other.txt' || rel === 'app') continue;
+      expected[`${root}/${rel}`] = body;
+    }
+    const { [JOURNAL_MEMBER]: journal, ...files } = members;
+    expect(Object.keys(files).sort()).toEqual(Object.keys(expected).sort());
+    for (const [name, body] of Object.entries(expected)) expect({ name, body: files[name] }).toEqual({ name, body });
+    expect(files[`${root}/link.log`].toString()).toBe('-> /etc/hostname');
+    expect(journal.toString()).toMatch(/^2026-11-20T22:29:58\+0000 ip-10-0-0-12 systemd\[1\]/);
+  });
+
+  it('treats every glob as one path: spaces, even leading and trailing ones, do not split or trim it', () => {
+    const paths = manifestOf(run).files.map((f: { path: string }) => f.path);
+    expect(paths).toContain(`${logs}/app one.log`);
+    expect(paths).toContain(`${logs}/ leading and trailing .log `);
+    expect(paths).not.toContain(`${logs}/app`);
+    expect(paths.filter((p: string) => p === `${logs}/app one.log`)).toHaveLength(1);
+  });
+
+  it('writes a manifest with identity, files and sizes, missing globs and the archive checksum', () => {
+    const manifest = manifestOf(run);
+    const archive = run.uploads[`${KEY_BASE}/logs.tar.gz`];
+    expect(manifest).toMatchObject({
+      schemaVersion: 1,
+      instanceId: INSTANCE,
+      region: 'eu-west-1',
+      asgName: ASG,
+      hookName: 'log-rescue',
+      trigger: 'lifecycle',
+      eventTime: EVENT_TIME,
+      archiveKey: `${KEY_BASE}/logs.tar.gz`,
+      sha256: sha256(archive, 'hex'),
+      archiveBytes: archive.length,
+      missingGlobs: [`${logs}/missing-*.gz`, `${logs}/absent dir/x.log`],
+      journal: { requested: true, included: true, member: JOURNAL_MEMBER, bytes: expect.any(Number), exitCode: 0 },
+    });
+    expect(manifest.hostname).toMatch(/^\S+$/);
+    expect(manifest.startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(manifest.endTime >= manifest.startTime).toBe(true);
+    const sizes = Object.fromEntries(manifest.files.map((f: { path: string; bytes: number }) => [f.path, f.bytes]));
+    const tree = readTree(logs);
+    const expectedSizes: Record<string, number> = {};
+    for (const [rel, body] of Object.entries(tree)) {
+      if (rel === 'other.txt' || rel === 'app') continue;
+      expectedSizes[`${logs}/${rel}`] = rel === 'link.log' ? '/etc/hostname'.length : body.length;
+    }
+    // Quotes, backslashes, tabs, newlines and Latin-1 bytes all survive the JSON written in bash.
+    expect(sizes).toEqual(expectedSizes);
+  });
+
+  it('puts exactly two objects, archive first, with the S3-verified checksum and SSE-S3', () => {
+    expect(Object.keys(run.uploads).sort()).toEqual([`${KEY_BASE}/logs.tar.gz`, `${KEY_BASE}/manifest.json`]);
+    expect(run.awsCalls.map((argv) => argAfter(argv, '--key'))).toEqual([`${KEY_BASE}/logs.tar.gz`, `${KEY_BASE}/manifest.json`]);
+    for (const argv of run.awsCalls) {
+      const key = argAfter(argv, '--key');
+      expect(argv.slice(0, 2)).toEqual(['s3api', 'put-object']);
+      expect({
+        bucket: argAfter(argv, '--bucket'),
+        region: argAfter(argv, '--region'),
+        algorithm: argAfter(argv, '--checksum-algorithm'),
+        checksum: argAfter(argv, '--checksum-sha256'),
+        sse: argAfter(argv, '--server-side-encryption'),
+        kms: argv.includes('--ssekms-key-id'),
+      }).toEqual({
+        bucket: 'acme-logs', region: 'eu-west-1', algorithm: 'SHA256', checksum: sha256(run.uploads[key], 'base64'), sse: 'AES256', kms: false,
+      });
+    }
+  });
+
+  it('asks IMDSv2 for a token first and sends it with every metadata read', () => {
+    expect(run.curlLog.trim().split('\n')).toEqual([
+      'PUT http://169.254.169.254/latest/api/token [X-aws-ec2-metadata-token-ttl-seconds: 300]',
+      'GET http://169.254.169.254/latest/meta-data/instance-id [X-aws-ec2-metadata-token: AQAEAstandin-token==]',
+      'GET http://169.254.169.254/latest/meta-data/placement/region [X-aws-ec2-metadata-token: AQAEAstandin-token==]',
+    ]);
+  });
+
+  it('exports the journal of the current boot, and cleans up its work directory', () => {
+    expect(run.journalctlArgs).toEqual(['--no-pager', '-o', 'short-iso', '-b']);
+    expect(run.leftovers).toEqual([]);
+  });
+
+  it('archives files named like shell code without running them', () => {
+    expect(manifestOf(run).files.map((f: { path: string }) => path.basename(f.path))).toEqual(expect.arrayContaining(['$(echo >pwned-by-name).log', '`echo >pwned-by-name`.log']));
+    expect(fs.readdirSync(sandbox.root).filter((f) => f.startsWith('pwned'))).toEqual([]);
+    expect(fs.readdirSync(path.join(sandbox.root, 'run-1')).filter((f) => f.startsWith('pwned'))).toEqual([]);
+    expectNoInjection();
+  });
+});
+
+describe('variants', () => {
+  it('rescues a Spot interruption under the same layout, with no hook', () => {
+    const run = sandbox.run(script, { env: envOf({ ...params, trigger: 'spot', hookName: 'none' }) });
+    expect(run.status).toBe(0);
+    expect(manifestOf(run)).toMatchObject({ trigger: 'spot', hookName: 'none', asgName: ASG, instanceId: INSTANCE });
+    expect(Object.keys(run.uploads).sort()).toEqual([`${KEY_BASE}/logs.tar.gz`, `${KEY_BASE}/manifest.json`]);
+  });
+
+  it('leaves the journal out when told to', () => {
+    const run = sandbox.run(script, { env: envOf({ ...params, includeJournal: 'false' }) });
+    expect(run.status).toBe(0);
+    expect(run.journalctlArgs).toBeUndefined();
+    expect(manifestOf(run).journal).toEqual({ requested: false });
+    expect(Object.keys(extractTarGz(run.uploads[`${KEY_BASE}/logs.tar.gz`]))).not.toContain(JOURNAL_MEMBER);
+  });
+
+  it('still uploads on a system without journalctl, and says why the journal is missing', () => {
+    const box = new ScriptSandbox({ journalctl: false });
+    try {
+      writeLogTree(path.join(box.root, 'logs'));
+      const run = box.run(script, { env: envOf({ ...params, logGlobs: `${box.root}/logs/plain.log` }) });
+      expect(run.status).toBe(0);
+      expect(manifestOf(run).journal).toEqual({ requested: true, included: false, reason: 'journalctl not found' });
+      expect(manifestOf(run).files).toEqual([{ path: `${box.root}/logs/plain.log`, bytes: 6 }]);
+    } finally {
+      box.cleanup();
+    }
+  });
+
+  it('encrypts with the configured KMS key when bucket and key are Terraform references', () => {
+    const { content, bucketRef, kmsRef } = synthDocumentWithReferences(docProps, { kms: true });
+    const arn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const kmsScript = scriptOf(renderDocumentForTest(content, { [bucketRef]: 'acme-logs-20261120', [kmsRef!]: arn }));
+    const run = sandbox.run(kmsScript, { env: envOf(params) });
+    expect(run.status).toBe(0);
+    for (const argv of run.awsCalls) {
+      expect(argAfter(argv, '--bucket')).toBe('acme-logs-20261120');
+      expect(argAfter(argv, '--server-side-encryption')).toBe('aws:kms');
+      expect(argAfter(argv, '--ssekms-key-id')).toBe(arn);
+    }
+  });
+
+  it('gets itself into bash when a plain sh (dash) is handed the file', () => {
+    const run = sandbox.run(script, { env: envOf(params), via: 'sh' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('is checked like S3 checks: the aws stand-in refuses a body that does not match its checksum', () => {
+    const wrong = `${script.replace("hex_to_base64 \"$archive_sha256\"\narchive_sha256_b64=$REPLY", 'archive_sha256_b64=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=')}`;
+    expect(wrong).not.toBe(script);
+    const run = sandbox.run(wrong, { env: envOf(params) });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/BadDigest[\s\S]*upload of s3:\/\/acme-logs\/.*logs\.tar\.gz failed/);
+    expect(run.uploads).toEqual({});
+  });
+});
+
+describe('failures exit non-zero with a reason, upload nothing and clean up', () => {
+  const expectFailure = (run: ScriptRun, message: RegExp) => {
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/unexpected failure/);
+    expect(run.leftovers).toEqual([]);
+  };
+
+  it('IMDS unreachable', () => {
+    const run = sandbox.run(script, { env: { ...envOf(params), STANDIN_IMDS_FAIL: 'connect' } });
+    expectFailure(run, /log-rescue: error: IMDSv2 token request failed \(curl exit 7\)/);
+    expect(run.awsCalls).toEqual([]);
+  });
+
+  it('IMDS metadata read failing', () => {
+    const run = sandbox.run(script, { env: { ...envOf(params), STANDIN_IMDS_FAIL: 'metadata' } });
+    expectFailure(run, /IMDS instance-id request failed \(curl exit 22\)/);
+    expect(run.awsCalls).toEqual([]);
+  });
+
+  it('archive upload refused', () => {
+    const run = sandbox.run(script, { env: { ...envOf(params), STANDIN_AWS_FAIL: 'all' } });
+    expectFailure(run, /AccessDenied[\s\S]*log-rescue: error: upload of s3:\/\/acme-logs\/instance-logs\/web fleet-1\.prod\/i-0abc1234def567890\/20261120T223000Z\/logs\.tar\.gz failed \(aws exit 1\)/);
+    expect(run.awsCalls).toHaveLength(1);
+  });
+
+  it('manifest upload refused', () => {
+    const run = sandbox.run(script, { env: { ...envOf(params), STANDIN_AWS_FAIL: 'manifest.json' } });
+    expectFailure(run, /upload of s3:\/\/acme-logs\/.*\/manifest\.json failed \(aws exit 1\)/);
+    expect(run.awsCalls).toHaveLength(2);
+  });
+
+  it('tar failing', () => {
+    const box = new ScriptSandbox({ tarExitCode: 2 });
+    try {
+      const run = box.run(script, { env: envOf({ ...params, logGlobs: '/etc/hostname' }) });
+      expectFailure(run, /log-rescue: error: tar failed \(exit 2\)/);
+      expect(run.awsCalls).toEqual([]);
+    } finally {
+      box.cleanup();
+    }
+  });
+
+  it('a parameter the agent did not set (the fallback then holds the raw {{eventTime}})', () => {
+    const { eventTime: _omitted, ...rest } = params;
+    const run = sandbox.run(script, { env: envOf(rest) });
+    expectFailure(run, /log-rescue: error: invalid eventTime \(YYYYMMDDTHHMMSSZ\): \\\{\\\{eventTime\\\}\\\}/);
+    expect(run.curlLog).toBe('');
+  });
+});
+
+describe('hostile parameter values', () => {
+  const canary = () => sandbox.canaryDir;
+  /**
+   * Shell syntax that would create a canary file (or delete the victim) if it ever ran. Builtins
+   * (echo and a redirection), because the sandbox PATH has only the script's own tools.
+   */
+  const attacks = () => [
+    `$(echo >${canary()}/dollar-paren)`,
+    `\`echo >${canary()}/backtick\``,
+    `x; echo >${canary()}/semicolon`,
+    `x; rm -rf ${canary()}/victim`,
+    `x"; echo >${canary()}/quote; "`,
+    `x\necho >${canary()}/newline`,
+    `x' ; echo >${canary()}/single-quote ; '`,
+    `\${IFS}$(echo >${canary()}/ifs)`,
+    `x && echo >${canary()}/and`,
+    `x | echo >${canary()}/pipe`,
+    '../',
+    '..',
+  ];
+
+  it('are rejected by every parameter\'s allowedPattern', () => {
+    const hostile = [...attacks().filter((a) => a !== '..'), '$(touch /tmp/x)', '`touch /tmp/x`', '; rm -rf /', '"', 'a\nb', '../'];
+    for (const name of RESCUE_DOCUMENT_PARAMETERS) {
+      const re = new RegExp(RESCUE_PARAMETER_PATTERNS[name]);
+      const asValue = name === 'logGlobs'
+        ? hostile.flatMap((h) => [h, `/var/log/${h}`, `/var/log/messages|/var/log/${h}`])
+        : hostile;
+      for (const value of asValue) expect({ name, value, accepted: re.test(value) }).toEqual({ name, value, accepted: false });
+    }
+    // ".." is a legal ASG name, so the pattern lets it through; the script refuses it as a key segment.
+    expect(new RegExp(RESCUE_PARAMETER_PATTERNS.asgName).test('..')).toBe(true);
+  });
+
+  it('that pass the patterns stay data when an old agent pastes them into the script', () => {
+    const values: Record<RescueDocumentParameter, string> = {
+      asgName: 'web fleet-1.prod',
+      hookName: 'team/log-rescue_2',
+      trigger: 'lifecycle',
+      eventTime: EVENT_TIME,
+      // Every glob character the pattern allows, unexpanded until the script expands it on purpose.
+      logGlobs: [`${logs}/app one.log`, `${logs}/[p]lain.lo?`, `${logs}/nested dir`, `${logs}/%@+,x-*.gz`, `${logs}/*.gz`].join('|'),
+      includeJournal: 'false',
+    };
+    for (const [name, value] of Object.entries(values)) expect(new RegExp(RESCUE_PARAMETER_PATTERNS[name as RescueDocumentParameter]).test(value)).toBe(true);
+    const oldAgentScript = substituteLikeOldAgent(script, values);
+    expect(oldAgentScript).not.toMatch(/\{\{/);
+    const run = sandbox.run(oldAgentScript, { env: {} });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const manifest = manifestOf(run);
+    expect(manifest).toMatchObject({ asgName: ASG, hookName: 'team/log-rescue_2', journal: { requested: false } });
+    expect(manifest.missingGlobs).toEqual([`${logs}/%@+,x-*.gz`, `${logs}/*.gz`]);
+    expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual([
+      `${logs}/app one.log`, `${logs}/nested dir/.hidden`, `${logs}/nested dir/deep/inner log.txt`, `${logs}/plain.log`,
+    ]);
+    expectNoInjection();
+  });
+
+  it('that the patterns reject would run on an old agent (why the patterns matter, and proof the canary works)', () => {
+    const box = new ScriptSandbox();
+    try {
+      const value = `x"; echo >${box.canaryDir}/old-agent; "`;
+      expect(new RegExp(RESCUE_PARAMETER_PATTERNS.asgName).test(value)).toBe(false);
+      box.run(substituteLikeOldAgent(script, { ...params, asgName: value }), { env: {} });
+      expect(box.canaries()).toEqual(['old-agent']);
+    } finally {
+      box.cleanup();
+    }
+  });
+
+  it.each(['asgName', 'hookName', 'trigger', 'eventTime', 'includeJournal'] as const)(
+    'in %s, set straight into the environment past the pattern, are refused before anything runs',
+    (name) => {
+      for (const value of attacks()) {
+        const run = sandbox.run(script, { env: envOf({ ...params, [name]: value }) });
+        expect({ value, status: run.status, stderr: run.stderr }).toEqual({ value, status: 1, stderr: expect.stringContaining(`log-rescue: error: invalid ${name}`) });
+        expect(run.curlLog).toBe('');
+        expect(run.awsCalls).toEqual([]);
+      }
+      expectNoInjection();
+    },
+  );
+
+  it('in logGlobs, set straight into the environment past the pattern, are only ever file name patterns', () => {
+    // (| separates globs; the attack with one is in the next test.)
+    const hostileGlobs = attacks().filter((a) => !a.startsWith('..') && !a.includes('|')).map((a) => `${logs}/${a}`);
+    const run = sandbox.run(script, { env: envOf({ ...params, logGlobs: [`${logs}/plain.log`, ...hostileGlobs].join('|') }) });
+    expect(run.status).toBe(0);
+    const manifest = manifestOf(run);
+    expect(manifest.files).toEqual([{ path: `${logs}/plain.log`, bytes: 6 }]);
+    // Listed back verbatim (quotes, newline and all) through the manifest's JSON escaping.
+    expect(manifest.missingGlobs).toEqual(hostileGlobs);
+    expectNoInjection();
+  });
+
+  it('in logGlobs, climbing out with .. or naming a relative path, stop the script', () => {
+    for (const glob of [`${logs}/../../etc/shadow`, `${logs}/nested dir/..`, 'var/log/messages', `${logs}/./plain.log`, `${logs}/x | echo >${canary()}/pipe`]) {
+      const run = sandbox.run(script, { env: envOf({ ...params, logGlobs: glob }) });
+      expect({ glob, status: run.status }).toEqual({ glob, status: 1 });
+      expect(run.stderr).toMatch(/log glob (has a \. or \.\. segment|is not an absolute path)/);
+      expect(run.awsCalls).toEqual([]);
+    }
+    expectNoInjection();
+  });
+});
