@@ -54,7 +54,7 @@ function conditionKeys(st: any): string[] {
   return Object.values(st.Condition ?? {}).flatMap((block: any) => Object.keys(block ?? {}));
 }
 
-const refersTo = (value: unknown, type: string, name: string) => new RegExp(`\\$\\{${type}\\.${name}\\.(id|bucket|arn|name)\\}`).test(JSON.stringify(value ?? ''));
+const refersTo = (value: unknown, type: string, name: string) => new RegExp(`\\$\\{${type}\\.${name}\\.[a-z_]+\\}`).test(JSON.stringify(value ?? ''));
 
 function check(stackName: string, stack: StackJson): Finding[] {
   const findings: Finding[] = [];

@@ -7,6 +7,9 @@
  * `load.ts` turns zod issues into one message listing every problem.
  */
 import { z } from 'zod';
+import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN } from './patterns';
+
+export { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN };
 
 /** Regions the pinned AWS provider (5.100.0) knows. A new region needs a line here. */
 export const AWS_REGIONS = [
@@ -73,18 +76,9 @@ const slug = (max: number) =>
  */
 const keyPrefix = z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'path segments of letters, digits, _ and - separated by single slashes, no leading or trailing slash');
 
-/** Auto Scaling group names: 1..255 characters, no colon (ARN separator). */
-export const ASG_NAME_PATTERN = '^[A-Za-z0-9._ -]{1,255}$';
 const asgName = z.string().regex(new RegExp(ASG_NAME_PATTERN), 'an Auto Scaling group name: 1..255 of letters, digits, space, . _ -');
 
-/** Lifecycle hook names per the Auto Scaling API: [A-Za-z0-9\-_\/]+, 1..255. */
-export const HOOK_NAME_PATTERN = '^[A-Za-z0-9/_-]{1,255}$';
 
-/**
- * Log globs the SSM document collects. Absolute, no `..`, and only characters that are inert in a
- * shell even before quoting; spaces are allowed because real log paths have them.
- */
-export const LOG_GLOB_PATTERN = '^/[A-Za-z0-9_.*?+@%, /\\[\\]-]{0,1023}$';
 const logGlob = z.string()
   .regex(new RegExp(LOG_GLOB_PATTERN), 'an absolute path or glob of letters, digits, space and _ . * ? + @ % , / [ ] - (no shell metacharacters)')
   .refine((v) => !v.split('/').includes('..'), 'no .. path segments');
@@ -297,10 +291,17 @@ const sessionLogsSchema = z.object({
       }
     }),
     /** "none", "create" (a key whose policy lets CloudWatch Logs use it for this group only), or a key ARN. @default "none" */
-    kms: z.union([z.enum(['none', 'create']), kmsKeyArn], { errorMap: () => ({ message: '"none", "create" or a KMS key ARN' }) }).default('none'),
+    kms: z.string()
+      .refine((v) => v === 'none' || v === 'create' || kmsKeyArn.safeParse(v).success, '"none", "create" or a KMS key ARN (arn:aws:kms:<region>:<account>:key/...)')
+      .default('none'),
   }).strict().default({}),
   sessionDocument: z.object({
-    /** "adopt" imports the regional SSM-SessionManagerRunShell; "custom" writes a document of its own. @default "custom" */
+    /**
+     * "adopt" imports the regional SSM-SessionManagerRunShell (the preferences every session uses by
+     * default; it must already exist, which it does once anyone has saved Session Manager preferences
+     * in the console) and takes it over. "custom" writes a document of its own, used with
+     * `aws ssm start-session --document-name <name>`. @default "custom"
+     */
     mode: z.enum(['adopt', 'custom']).default('custom'),
     /** Name when mode is custom. @default "<project>-<environment>-session-preferences" */
     customName: z.string().regex(/^[A-Za-z0-9_.-]{3,128}$/, 'a document name (3..128 of letters, digits, _ . -)').refine((v) => !/^(aws|amazon|amzn)/i.test(v), 'not starting with aws, amazon or amzn (reserved)').optional(),
@@ -319,16 +320,40 @@ const sessionLogsSchema = z.object({
     if (d.runAsEnabled && !d.runAsDefaultUser) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['runAsDefaultUser'], message: 'required when runAsEnabled is true' });
     if (d.mode === 'adopt' && d.customName) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['customName'], message: 'only with mode "custom"' });
   }),
+  /**
+   * Buffering decides cost, not correctness: Firehose bills per GB ingested whatever the buffer, but
+   * every flush is one S3 object (a PUT now, a GET per Athena scan later, a lifecycle transition
+   * each). Session logs are small, so the interval is what flushes; the maximum 900 s gives at most
+   * 96 objects a day. The price is latency to S3 only: CloudWatch Logs shows sessions live for
+   * `logGroup.retentionDays`, so nobody waits on S3 during an incident.
+   */
   firehose: z.object({
-    /** MiB; bigger means fewer, larger objects (cheaper S3 requests and Athena scans). @default 64 */
-    bufferingSizeMb: intIn(1, 128).default(64),
-    /** Seconds; latency until a session shows up in S3. @default 300 */
-    bufferingIntervalSeconds: intIn(0, 900).default(300),
+    /** MiB; bigger means fewer, larger objects (cheaper S3 requests and Athena scans). @default 128 */
+    bufferingSizeMb: intIn(1, 128).default(128),
+    /** Seconds; latency until a session shows up in S3, and one object per flush. @default 900 */
+    bufferingIntervalSeconds: intIn(0, 900).default(900),
+    /** Retention of Firehose's own delivery-error log group. @default 14 */
+    errorLogRetentionDays: retentionDays.default(14),
+    /** Alarm when the oldest record waits longer than this. @default 2 × bufferingIntervalSeconds, at least 300 */
+    freshnessAlarmSeconds: intIn(60, 86400).optional(),
   }).strict().default({}),
   analysis: z.object({
-    /** @default true */
+    /** Glue table, Athena workgroup and named queries over the delivered prefix. @default true */
     enabled: z.boolean().default(true),
-  }).strict().default({}),
+    /**
+     * Partition projection range of `year`. A query without a date filter lists every projected
+     * day, so keep the range to the years that can hold data. @default 2025
+     */
+    firstYear: intIn(2000, 2200).default(2025),
+    /** @default 2040 */
+    lastYear: intIn(2000, 2200).default(2040),
+    /** Athena cancels a query of this workgroup that would scan more (cost guard). @default 10240 */
+    bytesScannedCutoffPerQueryMb: intIn(10, 1048576).default(10240),
+  }).strict().default({}).superRefine((a, ctx) => {
+    if (a.lastYear < a.firstYear) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['lastYear'], params: { value: a.lastYear }, message: `at least firstYear (${a.firstYear})` });
+    }
+  }),
   /** Create an instance role + profile for fleets that have none. @default false */
   createInstanceRole: z.boolean().default(false),
   vpcEndpoints: z.object({
@@ -337,9 +362,11 @@ const sessionLogsSchema = z.object({
     vpcId: z.union([z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id (vpc-...)'), z.object({ fromRemoteState }).strict()]).optional(),
     subnetIds: z.union([z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-...)')), z.object({ fromRemoteState }).strict()]).optional(),
     routeTableIds: z.union([z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'a route table id (rtb-...)')), z.object({ fromRemoteState }).strict()]).optional(),
+    /** The VPC's IPv4 CIDR: the endpoints' security group admits HTTPS from it only. A config value, not a lookup, so planning needs no AWS read. */
+    vpcCidr: z.union([z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/([0-9]|[12][0-9]|3[0-2])$/, 'an IPv4 CIDR such as 10.0.0.0/16'), z.object({ fromRemoteState }).strict()]).optional(),
   }).strict().default({}).superRefine((v, ctx) => {
     if (!v.enabled) return;
-    for (const k of ['vpcId', 'subnetIds'] as const) {
+    for (const k of ['vpcId', 'subnetIds', 'vpcCidr'] as const) {
       if (!v[k]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: 'required when vpcEndpoints.enabled is true' });
     }
   }),
@@ -387,7 +414,7 @@ export const configSchema = z.object({
   c.logRescue.autoScalingGroups.forEach((g, i) => {
     if (typeof g !== 'string') refs.push({ path: ['logRescue', 'autoScalingGroups', i, 'fromRemoteState', 'state'], ref: g.fromRemoteState });
   });
-  for (const k of ['vpcId', 'subnetIds', 'routeTableIds'] as const) {
+  for (const k of ['vpcId', 'subnetIds', 'routeTableIds', 'vpcCidr'] as const) {
     const v = c.sessionLogs.vpcEndpoints[k];
     if (v && !Array.isArray(v) && typeof v === 'object') refs.push({ path: ['sessionLogs', 'vpcEndpoints', k, 'fromRemoteState', 'state'], ref: v.fromRemoteState });
   }

@@ -1,7 +1,15 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
+import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { AppConfig } from '../config/schema';
+import { AlarmTopic } from '../modules/alarm-topic';
+import { InstanceUploadPolicy } from '../modules/instance-upload-policy';
+import { LifecycleHooks } from '../modules/lifecycle-hooks';
 import { LogArchiveBucket } from '../modules/log-archive-bucket';
+import { RescueAlarms } from '../modules/rescue-alarms';
+import { rescueDocumentContent } from '../modules/rescue-document';
+import { RescueEvents } from '../modules/rescue-events';
+import { METRIC_NAMESPACE, RescueFunction } from '../modules/rescue-function';
 import { BaseStack } from './base-stack';
 
 /** Flow 1: rescue an instance's logs to S3 when its Auto Scaling group terminates it. */
@@ -10,11 +18,76 @@ export class LogRescueStack extends BaseStack {
 
   constructor(scope: Construct, config: AppConfig) {
     super(scope, 'log-rescue', config);
+    const c = config.logRescue;
+    const name = `${this.namePrefix}-log-rescue`;
+
     this.archive = new LogArchiveBucket(this, 'archive', {
-      config: config.logRescue.archiveBucket,
+      config: c.archiveBucket,
       aws: this.aws,
       namePrefix: `${this.namePrefix}-rescue`,
     });
-    new TerraformOutput(this, 'bucket_name', { value: this.archive.bucketName, description: 'Archive bucket of rescued instance logs' });
+
+    const document = new SsmDocument(this, 'document', {
+      name: `${this.namePrefix}-rescue-logs`,
+      documentType: 'Command',
+      documentFormat: 'JSON',
+      targetType: '/AWS::EC2::Instance',
+      content: rescueDocumentContent({
+        bucketName: this.archive.bucketName,
+        prefix: c.prefix,
+        kmsKeyArn: this.archive.kmsKeyArn,
+        logGlobs: c.command.logGlobs,
+        includeJournal: c.command.includeJournal,
+        executionTimeoutSeconds: c.command.executionTimeoutSeconds,
+      }),
+    });
+
+    const hooks = new LifecycleHooks(this, 'hooks', { config: c, remoteStates: this.remoteStates });
+
+    const events = new RescueEvents(this, 'events', {
+      config: c,
+      aws: this.aws,
+      namePrefix: this.namePrefix,
+      groupNames: hooks.groupNames,
+      hookName: hooks.hookName,
+      documentName: document.name,
+    });
+
+    const handler = new RescueFunction(this, 'handler', {
+      config: c,
+      aws: this.aws,
+      functionName: name,
+      documentName: document.name,
+      groupNames: hooks.groupNames,
+      hookName: hooks.hookName,
+      deadLetterQueueArn: events.deadLetterQueue.arn,
+      metricStack: this.namePrefix,
+    });
+    events.targetFunction(handler.function.arn, handler.function.functionName);
+
+    const instancePolicy = new InstanceUploadPolicy(this, 'instance-policy', {
+      aws: this.aws,
+      name: `${name}-instance-upload`,
+      archive: this.archive,
+      prefix: c.prefix,
+    });
+
+    const topic = new AlarmTopic(this, 'alarm-topic', { config: c.alarms, aws: this.aws, name: `${name}-alarms` });
+    new RescueAlarms(this, 'alarms', {
+      namePrefix: this.namePrefix,
+      metricNamespace: METRIC_NAMESPACE,
+      metricStack: this.namePrefix,
+      functionName: handler.function.functionName,
+      deadLetterQueueName: events.deadLetterQueue.name,
+      actions: topic.actions,
+    });
+
+    const out = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
+    out('bucket_name', this.archive.bucketName, 'Archive bucket of rescued instance logs');
+    out('document_name', document.name, 'SSM Command document that uploads an instance\'s logs');
+    out('instance_policy_arn', instancePolicy.policy.arn, 'Attach to the fleet\'s instance role (with AmazonSSMManagedInstanceCore)');
+    out('dead_letter_queue_url', events.deadLetterQueue.url, 'Events the handler could not process');
+    out('function_name', handler.function.functionName, 'Log rescue handler Lambda');
+    if (topic.topicArn) out('alarm_topic_arn', topic.topicArn, 'SNS topic the alarms notify');
   }
 }

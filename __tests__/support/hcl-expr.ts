@@ -104,10 +104,12 @@ class Reader {
       const ch = this.s[this.i];
       if (ch === '"') { this.string(); continue; }
       if (pairs[ch]) { this.i++; this.skipBalanced(pairs[ch]); continue; }
-      if (ch === ',' || ch === '}' || ch === ']' || ch === '=' || ch === ':') break;
+      // A conditional (`a ? b : c`) is one expression; only a top-level ':' after a key ends it.
+      if (ch === ',' || ch === '}' || ch === ']' || ch === '=' || (ch === ':' && !this.s.slice(start, this.i).includes('?'))) break;
       this.i++;
     }
     const text = this.s.slice(start, this.i).trim();
+    if (text === '') throw new Error(`unexpected '${this.s[this.i]}' at ${this.i} in ${this.s.slice(Math.max(0, this.i - 60), this.i + 60)}`);
     if (text === 'true' || text === 'false') return text === 'true';
     if (text === 'null') return null;
     if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);

@@ -1,0 +1,43 @@
+import { Construct } from 'constructs';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
+import { AwsContext } from './aws-context';
+import { policyDocument, PolicyStatement } from './iam';
+import { LogArchiveBucket } from './log-archive-bucket';
+
+export interface InstanceUploadPolicyProps {
+  readonly aws: AwsContext;
+  readonly name: string;
+  readonly archive: LogArchiveBucket;
+  /** Key prefix the instances may write under. */
+  readonly prefix: string;
+}
+
+/**
+ * What a fleet's instance role needs for the rescue command to upload: put objects under this
+ * stack's prefix and nothing else (no read, no list, no delete). Users attach it, together with
+ * AmazonSSMManagedInstanceCore, to their instance roles.
+ */
+export class InstanceUploadPolicy extends Construct {
+  readonly policy: IamPolicy;
+
+  constructor(scope: Construct, id: string, props: InstanceUploadPolicyProps) {
+    super(scope, id);
+    const statements: PolicyStatement[] = [
+      { Sid: 'UploadRescuedLogsOnly', Effect: 'Allow', Action: 's3:PutObject', Resource: props.archive.objectsArn(props.prefix) },
+    ];
+    if (props.archive.kmsKeyArn) {
+      statements.push({
+        Sid: 'EncryptUploadsWithArchiveKey',
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Encrypt'],
+        Resource: props.archive.kmsKeyArn,
+        Condition: { StringEquals: { 'kms:ViaService': `s3.${props.aws.region}.amazonaws.com` } },
+      });
+    }
+    this.policy = new IamPolicy(this, 'policy', {
+      name: props.name,
+      description: 'Lets the log rescue command upload this instance\'s logs to the archive, nothing more',
+      policy: policyDocument(statements),
+    });
+  }
+}

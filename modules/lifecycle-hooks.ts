@@ -1,0 +1,51 @@
+import { Construct } from 'constructs';
+import { Fn, TerraformIterator } from 'cdktf';
+import { AutoscalingLifecycleHook } from '@cdktf/provider-aws/lib/autoscaling-lifecycle-hook';
+import { LogRescueConfig } from '../config/schema';
+import { RemoteStates } from './remote-states';
+
+export interface LifecycleHooksProps {
+  readonly config: LogRescueConfig;
+  readonly remoteStates: RemoteStates;
+}
+
+/**
+ * A termination lifecycle hook on every configured Auto Scaling group, so a terminating instance
+ * waits in Terminating:Wait until its logs are uploaded (or the heartbeat runs out).
+ */
+export class LifecycleHooks extends Construct {
+  /** Every protected group's name: literal names, then names read from other states. */
+  readonly groupNames: string[];
+  readonly hookName: string;
+
+  constructor(scope: Construct, id: string, props: LifecycleHooksProps) {
+    super(scope, id);
+    const { config, remoteStates } = props;
+    const hook = config.lifecycleHook;
+    this.hookName = hook.name;
+    const literal = config.autoScalingGroups.filter((g): g is string => typeof g === 'string');
+    const fromStates = config.autoScalingGroups.flatMap((g) => (typeof g === 'string' ? [] : [remoteStates.list(g.fromRemoteState)]));
+    const hookArgs = {
+      name: hook.name,
+      lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      heartbeatTimeout: hook.heartbeatTimeoutSeconds,
+      defaultResult: hook.defaultResult,
+      notificationMetadata: JSON.stringify({ purpose: 'log-rescue' }),
+    };
+
+    // One resource per literal name keeps addresses readable in plans; names from other states are
+    // only known at plan time, so they get one for_each resource.
+    for (const name of literal) {
+      new AutoscalingLifecycleHook(this, `hook-${name}`, { ...hookArgs, autoscalingGroupName: name });
+    }
+    if (fromStates.length > 0) {
+      // A name both listed and read from a state gets one hook, not two conflicting ones.
+      const remoteOnly = Fn.setsubtract(Fn.toset(Fn.concat(fromStates)), literal) as unknown as string[];
+      const each = TerraformIterator.fromList(remoteOnly);
+      new AutoscalingLifecycleHook(this, 'hook-from-remote-state', { ...hookArgs, forEach: each, autoscalingGroupName: each.value });
+      this.groupNames = Fn.concat([literal, Fn.tolist(remoteOnly)]) as unknown as string[];
+    } else {
+      this.groupNames = literal;
+    }
+  }
+}

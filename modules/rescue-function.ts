@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Construct } from 'constructs';
+import { AssetType, TerraformAsset } from 'cdktf';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
+import { Fn } from 'cdktf';
+import { LogRescueConfig } from '../config/schema';
+import { bundleHandler } from '../handlers/log-rescue/bundle';
+import { AwsContext } from './aws-context';
+import { policyDocument, serviceTrustPolicy } from './iam';
+
+export const METRIC_NAMESPACE = 'LogRescue';
+
+/**
+ * Bundle the handler into a content-addressed directory, so the asset (and the function's
+ * source_code_hash) only changes when the code does, and parallel synths never see a half-written file.
+ */
+function bundledHandlerDir(): string {
+  const cache = path.join(os.tmpdir(), 'logrescue-handler-bundles');
+  const staging = path.join(cache, `staging-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(staging, { recursive: true });
+  bundleHandler(path.join(staging, 'index.js'));
+  const hash = createHash('sha256').update(readFileSync(path.join(staging, 'index.js'))).digest('hex').slice(0, 16);
+  const final = path.join(cache, hash);
+  if (existsSync(final)) {
+    rmSync(staging, { recursive: true, force: true });
+  } else {
+    try {
+      renameSync(staging, final);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another process won the race with the same bytes
+    }
+  }
+  return final;
+}
+
+export interface RescueFunctionProps {
+  readonly config: LogRescueConfig;
+  readonly aws: AwsContext;
+  readonly functionName: string;
+  readonly documentName: string;
+  readonly groupNames: string[];
+  readonly hookName: string;
+  /** Where failed async invocations go after Lambda's own retries. */
+  readonly deadLetterQueueArn: string;
+  /** Value of the `Stack` dimension of the handler's metrics. */
+  readonly metricStack: string;
+}
+
+/**
+ * The handler Lambda (bundled from handlers/log-rescue at synth), its log group, and a role that
+ * can send only our document, only to instances of the protected groups, and complete lifecycle
+ * actions only on those groups.
+ */
+export class RescueFunction extends Construct {
+  readonly function: LambdaFunction;
+  readonly role: IamRole;
+
+  constructor(scope: Construct, id: string, props: RescueFunctionProps) {
+    super(scope, id);
+    const { config, aws } = props;
+    const h = config.handler;
+
+    const logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/aws/lambda/${props.functionName}`,
+      retentionInDays: h.logRetentionDays,
+    });
+
+    this.role = new IamRole(this, 'role', {
+      name: `${props.functionName}-role`,
+      assumeRolePolicy: serviceTrustPolicy('lambda.amazonaws.com', aws.accountId),
+    });
+
+    const instanceArns = aws.arn('ec2', 'instance/*');
+    const groupArns = Fn.formatlist(
+      'arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/%s',
+      [aws.partition, aws.region, aws.accountId, props.groupNames],
+    );
+    new IamRolePolicy(this, 'policy', {
+      name: 'log-rescue',
+      role: this.role.id,
+      policy: policyDocument([
+        { Sid: 'SendOnlyTheRescueDocument', Effect: 'Allow', Action: 'ssm:SendCommand', Resource: aws.arn('ssm', `document/${props.documentName}`) },
+        {
+          Sid: 'SendOnlyToProtectedGroups',
+          Effect: 'Allow',
+          Action: 'ssm:SendCommand',
+          Resource: instanceArns,
+          Condition: { StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': props.groupNames } },
+        },
+        { Sid: 'CompleteOnlyProtectedGroups', Effect: 'Allow', Action: 'autoscaling:CompleteLifecycleAction', Resource: groupArns },
+        // Neither action supports resource-level permissions: AWS accepts only "*" here.
+        { Sid: 'ReadAgentAndGroupMembership', Effect: 'Allow', Action: ['ssm:DescribeInstanceInformation', 'autoscaling:DescribeAutoScalingInstances'], Resource: '*' },
+        { Sid: 'OwnLogsOnly', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${logGroup.arn}:*` },
+        { Sid: 'FailedEventsToDeadLetterQueue', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: props.deadLetterQueueArn },
+      ]),
+    });
+
+    const asset = new TerraformAsset(this, 'code', { path: bundledHandlerDir(), type: AssetType.ARCHIVE });
+
+    this.function = new LambdaFunction(this, 'function', {
+      functionName: props.functionName,
+      description: 'Rescues instance logs to S3 before Auto Scaling terminates the instance',
+      role: this.role.arn,
+      runtime: 'nodejs22.x',
+      architectures: ['arm64'],
+      handler: 'index.handler',
+      filename: asset.path,
+      sourceCodeHash: asset.assetHash,
+      memorySize: h.memoryMb,
+      // The online wait plus up to three throttled calls (15 s of backoff each), with room to spare.
+      timeout: h.onlineWaitSeconds + 60,
+      reservedConcurrentExecutions: h.reservedConcurrency,
+      loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
+      environment: {
+        variables: {
+          DOCUMENT_NAME: props.documentName,
+          ASG_NAMES: Fn.join(',', props.groupNames),
+          HOOK_NAME: props.hookName,
+          ONLINE_WAIT_SECONDS: String(h.onlineWaitSeconds),
+          EXECUTION_TIMEOUT_SECONDS: String(config.command.executionTimeoutSeconds),
+          METRIC_NAMESPACE,
+          STACK_ID: props.metricStack,
+        },
+      },
+      dependsOn: [logGroup],
+    });
+
+    new LambdaFunctionEventInvokeConfig(this, 'async', {
+      functionName: this.function.functionName,
+      maximumRetryAttempts: 2,
+      maximumEventAgeInSeconds: config.retry.maximumEventAgeSeconds,
+      destinationConfig: { onFailure: { destination: props.deadLetterQueueArn } },
+    });
+  }
+}
