@@ -1,20 +1,146 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
-import { AppConfig } from '../config/schema';
+import { AppConfig, FromRemoteState } from '../config/schema';
+import { AlarmTopic } from '../modules/alarm-topic';
 import { LogArchiveBucket } from '../modules/log-archive-bucket';
+import { SessionAlarms } from '../modules/session-alarms';
+import { SessionAnalysis } from '../modules/session-analysis';
+import { SESSION_LOGS_PREFIX, SessionFirehose } from '../modules/session-firehose';
+import { SessionInstanceIam } from '../modules/session-instance-iam';
+import { SessionLogGroup } from '../modules/session-log-group';
+import { SessionPreferences } from '../modules/session-preferences';
+import { SessionSubscription } from '../modules/session-subscription';
+import { VpcEndpoints } from '../modules/vpc-endpoints';
 import { BaseStack } from './base-stack';
 
-/** Flow 2: Session Manager sessions -> CloudWatch Logs -> Firehose -> S3, queryable in Athena. */
+type Ref<T> = T | { fromRemoteState: FromRemoteState };
+
+/**
+ * Flow 2: Session Manager sessions -> CloudWatch Logs -> subscription filter -> Firehose (gunzip,
+ * message extraction) -> S3 `session-logs/`, queryable in Athena, with alarms on the delivery.
+ */
 export class SessionLogsStack extends BaseStack {
   readonly archive: LogArchiveBucket;
+  readonly logGroup: SessionLogGroup;
+  readonly preferences: SessionPreferences;
+  readonly firehose: SessionFirehose;
+  readonly subscription: SessionSubscription;
+  readonly instanceIam: SessionInstanceIam;
+  readonly analysis?: SessionAnalysis;
+  readonly vpcEndpoints?: VpcEndpoints;
+  readonly alarmTopic: AlarmTopic;
+  readonly alarms: SessionAlarms;
 
   constructor(scope: Construct, config: AppConfig) {
     super(scope, 'session-logs', config);
+    const c = config.sessionLogs;
+    const aws = this.aws;
+    const namePrefix = this.namePrefix;
+
     this.archive = new LogArchiveBucket(this, 'archive', {
-      config: config.sessionLogs.archiveBucket,
-      aws: this.aws,
-      namePrefix: `${this.namePrefix}-sessions`,
+      config: c.archiveBucket,
+      aws,
+      namePrefix: `${namePrefix}-sessions`,
     });
-    new TerraformOutput(this, 'bucket_name', { value: this.archive.bucketName, description: 'Archive bucket of session logs' });
+
+    this.logGroup = new SessionLogGroup(this, 'log-group', { config: c.logGroup, aws, namePrefix });
+
+    this.preferences = new SessionPreferences(this, 'preferences', {
+      config: c.sessionDocument,
+      logGroupName: this.logGroup.name,
+      logGroupEncrypted: this.logGroup.kmsKeyArn !== undefined,
+      logGroup: this.logGroup.logGroup,
+      namePrefix,
+    });
+
+    this.firehose = new SessionFirehose(this, 'firehose', {
+      config: c.firehose,
+      aws,
+      archive: this.archive,
+      namePrefix,
+      // Records at rest in the stream are the same session data as the log group: same key.
+      streamKmsKeyArn: this.logGroup.kmsKeyArn,
+    });
+
+    this.subscription = new SessionSubscription(this, 'subscription', {
+      aws,
+      logGroupName: this.logGroup.logGroup.name,
+      streamArn: this.firehose.streamArn,
+      namePrefix,
+    });
+
+    this.instanceIam = new SessionInstanceIam(this, 'instance-iam', {
+      aws,
+      logGroupName: this.logGroup.name,
+      logGroupArn: this.logGroup.arn,
+      sessionKmsKeyArn: c.sessionDocument.sessionKmsKeyArn,
+      createInstanceRole: c.createInstanceRole,
+      namePrefix,
+    });
+
+    if (c.analysis.enabled) {
+      this.analysis = new SessionAnalysis(this, 'analysis', {
+        config: c.analysis,
+        archive: this.archive,
+        prefix: SESSION_LOGS_PREFIX,
+        project: config.project,
+        environment: config.environment,
+        namePrefix,
+      });
+    }
+
+    const v = c.vpcEndpoints;
+    if (v.enabled && v.vpcId && v.subnetIds && v.vpcCidr) {
+      this.vpcEndpoints = new VpcEndpoints(this, 'vpc-endpoints', {
+        region: config.region,
+        vpcId: this.value(v.vpcId),
+        subnetIds: this.values(v.subnetIds),
+        routeTableIds: v.routeTableIds ? this.values(v.routeTableIds) : undefined,
+        vpcCidr: this.value(v.vpcCidr),
+        namePrefix,
+      });
+    }
+
+    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', { config: c.alarms, aws, name: `${namePrefix}-session-logs-alarms` });
+    this.alarms = new SessionAlarms(this, 'alarms', {
+      actions: this.alarmTopic.actions,
+      streamName: this.firehose.streamName,
+      logGroupName: this.logGroup.name,
+      subscriptionFilterName: this.subscription.filterName,
+      freshnessThresholdSeconds: c.firehose.freshnessAlarmSeconds ?? Math.max(300, 2 * c.firehose.bufferingIntervalSeconds),
+      namePrefix,
+    });
+
+    this.outputs();
+  }
+
+  /** A config value, or another state's output when it is a `fromRemoteState` reference. */
+  private value(v: Ref<string>): string {
+    return typeof v === 'string' ? v : this.remoteStates.output(v.fromRemoteState);
+  }
+
+  private values(v: Ref<string[]>): string[] {
+    return Array.isArray(v) ? v : this.remoteStates.list(v.fromRemoteState);
+  }
+
+  private outputs(): void {
+    const out = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
+    out('bucket_name', this.archive.bucketName, 'Archive bucket of session logs');
+    out('log_group_name', this.logGroup.name, 'CloudWatch Logs group sessions stream to');
+    out('firehose_stream_name', this.firehose.streamName, 'Firehose stream that archives the log group to S3');
+    out('session_document_name', this.preferences.documentName, 'Session document holding the Session Manager preferences');
+    if (this.config.sessionLogs.sessionDocument.mode === 'custom') {
+      out('start_session_command', `aws ssm start-session --target <instance-id> --document-name ${this.preferences.documentName}`,
+        'Sessions use these preferences only when started with this document');
+    }
+    out('instance_policy_arn', this.instanceIam.policy.arn, 'Attach to instance roles so their sessions can stream to the log group');
+    if (this.instanceIam.instanceProfile) {
+      out('instance_profile_name', this.instanceIam.instanceProfile.name, 'Instance profile with SSM core and session streaming');
+    }
+    if (this.analysis) {
+      out('athena_workgroup', this.analysis.workgroup.name, 'Athena workgroup with the saved session queries');
+      out('glue_table', `${this.analysis.database.name}.${this.analysis.table.name}`, 'Glue table over the delivered session records');
+    }
+    if (this.alarmTopic.topicArn) out('alarm_topic_arn', this.alarmTopic.topicArn, 'SNS topic the delivery alarms notify');
   }
 }

@@ -1,0 +1,197 @@
+/**
+ * Terraform accepts the session-logs stack: offline init, validate and plan (against the AWS
+ * provider mirror, dummy credentials, the STS stand-in) for the default config, with KMS, with VPC
+ * endpoints fed from another state, and adopting the regional Session document.
+ *
+ * Adopting plans a Terraform `import`, and an import reads the real object: the provider calls SSM
+ * DescribeDocument/GetDocument/DescribeDocumentPermission for SSM-SessionManagerRunShell. Offline
+ * there is no such object, so these tests answer those three calls from a local SSM stand-in
+ * holding the document as the console writes it, and show the other case too: with no document
+ * the plan stops with Terraform's own "Cannot import non-existent remote object".
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
+import { synthToDir, testConfig } from '../support/synth';
+
+let tc: Toolchain;
+let sts: { url: string; close: () => Promise<void> };
+let scratch: string;
+
+beforeAll(async () => {
+  tc = await prepareToolchain();
+  sts = await startStsStandIn();
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'session-logs-plan-'));
+});
+afterAll(async () => {
+  await sts?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Synthesize with `overrides`, optionally add override files to the stack dir, plan it offline. */
+async function planSessionLogs(overrides: Record<string, unknown>, extraFiles: Record<string, unknown> = {}): Promise<any> {
+  const { outdir } = synthToDir(testConfig(overrides));
+  try {
+    const dir = path.join(outdir, 'stacks', 'session-logs');
+    for (const [name, content] of Object.entries(extraFiles)) writeFileSync(path.join(dir, name), JSON.stringify(content));
+    const result = await planOffline(dir, tc, sts.url);
+    result.cleanup();
+    return result.plan;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+const changes = (plan: any, type: string) => plan.resource_changes.filter((r: any) => r.type === type);
+const after = (plan: any, type: string) => changes(plan, type).map((r: any) => r.change.after);
+const onlyCreates = (plan: any) => plan.resource_changes.every((r: any) => r.change.actions.every((a: string) => a === 'create'));
+
+const PIPELINE = [
+  'aws_cloudwatch_log_group', 'aws_ssm_document', 'aws_kinesis_firehose_delivery_stream', 'aws_cloudwatch_log_subscription_filter',
+  'aws_iam_role', 'aws_iam_role_policy', 'aws_iam_policy', 'aws_glue_catalog_database', 'aws_glue_catalog_table',
+  'aws_athena_workgroup', 'aws_athena_named_query', 'aws_cloudwatch_metric_alarm', 'aws_s3_bucket',
+];
+
+describe('session-logs offline terraform plan', () => {
+  it('default config', async () => {
+    const plan = await planSessionLogs({});
+    expect(onlyCreates(plan)).toBe(true);
+    for (const t of PIPELINE) expect(changes(plan, t).length).toBeGreaterThan(0);
+    const [stream] = after(plan, 'aws_kinesis_firehose_delivery_stream');
+    expect(stream.extended_s3_configuration[0].processing_configuration[0].processors.map((p: any) => p.type))
+      .toEqual(['Decompression', 'CloudWatchLogProcessing', 'AppendDelimiterToRecord']);
+  });
+
+  it('KMS on: a log group key, an SSE-KMS bucket, a session key, instance role and alarm topic', async () => {
+    const plan = await planSessionLogs({
+      sessionLogs: {
+        logGroup: { kms: 'create' },
+        archiveBucket: { encryption: 'SSE-KMS' },
+        sessionDocument: { sessionKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+        createInstanceRole: true,
+        alarms: { createTopic: true, email: 'oncall@example.com' },
+      },
+    });
+    expect(onlyCreates(plan)).toBe(true);
+    expect(changes(plan, 'aws_kms_key')).toHaveLength(2);
+    for (const t of ['aws_kms_alias', 'aws_iam_instance_profile', 'aws_sns_topic', 'aws_sns_topic_policy', 'aws_sns_topic_subscription']) {
+      expect(changes(plan, t)).toHaveLength(1);
+    }
+    const [stream] = after(plan, 'aws_kinesis_firehose_delivery_stream');
+    expect(stream.server_side_encryption[0]).toMatchObject({ enabled: true, key_type: 'CUSTOMER_MANAGED_CMK' });
+    expect(after(plan, 'aws_athena_workgroup')[0].configuration[0].result_configuration[0].encryption_configuration[0].encryption_option).toBe('SSE_KMS');
+  });
+
+  it('VPC endpoints on, with VPC, route tables and CIDR read from another state', async () => {
+    const statePath = path.join(scratch, 'network.tfstate');
+    writeFileSync(statePath, JSON.stringify({
+      version: 4, terraform_version: '1.11.4', serial: 1, lineage: '00000000-0000-4000-8000-000000000001',
+      outputs: {
+        vpc_id: { value: 'vpc-0123456789abcdef0', type: 'string' },
+        vpc_cidr: { value: '10.20.0.0/16', type: 'string' },
+        private_route_table_ids: { value: ['rtb-0123456789abcdef0', 'rtb-0123456789abcdef1'], type: ['list', 'string'] },
+      },
+      resources: [],
+    }));
+    const net = (output: string) => ({ fromRemoteState: { state: 'network', output } });
+    const plan = await planSessionLogs({
+      remoteStates: { network: { type: 'local', path: statePath } },
+      sessionLogs: {
+        vpcEndpoints: {
+          enabled: true, vpcId: net('vpc_id'), vpcCidr: net('vpc_cidr'), routeTableIds: net('private_route_table_ids'),
+          subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+        },
+      },
+    });
+    expect(onlyCreates(plan)).toBe(true);
+    const endpoints = after(plan, 'aws_vpc_endpoint');
+    expect(endpoints.map((e: any) => e.service_name).sort()).toEqual(
+      ['ec2messages', 'kms', 'logs', 's3', 'ssm', 'ssmmessages'].map((s) => `com.amazonaws.us-east-1.${s}`),
+    );
+    for (const e of endpoints) expect(e.vpc_id).toBe('vpc-0123456789abcdef0');
+    expect(endpoints.find((e: any) => e.service_name.endsWith('.s3')).route_table_ids.sort()).toEqual(['rtb-0123456789abcdef0', 'rtb-0123456789abcdef1']);
+    expect(after(plan, 'aws_vpc_security_group_ingress_rule')[0]).toMatchObject({ cidr_ipv4: '10.20.0.0/16', from_port: 443, to_port: 443, ip_protocol: 'tcp' });
+  });
+
+  describe('adopting SSM-SessionManagerRunShell', () => {
+    let ssm: { url: string; close: () => Promise<void>; calls: string[] } | undefined;
+    afterEach(async () => { await ssm?.close(); ssm = undefined; });
+    const endpoints = (ssmUrl: string) => ({
+      // Sorts after the planner's own provider override, so this endpoints block is the one used.
+      'zzz_ssm_stand_in_override.tf.json': { provider: { aws: [{ endpoints: [{ sts: sts.url, ssm: ssmUrl }] }] } },
+    });
+
+    it('plans an import of the existing document and an in-place update to our preferences', async () => {
+      ssm = await startSsmStandIn(true);
+      const plan = await planSessionLogs({ sessionLogs: { sessionDocument: { mode: 'adopt' } } }, endpoints(ssm.url));
+      const [doc] = changes(plan, 'aws_ssm_document');
+      expect(doc.change.importing).toEqual({ id: 'SSM-SessionManagerRunShell' });
+      expect(doc.change.actions).toEqual(['update']);
+      expect(JSON.parse(doc.change.before.content).inputs.cloudWatchLogGroupName).toBe('');
+      expect(JSON.parse(doc.change.after.content).inputs).toMatchObject({ cloudWatchLogGroupName: '/aws/ssm/session-logs', cloudWatchStreamingEnabled: true });
+      expect(ssm.calls).toEqual(expect.arrayContaining(['AmazonSSM.DescribeDocument', 'AmazonSSM.GetDocument']));
+      // Everything else is still created; nothing is replaced or destroyed.
+      expect(plan.resource_changes.filter((r: any) => r.type !== 'aws_ssm_document').every((r: any) => r.change.actions.join() === 'create')).toBe(true);
+    });
+
+    it('stops the plan when the account has no such document yet (choose mode "custom" there)', async () => {
+      ssm = await startSsmStandIn(false);
+      await expect(planSessionLogs({ sessionLogs: { sessionDocument: { mode: 'adopt' } } }, endpoints(ssm.url)))
+        .rejects.toThrow(/Cannot import non-existent remote object/);
+    });
+  });
+});
+
+/**
+ * Answers the SSM calls the AWS provider makes to read an aws_ssm_document, for one document as
+ * the Session Manager console creates it (or reports it missing).
+ */
+async function startSsmStandIn(documentExists: boolean): Promise<{ url: string; close: () => Promise<void>; calls: string[] }> {
+  const name = 'SSM-SessionManagerRunShell';
+  const content = JSON.stringify({
+    schemaVersion: '1.0',
+    description: 'Document to hold regional settings for Session Manager',
+    sessionType: 'Standard_Stream',
+    inputs: {
+      s3BucketName: '', s3KeyPrefix: '', s3EncryptionEnabled: true, cloudWatchLogGroupName: '', cloudWatchEncryptionEnabled: true,
+      cloudWatchStreamingEnabled: true, idleSessionTimeout: '20', maxSessionDuration: '', kmsKeyId: '', runAsEnabled: false,
+      runAsDefaultUser: '', shellProfile: { windows: '', linux: '' },
+    },
+  });
+  const document = {
+    Name: name, DocumentType: 'Session', DocumentFormat: 'JSON', SchemaVersion: '1.0', Status: 'Active',
+    DocumentVersion: '1', LatestVersion: '1', DefaultVersion: '1', Owner: '123456789012', CreatedDate: 1700000000,
+    PlatformTypes: ['Windows', 'Linux', 'MacOS'], Hash: '0'.repeat(64), HashType: 'Sha256',
+    Description: 'Document to hold regional settings for Session Manager',
+  };
+  const answers: Record<string, unknown> = {
+    'AmazonSSM.DescribeDocument': { Document: document },
+    'AmazonSSM.GetDocument': { Name: name, Content: content, DocumentFormat: 'JSON', DocumentType: 'Session', DocumentVersion: '1', Status: 'Active' },
+    'AmazonSSM.DescribeDocumentPermission': { AccountIds: [], AccountSharingInfoList: [] },
+    'AmazonSSM.ListTagsForResource': { TagList: [] },
+  };
+  const calls: string[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      calls.push(target);
+      res.setHeader('content-type', 'application/x-amz-json-1.1');
+      if (!documentExists && target === 'AmazonSSM.DescribeDocument') {
+        res.statusCode = 400;
+        res.end(JSON.stringify({ __type: 'InvalidDocument', Message: `Document with name ${name} does not exist.` }));
+      } else if (target in answers) {
+        res.end(JSON.stringify(answers[target]));
+      } else {
+        res.statusCode = 400;
+        res.end(JSON.stringify({ __type: 'ValidationException', Message: `the SSM stand-in does not answer ${target}` }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, calls, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}

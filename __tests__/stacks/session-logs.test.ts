@@ -1,0 +1,69 @@
+import { ConfigError, parseConfig } from '../../config/load';
+import { deepMerge, synthStacks, testConfig } from '../support/synth';
+import defaults from '../../config/default.json';
+import { parseJsonencode, ref, sessionStack } from './session-logs.helpers';
+
+function problemsOf(sessionLogs: Record<string, unknown>): string {
+  try {
+    parseConfig(deepMerge(defaults, { sessionLogs }), 'test');
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems.join('\n');
+    throw e;
+  }
+  throw new Error(`config was accepted: ${JSON.stringify(sessionLogs)}`);
+}
+
+describe('session-logs stack', () => {
+  it('outputs what users need: log group, stream, bucket, workgroup, instance policy, document', () => {
+    const s = sessionStack({ createInstanceRole: true });
+    const values = Object.fromEntries(Object.entries(s.output!).map(([k, v]) => [k, v.value]));
+    expect(values).toEqual({
+      bucket_name: ref(s, 'aws_s3_bucket', 'archive/bucket', 'bucket'),
+      log_group_name: '/aws/ssm/session-logs',
+      firehose_stream_name: 'logrescue-dev-session-logs',
+      session_document_name: 'logrescue-dev-session-preferences',
+      start_session_command: 'aws ssm start-session --target <instance-id> --document-name logrescue-dev-session-preferences',
+      instance_policy_arn: ref(s, 'aws_iam_policy', 'instance-iam/policy', 'arn'),
+      instance_profile_name: ref(s, 'aws_iam_instance_profile', 'instance-iam/profile', 'name'),
+      athena_workgroup: ref(s, 'aws_athena_workgroup', 'analysis/workgroup', 'name'),
+      glue_table: `${ref(s, 'aws_glue_catalog_database', 'analysis/database', 'name')}.${ref(s, 'aws_glue_catalog_table', 'analysis/table', 'name')}`,
+    });
+    for (const o of Object.values(s.output!)) expect(o.description).toBeTruthy();
+  });
+
+  it('never uses *FullAccess policies, and allows no wildcard action except the key policy\'s account admin', () => {
+    const s = sessionStack({ createInstanceRole: true, logGroup: { kms: 'create' }, archiveBucket: { encryption: 'SSE-KMS' }, alarms: { createTopic: true } });
+    expect(JSON.stringify(s.resource)).not.toMatch(/FullAccess/);
+    const documents = Object.values(s.resource!).flatMap((byName) => Object.values(byName))
+      .flatMap((r: any) => [r.policy, r.assume_role_policy].filter((p) => typeof p === 'string' && p.startsWith('${jsonencode(')));
+    expect(documents.length).toBeGreaterThanOrEqual(8);
+    const allows = documents.flatMap((d) => parseJsonencode(d).Statement).filter((st: any) => st.Effect === 'Allow' && st.Sid !== 'AccountAdministersKey');
+    for (const st of allows) {
+      for (const action of [st.Action].flat()) expect(action).not.toMatch(/(^|:)\*$/);
+    }
+  });
+
+  it('is not built when sessionLogs.enabled is false', () => {
+    expect(Object.keys(synthStacks(testConfig({ sessionLogs: { enabled: false } })))).toEqual(['log-rescue']);
+  });
+
+  it('fills the new defaults', () => {
+    const c = testConfig().sessionLogs;
+    expect(c.firehose).toEqual({ bufferingSizeMb: 128, bufferingIntervalSeconds: 900, errorLogRetentionDays: 14 });
+    expect(c.analysis).toEqual({ enabled: true, firstYear: 2025, lastYear: 2040, bytesScannedCutoffPerQueryMb: 10240 });
+    expect(c.vpcEndpoints.vpcCidr).toBeUndefined();
+  });
+
+  it.each([
+    ['log class other than STANDARD', { logGroup: { class: 'INFREQUENT_ACCESS' } }, 'sessionLogs.logGroup.class: got "INFREQUENT_ACCESS"; allowed: STANDARD only: subscription filters'],
+    ['kms neither none, create nor an ARN', { logGroup: { kms: 'yes' } }, 'sessionLogs.logGroup.kms: got "yes"; allowed: "none", "create" or a KMS key ARN'],
+    ['buffer above the Firehose maximum', { firehose: { bufferingIntervalSeconds: 901 } }, 'sessionLogs.firehose.bufferingIntervalSeconds: got 901; allowed: integer 0..900'],
+    ['error log retention CloudWatch does not accept', { firehose: { errorLogRetentionDays: 2 } }, 'sessionLogs.firehose.errorLogRetentionDays: got 2; allowed: one of the retention values'],
+    ['projection years backwards', { analysis: { firstYear: 2030, lastYear: 2026 } }, 'sessionLogs.analysis.lastYear: got 2026; allowed: at least firstYear (2030)'],
+    ['endpoints without a CIDR', { vpcEndpoints: { enabled: true, vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'] } }, 'sessionLogs.vpcEndpoints.vpcCidr: got (missing); allowed: required when vpcEndpoints.enabled is true'],
+    ['a CIDR that is not one', { vpcEndpoints: { vpcCidr: '10.0.0.0' } }, 'sessionLogs.vpcEndpoints.vpcCidr: got "10.0.0.0"; allowed: an IPv4 CIDR such as 10.0.0.0/16'],
+    ['adopt with a custom name', { sessionDocument: { mode: 'adopt', customName: 'mine' } }, 'sessionLogs.sessionDocument.customName: got "mine"; allowed: only with mode "custom"'],
+  ])('rejects %s, naming field, value and what is allowed', (_name, sessionLogs, expected) => {
+    expect(problemsOf(sessionLogs)).toContain(expected);
+  });
+});

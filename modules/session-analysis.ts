@@ -1,0 +1,174 @@
+import { Construct } from 'constructs';
+import { AthenaNamedQuery } from '@cdktf/provider-aws/lib/athena-named-query';
+import { AthenaWorkgroup } from '@cdktf/provider-aws/lib/athena-workgroup';
+import { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-database';
+import { GlueCatalogTable } from '@cdktf/provider-aws/lib/glue-catalog-table';
+import { SessionLogsConfig } from '../config/schema';
+import { LogArchiveBucket } from './log-archive-bucket';
+
+/** Key prefix of Athena query results in the archive bucket. */
+export const ATHENA_RESULTS_PREFIX = 'athena-results';
+
+/**
+ * The record Session Manager streams for each chunk of a session (the SSM agent's
+ * CloudWatchMessage), as Glue columns. The JSON SerDe matches keys case-insensitively.
+ */
+export const SESSION_RECORD_COLUMNS = [
+  { name: 'eventversion', type: 'string', comment: 'eventVersion' },
+  { name: 'eventtime', type: 'string', comment: 'eventTime, ISO 8601 UTC' },
+  { name: 'awsregion', type: 'string', comment: 'awsRegion' },
+  { name: 'target', type: 'struct<id:string>', comment: 'target.id: the managed instance' },
+  { name: 'useridentity', type: 'struct<arn:string>', comment: 'userIdentity.arn: who started the session' },
+  { name: 'runasuser', type: 'string', comment: 'runAsUser: the OS user of the session' },
+  { name: 'sessionid', type: 'string', comment: 'sessionId' },
+  { name: 'sessiondata', type: 'array<string>', comment: 'sessionData: terminal input and output lines' },
+];
+
+export interface SessionAnalysisProps {
+  readonly config: SessionLogsConfig['analysis'];
+  readonly archive: LogArchiveBucket;
+  /** Key prefix Firehose delivers to, with `year=/month=/day=` partitions under it. */
+  readonly prefix: string;
+  readonly project: string;
+  readonly environment: string;
+  readonly namePrefix: string;
+}
+
+/**
+ * Athena over the delivered session records: a Glue table with partition projection (no crawler,
+ * no partition maintenance), a workgroup that enforces encrypted results and a scan limit, and a
+ * few saved queries that filter on the partitions so they read days, not the whole archive.
+ */
+export class SessionAnalysis extends Construct {
+  readonly database: GlueCatalogDatabase;
+  readonly table: GlueCatalogTable;
+  readonly workgroup: AthenaWorkgroup;
+  readonly queries: AthenaNamedQuery[];
+
+  constructor(scope: Construct, id: string, props: SessionAnalysisProps) {
+    super(scope, id);
+    const { archive, config } = props;
+    const location = `s3://${archive.bucketName}/${props.prefix}/`;
+
+    this.database = new GlueCatalogDatabase(this, 'database', {
+      // Glue and Athena want lowercase letters, digits and underscores.
+      name: `${props.project}_${props.environment}_session_logs`.replace(/-/g, '_'),
+      description: 'Session Manager session records archived by Firehose',
+    });
+
+    this.table = new GlueCatalogTable(this, 'table', {
+      databaseName: this.database.name,
+      name: 'sessions',
+      description: 'One row per streamed Session Manager record (JSON lines, gzip)',
+      tableType: 'EXTERNAL_TABLE',
+      parameters: {
+        EXTERNAL: 'TRUE',
+        classification: 'json',
+        compressionType: 'gzip',
+        'projection.enabled': 'true',
+        'projection.year.type': 'integer',
+        'projection.year.range': `${config.firstYear},${config.lastYear}`,
+        'projection.month.type': 'integer',
+        'projection.month.range': '1,12',
+        'projection.month.digits': '2',
+        'projection.day.type': 'integer',
+        'projection.day.range': '1,31',
+        'projection.day.digits': '2',
+        // `$${` is a literal `${` for Terraform: these are Athena's placeholders.
+        'storage.location.template': location + 'year=$${year}/month=$${month}/day=$${day}/',
+      },
+      // Strings, as in the keys: month and day are zero-padded ("07").
+      partitionKeys: [
+        { name: 'year', type: 'string' },
+        { name: 'month', type: 'string' },
+        { name: 'day', type: 'string' },
+      ],
+      storageDescriptor: {
+        location,
+        inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+        outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+        compressed: true,
+        serDeInfo: {
+          name: 'session-record-json',
+          serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+          parameters: { 'case.insensitive': 'TRUE' },
+        },
+        columns: SESSION_RECORD_COLUMNS,
+      },
+    });
+
+    this.workgroup = new AthenaWorkgroup(this, 'workgroup', {
+      name: `${props.namePrefix}-session-logs`,
+      description: 'Queries over archived Session Manager sessions',
+      forceDestroy: false,
+      configuration: {
+        enforceWorkgroupConfiguration: true,
+        publishCloudwatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: config.bytesScannedCutoffPerQueryMb * 1024 * 1024,
+        resultConfiguration: {
+          outputLocation: `s3://${archive.bucketName}/${ATHENA_RESULTS_PREFIX}/`,
+          // Same key as the bucket's default encryption, which its policy enforces.
+          encryptionConfiguration: archive.kmsKeyArn
+            ? { encryptionOption: 'SSE_KMS', kmsKeyArn: archive.kmsKeyArn }
+            : { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+
+    const table = `"${this.database.name}"."sessions"`;
+    // Partition values are zero-padded strings, so 'yyyy-MM-dd' compares correctly as text.
+    const day = "concat(year, '-', month, '-', day)";
+    const queries: Array<{ id: string; name: string; description: string; query: string }> = [
+      {
+        id: 'sessions-per-user',
+        name: 'Sessions per user, last 7 days',
+        description: 'Who opened how many sessions on how many instances',
+        query: [
+          'SELECT useridentity.arn AS user_arn,',
+          '       count(DISTINCT sessionid) AS sessions,',
+          '       count(DISTINCT target.id) AS instances,',
+          '       min(eventtime) AS first_seen,',
+          '       max(eventtime) AS last_seen',
+          `FROM ${table}`,
+          `WHERE ${day} >= date_format(current_date - interval '7' day, '%Y-%m-%d')`,
+          'GROUP BY useridentity.arn',
+          'ORDER BY sessions DESC;',
+        ].join('\n'),
+      },
+      {
+        id: 'commands-per-instance',
+        name: 'Session activity per instance, last 7 days',
+        description: 'Sessions, users and terminal lines (commands and their output) per instance',
+        query: [
+          'SELECT target.id AS instance_id,',
+          '       count(DISTINCT sessionid) AS sessions,',
+          '       count(DISTINCT useridentity.arn) AS users,',
+          '       sum(cardinality(sessiondata)) AS terminal_lines',
+          `FROM ${table}`,
+          `WHERE ${day} >= date_format(current_date - interval '7' day, '%Y-%m-%d')`,
+          'GROUP BY target.id',
+          'ORDER BY terminal_lines DESC;',
+        ].join('\n'),
+      },
+      {
+        id: 'sessions-in-range',
+        name: 'Session transcripts in a date range',
+        description: "Every line of every session between two days; Athena asks for the two dates ('yyyy-MM-dd')",
+        query: [
+          'SELECT eventtime, sessionid, useridentity.arn AS user_arn, target.id AS instance_id, runasuser, line',
+          `FROM ${table}`,
+          'CROSS JOIN UNNEST(sessiondata) AS t(line)',
+          `WHERE ${day} BETWEEN ? AND ?`,
+          'ORDER BY sessionid, eventtime;',
+        ].join('\n'),
+      },
+    ];
+    this.queries = queries.map((q) => new AthenaNamedQuery(this, q.id, {
+      name: q.name,
+      description: q.description,
+      database: this.database.name,
+      workgroup: this.workgroup.name,
+      query: q.query,
+    }));
+  }
+}

@@ -1,0 +1,77 @@
+import { Construct } from 'constructs';
+import { ITerraformDependable } from 'cdktf';
+import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
+import { SessionLogsConfig } from '../config/schema';
+
+/** The regional document whose inputs are the default preferences of every Standard_Stream session. */
+export const DEFAULT_SESSION_DOCUMENT = 'SSM-SessionManagerRunShell';
+
+export interface SessionPreferencesProps {
+  readonly config: SessionLogsConfig['sessionDocument'];
+  /** Name of the log group sessions stream to. */
+  readonly logGroupName: string;
+  /** The agent refuses to stream to an unencrypted group when encryption is on, so say which it is. */
+  readonly logGroupEncrypted: boolean;
+  /** Created before the document, so no session ever points at a group that does not exist yet. */
+  readonly logGroup: ITerraformDependable;
+  /** `<project>-<environment>`: the custom document is `<namePrefix>-session-preferences`. */
+  readonly namePrefix: string;
+}
+
+/**
+ * Terraform reads `${...}` and `%{...}` in any string as template syntax; a shell profile such as
+ * `cd ${HOME}` must reach the document unchanged.
+ */
+export function terraformLiteral(text: string): string {
+  return text.replace(/\$\{/g, '$$${').replace(/%\{/g, '%%{');
+}
+
+/**
+ * Session Manager preferences as a Session document (schemaVersion 1.0, Standard_Stream): stream
+ * to CloudWatch Logs, no direct S3 upload (Firehose archives the stream), timeouts, run-as and
+ * shell profile. Either adopts the regional default document through a Terraform `import` block,
+ * or writes a document of its own that users name in `start-session`.
+ */
+export class SessionPreferences extends Construct {
+  readonly document: SsmDocument;
+  readonly documentName: string;
+  /** The inputs as written into the document, for readers that want them without parsing. */
+  readonly inputs: Record<string, unknown>;
+
+  constructor(scope: Construct, id: string, props: SessionPreferencesProps) {
+    super(scope, id);
+    const c = props.config;
+    this.documentName = c.mode === 'adopt' ? DEFAULT_SESSION_DOCUMENT : (c.customName ?? `${props.namePrefix}-session-preferences`);
+
+    // Session documents take every input as a string or boolean; an empty string means "not set".
+    this.inputs = {
+      cloudWatchLogGroupName: props.logGroupName,
+      cloudWatchStreamingEnabled: true,
+      cloudWatchEncryptionEnabled: props.logGroupEncrypted,
+      s3BucketName: '',
+      s3KeyPrefix: '',
+      s3EncryptionEnabled: true,
+      idleSessionTimeout: String(c.idleSessionTimeoutMinutes),
+      maxSessionDuration: c.maxSessionDurationMinutes > 0 ? String(c.maxSessionDurationMinutes) : '',
+      runAsEnabled: c.runAsEnabled,
+      runAsDefaultUser: c.runAsEnabled ? (c.runAsDefaultUser ?? '') : '',
+      shellProfile: { linux: c.shellProfile.linux, windows: c.shellProfile.windows },
+      kmsKeyId: c.sessionKmsKeyArn ?? '',
+    };
+
+    this.document = new SsmDocument(this, 'document', {
+      name: this.documentName,
+      documentType: 'Session',
+      documentFormat: 'JSON',
+      content: terraformLiteral(JSON.stringify({
+        schemaVersion: '1.0',
+        description: 'Session Manager preferences: stream sessions to CloudWatch Logs (archived to S3 by Firehose)',
+        sessionType: 'Standard_Stream',
+        inputs: this.inputs,
+      }, null, 2)),
+      dependsOn: [props.logGroup],
+    });
+
+    if (c.mode === 'adopt') this.document.importFrom(DEFAULT_SESSION_DOCUMENT);
+  }
+}
