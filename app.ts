@@ -1,12 +1,37 @@
 import { App } from 'cdktf';
 import { AppConfig } from './config/schema';
+import { DemoFleetStack } from './stacks/demo-fleet-stack';
 import { LogRescueStack } from './stacks/log-rescue-stack';
 import { SessionLogsStack } from './stacks/session-logs-stack';
 
+export interface BuildAppOptions {
+  /** Where to write; default is cdktf's (CDKTF_OUTDIR, set by the CLI, else cdktf.out). */
+  readonly outdir?: string;
+  /** Write `cdk.tf` (HCL) instead of `cdk.tf.json`; default is cdktf's (SYNTH_HCL_OUTPUT, set by `--hcl`). */
+  readonly hcl?: boolean;
+}
+
 /** Every stack the config enables, in one cdktf App. Nothing is written until `app.synth()`. */
-export function buildApp(config: AppConfig, opts: { outdir?: string } = {}): App {
-  const app = new App({ outdir: opts.outdir, skipValidation: false });
-  if (config.logRescue.enabled) new LogRescueStack(app, config);
-  if (config.sessionLogs.enabled) new SessionLogsStack(app, config);
+export function buildApp(config: AppConfig, opts: BuildAppOptions = {}): App {
+  const app = new App({ outdir: opts.outdir, hclOutput: opts.hcl, skipValidation: false });
+  // cdktf 0.21 stacks read SYNTH_HCL_OUTPUT themselves and ignore App's hclOutput (the file is
+  // named cdk.tf but holds JSON). Pass an explicit choice through the variable the CLI itself sets.
+  withEnv('SYNTH_HCL_OUTPUT', opts.hcl === undefined ? undefined : String(opts.hcl), () => {
+    if (config.logRescue.enabled) new LogRescueStack(app, config);
+    if (config.sessionLogs.enabled) new SessionLogsStack(app, config);
+    if (config.demoFleet.enabled) new DemoFleetStack(app, config);
+  });
   return app;
+}
+
+function withEnv(name: string, value: string | undefined, fn: () => void): void {
+  if (value === undefined) return fn();
+  const before = process.env[name];
+  process.env[name] = value;
+  try {
+    fn();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN } from '../config/patterns';
+import { escapeTemplate, multilineText } from './terraform-text';
 
 /**
  * The SSM Command document that uploads an instance's logs to S3 (DESIGN.md, Flow 1 step 4).
@@ -110,15 +111,6 @@ export function assertScriptSafeDestination(props: Pick<RescueDocumentProps, 'bu
   check('kmsKeyArn', props.kmsKeyArn, true);
 }
 
-/**
- * Escapes text for a Terraform string: `${` and `%{` would start an interpolation or directive.
- * Terraform reads `$${` as `${` and `%%{` as `%{`.
- */
-export function escapeTerraformTemplate(text: string): string {
-  // Replacement functions: in a replacement string `$$` would itself mean `$`.
-  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
-}
-
 /** The documented fallback for agents older than 3.3.2746.0, which ignore `interpolationType`. */
 function oldAgentFallback(name: RescueDocumentParameter): string {
   return `if [ -z "\${SSM_${name}+x}" ]; then export SSM_${name}="{{${name}}}"; fi`;
@@ -192,7 +184,7 @@ export function rescueDocumentContent(props: RescueDocumentProps): string {
     }],
   };
 
-  let text = escapeTerraformTemplate(JSON.stringify(document, null, 2));
+  let text = multilineText(escapeTemplate(JSON.stringify(document, null, 2)));
   if (text.split(SLOTS.bucketName).length !== 2 || text.split(SLOTS.kmsKeyArn).length > 2) {
     throw new Error('rescue document: the script text contains a reserved placeholder');
   }

@@ -5,6 +5,7 @@ import { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-databa
 import { GlueCatalogTable } from '@cdktf/provider-aws/lib/glue-catalog-table';
 import { SessionLogsConfig } from '../config/schema';
 import { LogArchiveBucket } from './log-archive-bucket';
+import { multilineText } from './terraform-text';
 
 /** Key prefix of Athena query results in the archive bucket. */
 export const ATHENA_RESULTS_PREFIX = 'athena-results';
@@ -168,7 +169,7 @@ export class SessionAnalysis extends Construct {
       description: q.description,
       database: this.database.name,
       workgroup: this.workgroup.name,
-      query: q.query,
+      query: multilineText(q.query),
     }));
   }
 }

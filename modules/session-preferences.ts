@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { ITerraformDependable } from 'cdktf';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { SessionLogsConfig } from '../config/schema';
+import { escapeTemplate, multilineText } from './terraform-text';
 
 /** The regional document whose inputs are the default preferences of every Standard_Stream session. */
 export const DEFAULT_SESSION_DOCUMENT = 'SSM-SessionManagerRunShell';
@@ -16,14 +17,6 @@ export interface SessionPreferencesProps {
   readonly logGroup: ITerraformDependable;
   /** `<project>-<environment>`: the custom document is `<namePrefix>-session-preferences`. */
   readonly namePrefix: string;
-}
-
-/**
- * Terraform reads `${...}` and `%{...}` in any string as template syntax; a shell profile such as
- * `cd ${HOME}` must reach the document unchanged.
- */
-export function terraformLiteral(text: string): string {
-  return text.replace(/\$\{/g, '$$${').replace(/%\{/g, '%%{');
 }
 
 /**
@@ -63,12 +56,12 @@ export class SessionPreferences extends Construct {
       name: this.documentName,
       documentType: 'Session',
       documentFormat: 'JSON',
-      content: terraformLiteral(JSON.stringify({
+      content: multilineText(escapeTemplate(JSON.stringify({
         schemaVersion: '1.0',
         description: 'Session Manager preferences: stream sessions to CloudWatch Logs (archived to S3 by Firehose)',
         sessionType: 'Standard_Stream',
         inputs: this.inputs,
-      }, null, 2)),
+      }, null, 2))),
       dependsOn: [props.logGroup],
     });
 

@@ -9,11 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ASG_NAME_PATTERN, DEFAULT_LOG_GLOBS, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN } from '../../config/schema';
 import {
-  assertScriptSafeDestination, COLLECT_LOGS_SCRIPT_PATH, escapeTerraformTemplate, logGlobsProblem, MAX_LOG_GLOBS,
+  assertScriptSafeDestination, COLLECT_LOGS_SCRIPT_PATH, logGlobsProblem, MAX_LOG_GLOBS,
   RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, rescueCommandParameters, rescueDocumentContent, rescueEventTime,
   RescueDocumentProps,
 } from '../../modules/rescue-document';
 import { renderDocumentForTest, renderTerraformStringForTest, synthDocumentWithReferences } from '../support/bash-standins';
+import { escapeTemplate } from '../../modules/terraform-text';
 
 const props: RescueDocumentProps = {
   bucketName: 'acme-logs',
@@ -184,9 +185,9 @@ describe('destination constants', () => {
 
 describe('Terraform escaping', () => {
   it('escapes ${ and %{ so that Terraform gives the text back unchanged', () => {
-    expect(escapeTerraformTemplate('a ${b} %{c} $${d} %%{e} $f %g')).toBe('a $${b} %%{c} $$${d} %%%{e} $f %g');
+    expect(escapeTemplate('a ${b} %{c} $${d} %%{e} $f %g')).toBe('a $${b} %%{c} $$${d} %%%{e} $f %g');
     for (const text of ['${x}', '$${x}', '%{if}', '${a%{b}}', '$$$', 'plain']) {
-      expect(renderTerraformStringForTest(escapeTerraformTemplate(text))).toBe(text);
+      expect(renderTerraformStringForTest(escapeTemplate(text))).toBe(text);
     }
   });
 

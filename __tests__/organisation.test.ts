@@ -1,0 +1,81 @@
+/**
+ * Fitting into a Terraform organisation: group names and network ids read from another team's
+ * state (planned against a local fixture state), and the HCL output (`cdktf synth --hcl`) planning
+ * to exactly what the JSON output plans.
+ */
+import * as path from 'node:path';
+import { useOfflineTerraform } from './support/plan';
+import { testConfig } from './support/synth';
+
+const plan = useOfflineTerraform();
+const FLEET_STATE = path.join(__dirname, 'fixtures/fleet.tfstate');
+
+const fromFleet = (output: string) => ({ fromRemoteState: { state: 'fleet', output } });
+const REMOTE_INPUTS = {
+  remoteStates: { fleet: { type: 'local', path: FLEET_STATE } },
+  logRescue: { autoScalingGroups: ['web-fleet', fromFleet('asg_names'), fromFleet('batch_asg_name')] },
+  sessionLogs: {
+    vpcEndpoints: {
+      enabled: true, vpcId: fromFleet('vpc_id'), vpcCidr: fromFleet('vpc_cidr'),
+      subnetIds: fromFleet('private_subnet_ids'), routeTableIds: fromFleet('private_route_table_ids'),
+    },
+  },
+};
+
+const changesOf = (p: any, type: string) => p.resource_changes.filter((r: any) => r.type === type);
+
+/** What a reviewer compares: each address with its planned values and which are unknown. */
+function planned(p: any): Record<string, { actions: string[]; after: unknown; afterUnknown: unknown }> {
+  const out: Record<string, any> = {};
+  for (const r of p.resource_changes) out[r.address] = { actions: r.change.actions, after: r.change.after, afterUnknown: r.change.after_unknown };
+  return out;
+}
+
+describe('remote-state inputs', () => {
+  let plans: Record<string, any>;
+  beforeAll(async () => { plans = await plan(testConfig(REMOTE_INPUTS)); });
+
+  it('puts a lifecycle hook on every group named in config or in the other state', () => {
+    const hooks = changesOf(plans['log-rescue'], 'aws_autoscaling_lifecycle_hook').map((r: any) => r.change.after.autoscaling_group_name).sort();
+    expect(hooks).toEqual(['nightly-batch', 'payments-api', 'payments-worker', 'web-fleet']);
+    const remote = changesOf(plans['log-rescue'], 'aws_autoscaling_lifecycle_hook').filter((r: any) => r.index !== undefined).map((r: any) => r.index).sort();
+    expect(remote).toEqual(['nightly-batch', 'payments-api', 'payments-worker']);
+  });
+
+  it('scopes the rule, the handler and its IAM to exactly those groups', () => {
+    const fn = changesOf(plans['log-rescue'], 'aws_lambda_function')[0].change.after;
+    expect(fn.environment[0].variables.ASG_NAMES.split(',').sort()).toEqual(['nightly-batch', 'payments-api', 'payments-worker', 'web-fleet']);
+    const rule = changesOf(plans['log-rescue'], 'aws_cloudwatch_event_rule').find((r: any) => r.change.after.name.endsWith('-lifecycle')).change.after;
+    expect(JSON.parse(rule.event_pattern).detail.AutoScalingGroupName.sort()).toEqual(['nightly-batch', 'payments-api', 'payments-worker', 'web-fleet']);
+  });
+
+  it('puts the session endpoints into the other team\'s VPC and subnets', () => {
+    const endpoints = changesOf(plans['session-logs'], 'aws_vpc_endpoint').map((r: any) => r.change.after);
+    expect(endpoints.length).toBe(6);
+    for (const e of endpoints) expect(e.vpc_id).toBe('vpc-0a1b2c3d4e5f67890');
+    const iface = endpoints.filter((e: any) => e.vpc_endpoint_type === 'Interface');
+    for (const e of iface) expect([...e.subnet_ids].sort()).toEqual(['subnet-0a1b2c3d4e5f67891', 'subnet-0a1b2c3d4e5f67892']);
+    expect(endpoints.find((e: any) => e.vpc_endpoint_type === 'Gateway').route_table_ids).toEqual(['rtb-0a1b2c3d4e5f67893']);
+  });
+});
+
+describe('HCL output', () => {
+  it.each([
+    ['default config', {}],
+    ['remote-state inputs, KMS and alarm topics', {
+      ...REMOTE_INPUTS,
+      logRescue: { ...REMOTE_INPUTS.logRescue, archiveBucket: { encryption: 'SSE-KMS' }, alarms: { createTopic: true } },
+      sessionLogs: { ...REMOTE_INPUTS.sessionLogs, logGroup: { kms: 'create' }, createInstanceRole: true },
+    }],
+  ])('%s: plans the same addresses with the same values as the JSON output', async (_name, overrides) => {
+    const config = testConfig(overrides as Record<string, unknown>);
+    const [json, hcl] = [await plan(config), await plan(config, { hcl: true })];
+    expect(Object.keys(hcl).sort()).toEqual(Object.keys(json).sort());
+    for (const stack of Object.keys(json)) {
+      const [a, b] = [planned(json[stack]), planned(hcl[stack])];
+      expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      for (const address of Object.keys(a)) expect({ address, ...b[address] }).toEqual({ address, ...a[address] });
+      expect(hcl[stack].planned_values.outputs).toEqual(json[stack].planned_values.outputs);
+    }
+  });
+});

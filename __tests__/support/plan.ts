@@ -1,0 +1,39 @@
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { buildApp } from '../../app';
+import { AppConfig } from '../../config/schema';
+import { planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+
+/**
+ * Registers beforeAll/afterAll that find terraform + the mirror (failing, never skipping, when
+ * missing) and start the STS stand-in; returns a function that synthesizes a config (JSON or HCL)
+ * and plans every stack offline, returning `terraform show -json` per stack.
+ */
+export function useOfflineTerraform(): (config: AppConfig, opts?: { hcl?: boolean }) => Promise<Record<string, any>> {
+  let tc: Toolchain;
+  let sts: { url: string; close: () => Promise<void> };
+  beforeAll(async () => {
+    tc = await prepareToolchain();
+    sts = await startStsStandIn();
+  });
+  afterAll(async () => { await sts?.close(); });
+
+  return async (config, opts = {}) => {
+    const outdir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-synth-'));
+    const plans: Record<string, any> = {};
+    try {
+      const app = buildApp(config, { outdir, hcl: opts.hcl ?? false });
+      app.synth();
+      for (const name of app.node.children.map((c) => c.node.id)) {
+        const result = await planOffline(path.join(outdir, 'stacks', name), tc, sts.url);
+        plans[name] = result.plan;
+        result.cleanup();
+      }
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+    return plans;
+  };
+}
