@@ -257,6 +257,11 @@ const logRescueSchema = z.object({
     logRetentionDays: retentionDays.default(30),
   }).strict().default({}),
   alarms: alarmsSchema.default({}),
+  /**
+   * Attach the instance upload policy to these roles (names), for instance roles this app manages
+   * too, such as the session-logs instance role the demo fleet uses. @default []
+   */
+  attachInstancePolicyToRoles: z.array(z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,64}$/, 'an IAM role name (1..64 of letters, digits and + = , . @ _ -)')).default([]),
 }).strict().superRefine((c, ctx) => {
   if (c.enabled && c.autoScalingGroups.length === 0) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['autoScalingGroups'], message: 'at least one group when logRescue is enabled' });
@@ -375,15 +380,43 @@ const sessionLogsSchema = z.object({
 
 // ---------------------------------------------------------------- demo fleet
 
+/** Why an IPv4 CIDR is not a usable network address (octets, host bits), or undefined. */
+export function ipv4NetworkProblem(cidr: string): string | undefined {
+  const [address, bits] = cidr.split('/');
+  const octets = address.split('.').map(Number);
+  if (octets.some((o) => o > 255)) return 'octets 0..255';
+  const ip = octets.reduce((acc, o) => acc * 256 + o, 0);
+  if (ip % 2 ** (32 - Number(bits)) !== 0) return 'host bits zero (a network address such as 10.42.0.0/16)';
+  return undefined;
+}
+
+/**
+ * A self-contained fleet to try both flows on: private subnets, Session Manager through VPC
+ * endpoints, the session-logs instance profile. Needs sessionLogs.createInstanceRole (checked below).
+ */
 const demoFleetSchema = z.object({
   /** @default false */
   enabled: z.boolean().default(false),
-  /** @default "t4g.micro" */
+  /** @default "t4g.micro" (arm64, like the AMI) */
   instanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an EC2 instance type such as t4g.micro').default('t4g.micro'),
   /** @default 2 */
   desiredCapacity: intIn(0, 10).default(2),
   /** @default "10.42.0.0/16" */
-  vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR /16../24').default('10.42.0.0/16'),
+  vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR /16../24')
+    .superRefine((v, ctx) => {
+      const problem = /^\d{1,3}(\.\d{1,3}){3}\/\d+$/.test(v) ? ipv4NetworkProblem(v) : undefined;
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `an IPv4 network CIDR: ${problem}` });
+    })
+    .default('10.42.0.0/16'),
+  /**
+   * One private subnet per zone `<region><suffix>`. Names, not a data source, so planning needs no
+   * AWS read; not every region has every letter (ap-northeast-1 has no b), so pick ones that exist.
+   * @default ["a", "b"]
+   */
+  availabilityZoneSuffixes: z.array(z.string().regex(/^[a-z]$/, 'one lowercase letter (the zone suffix, as in us-east-1a)'))
+    .min(2, 'at least 2 zones').max(6, 'at most 6 zones')
+    .refine((v) => new Set(v).size === v.length, 'no zone twice')
+    .default(['a', 'b']),
 }).strict();
 
 // ---------------------------------------------------------------- the whole config
@@ -418,6 +451,10 @@ export const configSchema = z.object({
     const v = c.sessionLogs.vpcEndpoints[k];
     if (v && !Array.isArray(v) && typeof v === 'object') refs.push({ path: ['sessionLogs', 'vpcEndpoints', k, 'fromRemoteState', 'state'], ref: v.fromRemoteState });
   }
+  // The demo fleet launches with the session-logs instance profile, referenced by name.
+  if (c.demoFleet.enabled && !(c.sessionLogs.enabled && c.sessionLogs.createInstanceRole)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['demoFleet', 'enabled'], message: 'true only with sessionLogs.enabled and sessionLogs.createInstanceRole true (the fleet uses that instance profile)' });
+  }
   const declared = Object.keys(c.remoteStates);
   for (const { path, ref } of refs) {
     if (!declared.includes(ref.state)) {
@@ -434,4 +471,5 @@ export type RemoteStateConfig = AppConfig['remoteStates'][string];
 export type FromRemoteState = z.output<typeof fromRemoteState>;
 export type LogRescueConfig = AppConfig['logRescue'];
 export type SessionLogsConfig = AppConfig['sessionLogs'];
+export type DemoFleetConfig = AppConfig['demoFleet'];
 export type AlarmsConfig = z.output<typeof alarmsSchema>;

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { AwsContext } from './aws-context';
 import { policyDocument, PolicyStatement } from './iam';
 import { LogArchiveBucket } from './log-archive-bucket';
@@ -10,6 +11,11 @@ export interface InstanceUploadPolicyProps {
   readonly archive: LogArchiveBucket;
   /** Key prefix the instances may write under. */
   readonly prefix: string;
+  /**
+   * Instance roles (names) to attach the policy to, for roles managed by this app too.
+   * @default [] (users attach it to their own roles)
+   */
+  readonly attachToRoles?: string[];
 }
 
 /**
@@ -39,5 +45,8 @@ export class InstanceUploadPolicy extends Construct {
       description: 'Lets the log rescue command upload this instance\'s logs to the archive, nothing more',
       policy: policyDocument(statements),
     });
+    for (const role of props.attachToRoles ?? []) {
+      new IamRolePolicyAttachment(this, `attach-${role}`, { role, policyArn: this.policy.arn });
+    }
   }
 }

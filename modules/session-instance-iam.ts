@@ -19,6 +19,14 @@ export interface SessionInstanceIamProps {
 }
 
 /**
+ * Name of the instance role and of its instance profile (they share it) made when
+ * `createInstanceRole` is true. Deterministic, so other stacks can use them without a state lookup.
+ */
+export function sessionInstanceRoleName(namePrefix: string): string {
+  return `${namePrefix}-session-instance`;
+}
+
+/**
  * What an instance needs so its sessions stream to the session log group: a managed policy to
  * attach to existing instance roles, and optionally a role + instance profile that has it together
  * with AmazonSSMManagedInstanceCore.
@@ -67,7 +75,7 @@ export class SessionInstanceIam extends Construct {
     if (!props.createInstanceRole) return;
 
     this.role = new IamRole(this, 'role', {
-      name: `${props.namePrefix}-session-instance`,
+      name: sessionInstanceRoleName(props.namePrefix),
       description: 'SSM-managed instance whose sessions stream to CloudWatch Logs',
       // No aws:SourceAccount/aws:SourceArn condition: EC2 does not send them when an instance
       // assumes its role, so a condition would leave instances without credentials (the project's
@@ -84,7 +92,7 @@ export class SessionInstanceIam extends Construct {
       policyArn: this.policy.arn,
     });
     this.instanceProfile = new IamInstanceProfile(this, 'profile', {
-      name: `${props.namePrefix}-session-instance`,
+      name: sessionInstanceRoleName(props.namePrefix),
       role: this.role.name,
     });
   }

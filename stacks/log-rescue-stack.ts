@@ -70,6 +70,7 @@ export class LogRescueStack extends BaseStack {
       name: `${name}-instance-upload`,
       archive: this.archive,
       prefix: c.prefix,
+      attachToRoles: c.attachInstancePolicyToRoles,
     });
 
     const topic = new AlarmTopic(this, 'alarm-topic', { config: c.alarms, aws: this.aws, name: `${name}-alarms` });
