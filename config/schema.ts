@@ -249,8 +249,12 @@ const logRescueSchema = z.object({
   handler: z.object({
     /** @default 256 */
     memoryMb: intIn(128, 10240).default(256),
-    /** @default 10 */
-    reservedConcurrency: intIn(1, 1000).default(10),
+    /**
+     * Caps the handler's share of the account's concurrency. Too low and a scale-in storm queues in
+     * Lambda's async retries (the storm simulation showed 10 holding instances a minute longer);
+     * far above SendCommand's rate it only burns retries. @default 30
+     */
+    reservedConcurrency: intIn(1, 1000).default(30),
     /** How long to wait for the instance's SSM agent to be online before giving up. @default 20 */
     onlineWaitSeconds: intIn(0, 60).default(20),
     /** @default 30 */

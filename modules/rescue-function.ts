@@ -94,7 +94,12 @@ export class RescueFunction extends Construct {
           Resource: instanceArns,
           Condition: { StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': props.groupNames } },
         },
-        { Sid: 'CompleteOnlyProtectedGroups', Effect: 'Allow', Action: 'autoscaling:CompleteLifecycleAction', Resource: groupArns },
+        {
+          Sid: 'CompleteOnlyProtectedGroups',
+          Effect: 'Allow',
+          Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+          Resource: groupArns,
+        },
         // Neither action supports resource-level permissions: AWS accepts only "*" here.
         { Sid: 'ReadAgentAndGroupMembership', Effect: 'Allow', Action: ['ssm:DescribeInstanceInformation', 'autoscaling:DescribeAutoScalingInstances'], Resource: '*' },
         { Sid: 'OwnLogsOnly', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${logGroup.arn}:*` },
@@ -125,6 +130,7 @@ export class RescueFunction extends Construct {
           HOOK_NAME: props.hookName,
           ONLINE_WAIT_SECONDS: String(h.onlineWaitSeconds),
           EXECUTION_TIMEOUT_SECONDS: String(config.command.executionTimeoutSeconds),
+          HEARTBEAT_TIMEOUT_SECONDS: String(config.lifecycleHook.heartbeatTimeoutSeconds),
           METRIC_NAMESPACE,
           STACK_ID: props.metricStack,
         },

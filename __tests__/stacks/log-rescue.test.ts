@@ -81,7 +81,7 @@ describe('log-rescue stack', () => {
     const fn = onlyResource(stack, 'aws_lambda_function');
     expect(fn).toMatchObject({
       function_name: 'logrescue-dev-log-rescue', runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler',
-      memory_size: 256, timeout: 80, reserved_concurrent_executions: 10,
+      memory_size: 256, timeout: 80, reserved_concurrent_executions: 30,
     });
     expect(fn.filename).toMatch(/^assets\/handler_code_[A-F0-9]+\/[A-F0-9]+\/archive\.zip$/);
     expect(fn.environment.variables).toEqual({
@@ -90,6 +90,7 @@ describe('log-rescue stack', () => {
       HOOK_NAME: 'log-rescue',
       ONLINE_WAIT_SECONDS: '20',
       EXECUTION_TIMEOUT_SECONDS: '600',
+      HEARTBEAT_TIMEOUT_SECONDS: '900',
       METRIC_NAMESPACE: 'LogRescue',
       STACK_ID: 'logrescue-dev',
     });
@@ -105,7 +106,7 @@ describe('log-rescue stack', () => {
     expect(p).toContain(`"Sid" = "SendOnlyTheRescueDocument", "Effect" = "Allow", "Action" = "ssm:SendCommand", "Resource" = "arn:\${data.aws_partition.context_partition_`);
     expect(p).toContain(`:document/\${${ref(stack, 'aws_ssm_document', 'document')}.name}"`);
     expect(p).toContain('"Condition" = {"StringEquals" = {"ssm:resourceTag/aws:autoscaling:groupName" = ["web-fleet", "worker-fleet"]}}');
-    expect(p).toMatch(/"Action" = "autoscaling:CompleteLifecycleAction", "Resource" = formatlist\("arn:%s:autoscaling:%s:%s:autoScalingGroup:\*:autoScalingGroupName\/%s", data\.aws_partition\.context_partition_[A-F0-9]+\.partition, "us-east-1", data\.aws_caller_identity\.context_caller_[A-F0-9]+\.account_id, \["web-fleet", "worker-fleet"\]\)/);
+    expect(p).toMatch(/"Action" = \["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"\], "Resource" = formatlist\("arn:%s:autoscaling:%s:%s:autoScalingGroup:\*:autoScalingGroupName\/%s", data\.aws_partition\.context_partition_[A-F0-9]+\.partition, "us-east-1", data\.aws_caller_identity\.context_caller_[A-F0-9]+\.account_id, \["web-fleet", "worker-fleet"\]\)/);
     expect(p).toContain('"Action" = ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource" = "${aws_cloudwatch_log_group.');
     expect(p).not.toMatch(/"Action" = "\*"|"ssm:\*"|"autoscaling:\*"/);
     // The only "*" resource is for the two read actions that support nothing else.
