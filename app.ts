@@ -1,3 +1,5 @@
+import { existsSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
 import { App } from 'cdktf';
 import { AppConfig } from './config/schema';
 import { DemoFleetStack } from './stacks/demo-fleet-stack';
@@ -34,4 +36,20 @@ function withEnv(name: string, value: string | undefined, fn: () => void): void 
     if (before === undefined) delete process.env[name];
     else process.env[name] = before;
   }
+}
+
+/**
+ * Synthesize, then remove the other format's file a previous synth left in each stack directory:
+ * cdktf writes cdk.tf (--hcl) or cdk.tf.json but never deletes the other, and Terraform would load
+ * both and fail on every resource declared twice.
+ */
+export function synthApp(config: AppConfig, opts: BuildAppOptions = {}): App {
+  const app = buildApp(config, opts);
+  app.synth();
+  const stale = app.hclOutput ? 'cdk.tf.json' : 'cdk.tf';
+  for (const stack of app.node.children) {
+    const file = path.join(app.outdir, 'stacks', stack.node.id, stale);
+    if (existsSync(file)) rmSync(file);
+  }
+  return app;
 }

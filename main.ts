@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config/load';
-import { buildApp } from './app';
+import { synthApp } from './app';
 
 /**
  * Validate everything before constructing anything, so a bad config writes nothing.
@@ -8,7 +8,7 @@ import { buildApp } from './app';
 export function main(env: NodeJS.ProcessEnv = process.env, stderr: { write(s: string): unknown } = process.stderr): number {
   try {
     const config = loadConfig(env);
-    buildApp(config, { outdir: env.CDKTF_OUTDIR }).synth();
+    synthApp(config, { outdir: env.CDKTF_OUTDIR });
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {

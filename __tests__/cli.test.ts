@@ -1,20 +1,19 @@
 /** The app as users run it: through cdktf's app command, config from LOG_RESCUE_CONFIG. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
-function runApp(config: unknown) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-cli-'));
+function runApp(config: unknown, extraEnv: Record<string, string> = {}, dir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-cli-'))) {
   const file = path.join(dir, 'config.json');
   writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
   const outdir = path.join(dir, 'cdktf.out');
   const r = spawnSync(TSX, [path.join(ROOT, 'main.ts')], {
     cwd: dir, encoding: 'utf8',
-    env: { ...process.env, LOG_RESCUE_CONFIG: file, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' },
+    env: { ...process.env, LOG_RESCUE_CONFIG: file, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1', ...extraEnv },
   });
   return { ...r, outdir };
 }
@@ -36,6 +35,20 @@ describe('main.ts', () => {
     expect(r.stderr).toContain('sessionLogs.logGroup.retentionDays: got 2');
     expect(r.stderr).toContain('logRescue.lifecycleHook.heartbeatTimeoutSeconds: got 10; allowed: integer 30..7200');
     expect(existsSync(r.outdir)).toBe(false);
+  });
+
+  it('writes cdk.tf for --hcl (SYNTH_HCL_OUTPUT) and never leaves the other format beside it', () => {
+    const config = { logRescue: { autoScalingGroups: ['fleet-a'] } };
+    const json = runApp(config);
+    const dir = path.dirname(json.outdir);
+    const stackDir = path.join(json.outdir, 'stacks/log-rescue');
+    const hcl = runApp(config, { SYNTH_HCL_OUTPUT: 'true' }, dir);
+    expect(hcl.status).toBe(0);
+    expect(readFileSync(path.join(stackDir, 'cdk.tf'), 'utf8')).toMatch(/^terraform \{/);
+    expect(existsSync(path.join(stackDir, 'cdk.tf.json'))).toBe(false);
+    expect(runApp(config, {}, dir).status).toBe(0);
+    expect(existsSync(path.join(stackDir, 'cdk.tf.json'))).toBe(true);
+    expect(existsSync(path.join(stackDir, 'cdk.tf'))).toBe(false);
   });
 
   it('exits 1 on a file that is not JSON, saying so', () => {
