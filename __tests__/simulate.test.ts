@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { SendCommandCommand } from '@aws-sdk/client-ssm';
-import { CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from '@aws-sdk/client-auto-scaling';
 import { parseConfig } from '../config/load';
 import { errorMessage, errorName, isRetryable } from '../handlers/log-rescue/retry';
 import { runSimulation, SUMMARY_PATTERN, type SimulationResult } from '../scripts/simulate';
@@ -104,6 +104,33 @@ describe('simulated AWS answers as the SDK clients would', () => {
     expect(errorName(second)).toBe('ValidationError');
     expect(errorMessage(second)).toBe('No active Lifecycle Action found with instance ID i-0123456789abcdef0');
   });
+
+  test('RecordLifecycleActionHeartbeat restarts the full heartbeat timeout; once released, "No active Lifecycle Action found"', async () => {
+    const { w, rec } = world({ heartbeatTimeoutSeconds: 300 });
+    const asg = new SimulatedAutoScaling(w, () => undefined);
+    rec.state = 'InService';
+    asg.startScaleIn();
+    await w.clock.run(w.now());
+    expect(rec.actionExpiresAt).toBe(rec.enterAt + 300_000);
+    const heartbeat = () => new RecordLifecycleActionHeartbeatCommand({
+      AutoScalingGroupName: 'web-fleet', LifecycleHookName: 'log-rescue', InstanceId: 'i-0123456789abcdef0',
+    });
+    // The clock runs only to its next callback: give it one at each time of interest.
+    const advanceTo = (t: number) => { w.clock.at(t, () => undefined); return w.clock.run(t); };
+    await advanceTo(rec.enterAt + 200_000);
+    const sentAt = w.now();
+    expect(sentAt).toBe(rec.enterAt + 200_000);
+    expect(await settle(w, asg.send(heartbeat()))).toHaveProperty('v');
+    expect(rec.actionExpiresAt).toBeGreaterThan(sentAt + 300_000);
+    expect(rec.actionExpiresAt).toBeLessThan(sentAt + 301_000);
+    // Past the first expiry, still held; expired at the new one.
+    await advanceTo(rec.enterAt + 400_000);
+    expect(rec.state).toBe('Terminating:Wait');
+    await advanceTo(rec.actionExpiresAt! + 1);
+    expect([rec.state, rec.release]).toEqual(['Terminating:Proceed', 'expired']);
+    const late = (await settle(w, asg.send(heartbeat())) as { e: unknown }).e;
+    expect(errorMessage(late)).toBe('No active Lifecycle Action found with instance ID i-0123456789abcdef0');
+  });
 });
 
 describe('a storm of 50 instances with the defaults', () => {
@@ -181,8 +208,12 @@ describe('Lambda invocation failures', () => {
     expect(r.dlq).toBe(0);
     expect(r.rescued).toBe(r.online);
     expect(r.stuck).toBe(0);
-    // A lifecycle event that failed twice reached the handler about 3 min late; its instance was held that long.
-    const late = new Set(injected.filter((e) => e.detailType === LIFECYCLE).map((e) => e.instanceId));
+    // A lifecycle event that failed twice reached the handler about 3 min late; its instance was held
+    // that long (unless a duplicate delivery of the event went through at once).
+    const lifecycle = byKind(r, LIFECYCLE);
+    const late = new Set(lifecycle.filter((e) => e.injected).map((e) => e.instanceId)
+      .filter((id) => lifecycle.filter((e) => e.instanceId === id).every((e) => e.injected)));
+    expect(late.size).toBeGreaterThan(0);
     for (const p of r.perInstance.filter((x) => late.has(x.id) && x.agent === 'online')) expect(p.holdSeconds).toBeGreaterThan(180);
   });
 
@@ -217,8 +248,12 @@ test('duplicates and reordering: no double counting, completion tolerated, no er
   expect(r.invocations).toBe(r.eventBridge.deliveries);
   expect(r.rescued).toBe(r.online);
   expect(r.rescued + r.notRescued).toBe(N);
-  // The repeated status events found the action gone: "No active Lifecycle Action found" was success.
-  expect(r.handler.results['completion:already-completed']).toBeGreaterThan(0);
+  // The repeated status events found the action gone: "No active Lifecycle Action found" was success,
+  // and they counted nothing: every instance is in the metrics once.
+  expect(r.handler.results['ignored:already-counted']).toBeGreaterThan(0);
+  expect(r.handler.metrics.Rescued).toBe(r.rescued);
+  expect(r.handler.metrics.NotRescued).toBe(r.notRescued);
+  expect(r.checks.find((c) => c.name === 'metrics')!.ok).toBe(true);
   expect(r.lambda.functionErrors).toBe(0);
   expect(r.dlq).toBe(0);
   expect(r.stuck).toBe(0);
@@ -226,6 +261,40 @@ test('duplicates and reordering: no double counting, completion tolerated, no er
   // Repeated lifecycle events may send a second command (same archive key); never a third for one repeat.
   const lifecycleDeliveries = (id: string) => byKind(r, LIFECYCLE).filter((e) => e.instanceId === id).length;
   for (const p of r.perInstance) expect(p.commandsSent).toBeLessThanOrEqual(lifecycleDeliveries(p.id));
+});
+
+test('late duplicates of lifecycle events for released offline instances: no online wait, counted once', async () => {
+  const r = await runSimulation({ instances: N, seed: 6, offlineShare: 0.3, duplicateShare: 0.5, duplicateDelayMaxMs: 60_000 });
+  const released = r.handler.results['ignored:already-released'] ?? 0;
+  expect(released).toBeGreaterThan(0);
+  expect(r.handler.metrics.NotRescued).toBe(r.notRescued);
+  expect(r.handler.metrics.Rescued).toBe(r.rescued);
+  expect(r.stuck + r.dlq + r.lambda.functionErrors).toBe(0);
+  expect(r.checks.find((c) => c.name === 'metrics')!.ok).toBe(true);
+});
+
+test('lifecycle events that reach the handler late: a heartbeat before SendCommand keeps the action past its first expiry', async () => {
+  // Heartbeat 700 s, execution 600 s: a command sent more than 40 s after its event records a heartbeat.
+  const r = await runSimulation({
+    instances: N, seed: 8, heartbeatTimeoutSeconds: 700, executionTimeoutSeconds: 600,
+    lambdaFailureShare: 0.3, lambdaFailureAttempts: 2, commandTimeoutShare: 0.3,
+  });
+  const lateStatus = new Set(byKind(r, 'EC2 Command Status-change Notification').filter((e) => e.injected).map((e) => e.instanceId));
+  const kept = r.perInstance.filter((p) => p.heartbeats > 0);
+  expect(kept.length).toBeGreaterThan(0);
+  expect(r.heartbeats).toBe(kept.reduce((n, p) => n + p.heartbeats, 0));
+  expect(r.handler.logs['info:lifecycle heartbeat recorded']).toBe(r.heartbeats);
+  expect(r.dlq).toBe(0);
+  // A late command that ran into its execution timeout: without the heartbeat, expired at 700 s.
+  expect(kept.some((p) => !lateStatus.has(p.id) && p.drawnOutcome === 'timed-out' && p.holdSeconds > 700 && p.release === 'completed')).toBe(true);
+  // What a heartbeat at send time cannot cover: a status event that itself needs Lambda's retries
+  // (minutes) after a command that used its whole execution timeout. 700 s leaves too little for that.
+  const expired = r.perInstance.filter((p) => p.release === 'expired');
+  expect(expired.length).toBeGreaterThan(0);
+  for (const p of expired) expect([p.id, lateStatus.has(p.id), p.drawnOutcome]).toEqual([p.id, true, 'timed-out']);
+  // Such an instance is counted nowhere (its late status finds the action gone), never twice.
+  expect(r.handler.metrics.Rescued).toBe(r.rescued);
+  expect(r.handler.metrics.NotRescued).toBe(r.notRescued - expired.length);
 });
 
 test('same seed, same run; another seed, another run', async () => {

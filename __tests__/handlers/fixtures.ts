@@ -23,6 +23,7 @@ export const SETTINGS: HandlerSettings = {
   hookName: HOOK,
   onlineWaitSeconds: 20,
   executionTimeoutSeconds: 600,
+  heartbeatTimeoutSeconds: 900,
   metricNamespace: 'LogRescue',
   stackId: 'logrescue-dev-log-rescue',
 };
@@ -110,6 +111,21 @@ export function instanceInfo(pingStatus: 'Online' | 'ConnectionLost' | 'Inactive
 }
 
 export const NOT_MANAGED = { InstanceInformationList: [] };
+
+/** DescribeAutoScalingInstances output for one instance of a group, in the given lifecycle state. */
+export function asgInstance(lifecycleState: string, asgName = ASG, instanceId = INSTANCE) {
+  return {
+    AutoScalingInstances: [{
+      InstanceId: instanceId, InstanceType: 'm7g.large', AutoScalingGroupName: asgName, AvailabilityZone: 'us-east-1a',
+      LifecycleState: lifecycleState, HealthStatus: 'HEALTHY',
+      LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0', LaunchTemplateName: 'web', Version: '3' },
+      ProtectedFromScaleIn: false,
+    }],
+  };
+}
+
+/** The instance a lifecycle event names, still held by its action. */
+export const HELD = asgInstance('Terminating:Wait');
 
 export const throttling = () => new SSMServiceException({
   name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',

@@ -14,6 +14,7 @@ const ENV = {
   HOOK_NAME: 'log-rescue',
   ONLINE_WAIT_SECONDS: '20',
   EXECUTION_TIMEOUT_SECONDS: '600',
+  HEARTBEAT_TIMEOUT_SECONDS: '900',
   STACK_ID: 'logrescue-dev-log-rescue',
 };
 

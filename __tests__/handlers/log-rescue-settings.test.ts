@@ -7,6 +7,7 @@ const ENV = {
   HOOK_NAME: 'log-rescue',
   ONLINE_WAIT_SECONDS: '20',
   EXECUTION_TIMEOUT_SECONDS: '600',
+  HEARTBEAT_TIMEOUT_SECONDS: '900',
   STACK_ID: 'logrescue-dev-log-rescue',
 };
 
@@ -18,6 +19,7 @@ describe('settingsFromEnv', () => {
       hookName: 'log-rescue',
       onlineWaitSeconds: 20,
       executionTimeoutSeconds: 600,
+      heartbeatTimeoutSeconds: 900,
       metricNamespace: 'LogRescue',
       stackId: 'logrescue-dev-log-rescue',
     });
@@ -29,7 +31,7 @@ describe('settingsFromEnv', () => {
       'log-rescue handler settings: DOCUMENT_NAME is missing (an SSM document name); '
       + 'ASG_NAMES is missing (Auto Scaling group names joined by "," with no spaces around them); '
       + 'HOOK_NAME is missing (a lifecycle hook name); ONLINE_WAIT_SECONDS is missing (an integer 0..60); '
-      + 'EXECUTION_TIMEOUT_SECONDS is missing (an integer 30..7200); '
+      + 'EXECUTION_TIMEOUT_SECONDS is missing (an integer 30..7200); HEARTBEAT_TIMEOUT_SECONDS is missing (an integer 30..7200); '
       + 'STACK_ID is missing (a metric dimension value (1..255 characters))',
     );
   });
@@ -42,6 +44,9 @@ describe('settingsFromEnv', () => {
     [{ ONLINE_WAIT_SECONDS: '-1' }, 'ONLINE_WAIT_SECONDS is not an integer 0..60'],
     [{ EXECUTION_TIMEOUT_SECONDS: '10' }, 'EXECUTION_TIMEOUT_SECONDS is not an integer 30..7200'],
     [{ EXECUTION_TIMEOUT_SECONDS: '1e3' }, 'EXECUTION_TIMEOUT_SECONDS is not an integer 30..7200'],
+    [{ HEARTBEAT_TIMEOUT_SECONDS: '29' }, 'HEARTBEAT_TIMEOUT_SECONDS is not an integer 30..7200'],
+    [{ HEARTBEAT_TIMEOUT_SECONDS: '7201' }, 'HEARTBEAT_TIMEOUT_SECONDS is not an integer 30..7200'],
+    [{ HEARTBEAT_TIMEOUT_SECONDS: '' }, 'HEARTBEAT_TIMEOUT_SECONDS is missing (an integer 30..7200)'],
     [{ DOCUMENT_NAME: 'doc name' }, 'DOCUMENT_NAME is not an SSM document name'],
   ])('invalid %j', (override, message) => {
     expect(() => settingsFromEnv({ ...ENV, ...override })).toThrow(message);

@@ -1,13 +1,17 @@
 import { DescribeInstanceInformationCommand, InvalidInstanceId, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
-import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import {
-  ASG, COMMAND_ID, DOCUMENT, HOOK, INSTANCE, NOT_MANAGED, OTHER_ASG,
-  commandStatusEvent, emf, harness, instanceInfo, lifecycleEvent, noActiveAction, spotEvent, throttling,
+  AutoScalingServiceException, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  ASG, COMMAND_ID, DOCUMENT, HELD, HOOK, INSTANCE, NOT_MANAGED, OTHER_ASG,
+  asgInstance, commandStatusEvent, emf, harness, instanceInfo, lifecycleEvent, noActiveAction, spotEvent, throttling,
 } from './fixtures';
 
 const COMPLETE_INPUT = {
   AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: INSTANCE, LifecycleActionResult: 'CONTINUE',
 };
+const HEARTBEAT_INPUT = { AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: INSTANCE };
+const DESCRIBE_ASG_INPUT = { InstanceIds: [INSTANCE] };
 
 describe('lifecycle action', () => {
   test('online instance: one SendCommand with the rescue parameters, no completion yet', async () => {
@@ -48,17 +52,22 @@ describe('lifecycle action', () => {
       .resolvesOnce(NOT_MANAGED)
       .resolves(instanceInfo('Online'));
     h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
 
     const result = await h.handler(lifecycleEvent());
 
     expect(result).toMatchObject({ action: 'command-sent', polls: 3 });
     expect(h.sleeps).toEqual([5000, 5000]);
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+    // Not Online on the first poll: one look at the group, then no more.
+    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([DESCRIBE_ASG_INPUT]);
+    expect(h.autoScaling.calls()).toHaveLength(1);
   });
 
   test('offline for the whole wait: bounded polling, then completes CONTINUE with reason offline', async () => {
     const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('ConnectionLost'));
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
     const start = h.clock.ms;
 
@@ -69,7 +78,9 @@ describe('lifecycle action', () => {
     expect(h.sleeps).toEqual([5000, 5000, 5000, 5000]);
     expect(h.clock.ms - start).toBe(20000);
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([DESCRIBE_ASG_INPUT]);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
+    expect(h.autoScaling.calls()).toHaveLength(2);
     expect(result).toEqual({
       action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'completed', polls: 5,
     });
@@ -83,6 +94,7 @@ describe('lifecycle action', () => {
   test('the wait is bounded by ONLINE_WAIT_SECONDS even when it is not a multiple of the poll interval', async () => {
     const h = harness({ settings: { onlineWaitSeconds: 7 } });
     h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Inactive'));
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
 
     await h.handler(lifecycleEvent());
@@ -93,11 +105,13 @@ describe('lifecycle action', () => {
   test('not SSM-managed: completes CONTINUE with reason not-managed', async () => {
     const h = harness({ settings: { onlineWaitSeconds: 0 } });
     h.ssm.on(DescribeInstanceInformationCommand).resolves(NOT_MANAGED);
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
 
     const result = await h.handler(lifecycleEvent());
 
     expect(h.ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
+    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([DESCRIBE_ASG_INPUT]);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
     expect(result).toMatchObject({ action: 'not-rescued', reason: 'not-managed', completion: 'completed' });
     expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'not-managed')]);
@@ -142,16 +156,196 @@ describe('lifecycle action', () => {
     expect(h.ssm.commandCalls(SendCommandCommand)[0].args[0].input.Parameters?.asgName).toEqual(['api asg']);
   });
 
-  test('an expired action (heartbeat ran out before release) is not an error', async () => {
+});
+
+describe('lifecycle action for an instance already released (repeated or late delivery): counted once', () => {
+  test.each([
+    ['Terminating:Proceed', asgInstance('Terminating:Proceed'), instanceInfo('ConnectionLost')],
+    ['Terminated', asgInstance('Terminated'), instanceInfo('ConnectionLost')],
+    ['Warmed:Terminating:Proceed', asgInstance('Warmed:Terminating:Proceed'), NOT_MANAGED],
+    ['not listed (terminated and gone)', { AutoScalingInstances: [] }, NOT_MANAGED],
+  ])('%s: ignored as already-released, no online wait, no completion, no metric', async (_state, asgAnswer, agentAnswer) => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(agentAnswer);
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgAnswer);
+
+    const result = await h.handler(lifecycleEvent({}, { time: '2026-11-20T22:45:00Z' }));
+
+    expect(result).toEqual({ action: 'ignored', reason: 'already-released', instanceId: INSTANCE });
+    expect(h.ssm.commandCalls(DescribeInstanceInformationCommand).map((c) => c.args[0].input)).toEqual([
+      { Filters: [{ Key: 'InstanceIds', Values: [INSTANCE] }] },
+    ]);
+    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([DESCRIBE_ASG_INPUT]);
+    expect(h.ssm.calls()).toHaveLength(1);
+    expect(h.autoScaling.calls()).toHaveLength(1);
+    expect(h.sleeps).toEqual([]);
+    expect(h.metrics()).toEqual([]);
+    expect(h.logs()).toEqual([expect.objectContaining({
+      level: 'info', msg: 'event ignored', reason: 'already-released', instanceId: INSTANCE, asgName: ASG,
+      lifecycleState: (asgAnswer.AutoScalingInstances[0]?.LifecycleState) ?? 'not listed',
+    })]);
+  });
+
+  test.each(['Terminating:Wait', 'Warmed:Terminating:Wait', 'Terminating', 'InService'])(
+    '%s (held, or a stale answer): the normal wait and release', async (state) => {
+      const h = harness({ settings: { onlineWaitSeconds: 0 } });
+      h.ssm.on(DescribeInstanceInformationCommand).resolves(NOT_MANAGED);
+      h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstance(state));
+      h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+      const result = await h.handler(lifecycleEvent());
+
+      expect(result).toMatchObject({ action: 'not-rescued', reason: 'not-managed', completion: 'completed' });
+      expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
+      expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'not-managed')]);
+    },
+  );
+
+  test('the agent Online on the first poll: no look at the group (the common path stays one call before SendCommand)', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    await h.handler(lifecycleEvent());
+    expect(h.autoScaling.calls()).toHaveLength(0);
+  });
+
+  test('two deliveries of one event race through the wait: the second completion finds no action and counts nothing', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('ConnectionLost'));
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolvesOnce({}).rejects(noActiveAction());
+
+    // Both looked at the group while the action still held the instance; the first then released it.
+    const first = await h.handler(lifecycleEvent());
+    const second = await h.handler(lifecycleEvent());
+
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT, COMPLETE_INPUT]);
+    expect([first, second]).toEqual([
+      { action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'completed', polls: 5 },
+      { action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'already-completed', polls: 5 },
+    ]);
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'offline')]);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'info', msg: 'lifecycle action already completed or expired' }));
+    expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  test('the group answer is throttled: retried like every call', async () => {
     const h = harness({ settings: { onlineWaitSeconds: 0 } });
     h.ssm.on(DescribeInstanceInformationCommand).resolves(NOT_MANAGED);
-    h.autoScaling.on(CompleteLifecycleActionCommand).rejects(noActiveAction());
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand)
+      .rejectsOnce(new AutoScalingServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }))
+      .resolves(asgInstance('Terminated'));
+    const result = await h.handler(lifecycleEvent());
+    expect(result).toEqual({ action: 'ignored', reason: 'already-released', instanceId: INSTANCE });
+    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand)).toHaveLength(2);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'AWS call throttled; backing off', operation: 'DescribeAutoScalingInstances' }));
+  });
+});
 
-    const result = await h.handler(lifecycleEvent({}, { time: '2026-11-20T20:00:00Z' }));
+describe('heartbeat before a late SendCommand', () => {
+  /** Records the order of the calls that matter across both clients. */
+  function lateHarness(opts: Parameters<typeof harness>[0] = {}) {
+    const h = harness(opts);
+    const order: string[] = [];
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).callsFake(() => { order.push('SendCommand'); return { Command: { CommandId: COMMAND_ID } }; });
+    return { ...h, order };
+  }
+  const at = (iso: string) => Date.parse(iso);
 
-    expect(result).toMatchObject({ action: 'not-rescued', reason: 'not-managed', completion: 'already-completed' });
-    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
-    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'not-managed')]);
+  test('fresh event (age + execution 600 + 60 <= heartbeat 900): no heartbeat', async () => {
+    const h = lateHarness();
+    h.clock.ms = at('2026-11-20T22:34:00Z'); // 240 s after the event: 240 + 660 = 900, not past it
+    expect(await h.handler(lifecycleEvent())).toMatchObject({ action: 'command-sent' });
+    expect(h.autoScaling.calls()).toHaveLength(0);
+    expect(h.order).toEqual(['SendCommand']);
+  });
+
+  test('late event (241 s old): RecordLifecycleActionHeartbeat first, then SendCommand, logged', async () => {
+    const h = lateHarness();
+    h.autoScaling.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => { h.order.push('RecordLifecycleActionHeartbeat'); return {}; });
+    h.clock.ms = at('2026-11-20T22:34:01Z');
+
+    const result = await h.handler(lifecycleEvent());
+
+    expect(h.autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand).map((c) => c.args[0].input)).toEqual([HEARTBEAT_INPUT]);
+    expect(h.autoScaling.calls()).toHaveLength(1);
+    expect(h.order).toEqual(['RecordLifecycleActionHeartbeat', 'SendCommand']);
+    expect(result).toEqual({
+      action: 'command-sent', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, commandId: COMMAND_ID,
+      eventTime: '20261120T223000Z', polls: 1,
+    });
+    expect(h.logs()).toContainEqual({
+      level: 'info', msg: 'lifecycle heartbeat recorded', eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', instanceId: INSTANCE, asgName: ASG,
+      elapsedSeconds: 241, executionTimeoutSeconds: 600, heartbeatTimeoutSeconds: 900,
+    });
+    expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'rescue command sent', heartbeat: 'recorded' }));
+    expect(h.metrics()).toEqual([emf('CommandSent', 'Count', 1)]);
+  });
+
+  test('the age is taken when the command is about to go: an online wait can make a fresh event late', async () => {
+    const h = lateHarness({ settings: { heartbeatTimeoutSeconds: 670 } }); // room for 10 s
+    h.ssm.on(DescribeInstanceInformationCommand).resolvesOnce(NOT_MANAGED).resolvesOnce(NOT_MANAGED).resolvesOnce(NOT_MANAGED)
+      .resolves(instanceInfo('Online'));
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+    h.autoScaling.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => { h.order.push('RecordLifecycleActionHeartbeat'); return {}; });
+
+    expect(await h.handler(lifecycleEvent())).toMatchObject({ action: 'command-sent', polls: 4 });
+    expect(h.sleeps).toEqual([5000, 5000, 5000]);
+    expect(h.order).toEqual(['RecordLifecycleActionHeartbeat', 'SendCommand']);
+  });
+
+  test('"No active Lifecycle Action found": ignored as already-released, nothing sent, nothing counted', async () => {
+    const h = lateHarness();
+    h.autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveAction());
+    h.clock.ms = at('2026-11-20T22:50:00Z');
+
+    const result = await h.handler(lifecycleEvent());
+
+    expect(result).toEqual({ action: 'ignored', reason: 'already-released', instanceId: INSTANCE });
+    expect(h.autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand).map((c) => c.args[0].input)).toEqual([HEARTBEAT_INPUT]);
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+    expect(h.order).toEqual([]);
+    expect(h.metrics()).toEqual([]);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'info', msg: 'event ignored', reason: 'already-released', by: 'RecordLifecycleActionHeartbeat' }));
+  });
+
+  test('throttled: retried with backoff like the other calls', async () => {
+    const h = lateHarness();
+    h.autoScaling.on(RecordLifecycleActionHeartbeatCommand)
+      .rejectsOnce(new AutoScalingServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }))
+      .resolves({});
+    h.clock.ms = at('2026-11-20T22:40:00Z');
+
+    expect(await h.handler(lifecycleEvent())).toMatchObject({ action: 'command-sent' });
+    expect(h.autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(2);
+    expect(h.sleeps).toEqual([100]);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'AWS call throttled; backing off', operation: 'RecordLifecycleActionHeartbeat', attempt: 1 }));
+  });
+
+  test('refused otherwise (say AccessDenied): logged, and the command is sent anyway rather than later or never', async () => {
+    const h = lateHarness();
+    h.autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejects(new AutoScalingServiceException({
+      name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'User is not authorized to perform: autoscaling:RecordLifecycleActionHeartbeat',
+    }));
+    h.clock.ms = at('2026-11-20T22:40:00Z');
+
+    expect(await h.handler(lifecycleEvent())).toMatchObject({ action: 'command-sent' });
+    expect(h.autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(1);
+    expect(h.order).toEqual(['SendCommand']);
+    expect(h.logs()).toContainEqual(expect.objectContaining({
+      level: 'warn', msg: 'lifecycle heartbeat not recorded; sending the command anyway', error: 'AccessDenied', elapsedSeconds: 600,
+    }));
+    expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'rescue command sent', heartbeat: 'not-recorded' }));
+    expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  test('spot warnings have no lifecycle action: never a heartbeat', async () => {
+    const h = lateHarness();
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstance('InService'));
+    h.clock.ms = at('2026-11-20T23:20:00Z');
+    expect(await h.handler(spotEvent())).toMatchObject({ action: 'command-sent', trigger: 'spot' });
+    expect(h.autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(0);
   });
 });
 
@@ -316,19 +510,37 @@ describe('duplicates', () => {
     expect(params[0]?.eventTime).toEqual(['20261120T223000Z']);
   });
 
-  test('the same command status twice: the second completion finds no active action and is fine', async () => {
+  test('the same command status twice: the second completion finds no active action, is fine, and counts nothing', async () => {
     const h = harness();
     h.autoScaling.on(CompleteLifecycleActionCommand).resolvesOnce({}).rejects(noActiveAction());
 
     const first = await h.handler(commandStatusEvent());
     const second = await h.handler(commandStatusEvent());
 
-    expect(first).toMatchObject({ completion: 'completed' });
-    expect(second).toMatchObject({ action: 'command-finished', rescued: true, completion: 'already-completed' });
-    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(2);
+    expect(first).toMatchObject({ action: 'command-finished', rescued: true, completion: 'completed' });
+    expect(second).toEqual({ action: 'ignored', reason: 'already-counted', instanceId: INSTANCE });
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT, COMPLETE_INPUT]);
+    expect(h.ssm.calls()).toHaveLength(0);
+    // One instance, one Rescued and one duration.
+    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88)]);
     expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'info', msg: 'lifecycle action already completed or expired' }));
+    expect(h.logs()).toContainEqual(expect.objectContaining({
+      level: 'info', msg: 'event ignored', reason: 'already-counted', commandId: COMMAND_ID, status: 'Success', trigger: 'lifecycle', asgName: ASG,
+    }));
     expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);
   });
+
+  test.each(['Success', 'Failed', 'TimedOut'])(
+    'the %s status of a second command (sent for a repeated lifecycle event) after the first released the instance: no Rescued/NotRescued',
+    async (status) => {
+      const h = harness();
+      h.autoScaling.on(CompleteLifecycleActionCommand).rejects(noActiveAction());
+      const result = await h.handler(commandStatusEvent({ status }, { id: '0d4b3f0e-96a2-4c51-9d37-7f2c1b8e6a10' }));
+      expect(result).toEqual({ action: 'ignored', reason: 'already-counted', instanceId: INSTANCE });
+      expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
+      expect(h.metrics()).toEqual([]);
+    },
+  );
 
   test('another ValidationError on completion is not swallowed', async () => {
     const h = harness();

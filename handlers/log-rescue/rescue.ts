@@ -1,11 +1,15 @@
 /**
  * The termination log rescue, as one function per event, over injected AWS clients and clock.
  *
- * - Lifecycle action: wait (bounded) for the instance's SSM agent, then send the rescue document.
+ * - Lifecycle action: wait (bounded) for the instance's SSM agent, then send the rescue document
+ *   (recording a heartbeat first when the command could otherwise outlive the lifecycle action).
  *   If the logs cannot be rescued, release the instance at once instead of holding it until the
  *   heartbeat expires.
  * - Command status: the rescue document finished (any way); release the instance. Nobody polls.
  * - Spot warning: send the same document with the 2-minute budget; nothing to release.
+ *
+ * Rescued / NotRescued count instances, not event deliveries: the delivery that releases the
+ * instance counts it; a repeated or late delivery that finds it already released counts nothing.
  *
  * The handler never throws for an event it cannot use (Lambda would retry it, and retry a flood of
  * them); it throws only when AWS keeps throttling or a call fails in a way a retry may fix, so that
@@ -14,7 +18,7 @@
  */
 import { DescribeInstanceInformationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import {
-  CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, type AutoScalingClient,
+  CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import {
   compactUtc, NO_HOOK, parseEvent, readRescueParameters,
@@ -48,7 +52,11 @@ export type NotRescuedReason = 'not-managed' | 'offline' | 'send-failed' | `comm
 
 /** Why a valid event needed nothing from this deployment. */
 export type IgnoredReason =
-  | 'asg-not-configured' | 'hook-not-configured' | 'other-document' | 'not-terminal' | 'not-in-configured-group';
+  | 'asg-not-configured' | 'hook-not-configured' | 'other-document' | 'not-terminal' | 'not-in-configured-group'
+  /** A lifecycle event for an instance its lifecycle action no longer holds (a repeated or late delivery). */
+  | 'already-released'
+  /** A command status for an instance another delivery already released and counted. */
+  | 'already-counted';
 
 /** How the lifecycle action ended up: completed by us, or already gone (completed, or heartbeat expired). */
 export type Completion = 'completed' | 'already-completed' | 'none';
@@ -66,9 +74,25 @@ export type RescueResult =
 /** Seconds SSM may take to deliver the command; the agent was just seen Online. */
 export const DELIVERY_TIMEOUT_SECONDS = 60;
 export const ONLINE_POLL_INTERVAL_MS = 5000;
+/**
+ * Seconds past the document's execution timeout a command may need before its status releases the
+ * instance (its delivery timeout); the config keeps the heartbeat at least this far above it.
+ */
+export const HEARTBEAT_MARGIN_SECONDS = DELIVERY_TIMEOUT_SECONDS;
 const NO_ACTIVE_ACTION = /No active Lifecycle Action found/i;
+/**
+ * Lifecycle states of an instance its termination lifecycle action has let go. Any other state
+ * (including a stale `Terminating` or one this code does not know) takes the normal path, which
+ * ends in a completion that tolerates an action already gone: a wrong guess here would leave an
+ * instance held until its heartbeat expires, a wrong guess the other way costs one online wait.
+ */
+const RELEASED_STATES = new Set(['Terminating:Proceed', 'Terminated', 'Warmed:Terminating:Proceed', 'Warmed:Terminated']);
 
-type Online = { state: 'online' | 'offline' | 'not-managed'; polls: number; pingStatus?: string };
+type Online = {
+  state: 'online' | 'offline' | 'not-managed'; polls: number; pingStatus?: string;
+  /** The lifecycle action no longer holds the instance; `lifecycleState` is what Auto Scaling said (absent: not listed). */
+  released?: boolean; lifecycleState?: string;
+};
 
 export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promise<RescueResult> {
   const { ssm, autoScaling, settings, log, now, sleep } = deps;
@@ -90,7 +114,22 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
       throw err;
     });
 
-  async function waitOnline(ctx: Context, instanceId: string, waitMs: number): Promise<Online> {
+  /** Whether the instance's lifecycle action has let it go: it is past Terminating:Wait, or no group lists it. */
+  async function released(ctx: Context, instanceId: string): Promise<{ released: boolean; lifecycleState?: string }> {
+    const out = await call(ctx, 'DescribeAutoScalingInstances', () => autoScaling.send(new DescribeAutoScalingInstancesCommand({
+      InstanceIds: [instanceId],
+    })));
+    const state = out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId)?.LifecycleState;
+    return { released: state === undefined || RELEASED_STATES.has(state), ...(state ? { lifecycleState: state } : {}) };
+  }
+
+  /**
+   * Poll the agent until Online or `waitMs` passed. With `checkReleased`, an agent that is not Online
+   * on the first poll (the common path stays one call) is first checked for a lifecycle action that
+   * let its instance go already: a repeated or late event should not hold a slot of the reserved
+   * concurrency through the online wait, nor count the instance a second time.
+   */
+  async function waitOnline(ctx: Context, instanceId: string, waitMs: number, checkReleased = false): Promise<Online> {
     const deadline = now() + waitMs;
     for (let polls = 1; ; polls++) {
       const out = await call(ctx, 'DescribeInstanceInformation', () => ssm.send(new DescribeInstanceInformationCommand({
@@ -98,6 +137,12 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
       })));
       const item = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
       if (item?.PingStatus === 'Online') return { state: 'online', polls };
+      if (polls === 1 && checkReleased) {
+        const r = await released(ctx, instanceId);
+        if (r.released) {
+          return { state: item ? 'offline' : 'not-managed', polls, pingStatus: item?.PingStatus, released: true, lifecycleState: r.lifecycleState };
+        }
+      }
       const remaining = deadline - now();
       if (remaining <= 0) return { state: item ? 'offline' : 'not-managed', polls, pingStatus: item?.PingStatus };
       await sleep(Math.min(ONLINE_POLL_INTERVAL_MS, remaining));
@@ -142,7 +187,7 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
       info(ctx, 'lifecycle action completed', { result: 'CONTINUE' });
       return 'completed';
     } catch (err) {
-      if (errorName(err) === 'ValidationError' && NO_ACTIVE_ACTION.test(errorMessage(err))) {
+      if (isNoActiveAction(err)) {
         // A duplicate event, or the heartbeat ran out first; either way the instance is released.
         info(ctx, 'lifecycle action already completed or expired');
         return 'already-completed';
@@ -151,14 +196,52 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
     }
   }
 
+  /**
+   * Before a lifecycle command is sent: when its status could come after the lifecycle action
+   * expires (the event's age + the execution timeout + the delivery timeout is past the heartbeat
+   * timeout, as after a long Lambda queue or retries), record a heartbeat, which restarts the full
+   * heartbeat timeout. `released`: no action holds the instance any more.
+   *
+   * Any other failure is logged and the command is sent anyway: it may well finish before the
+   * action expires, while throwing would only send it later (after Lambda's retry), or never.
+   */
+  async function keepHeld(ctx: Context, e: LifecycleActionEvent): Promise<'not-needed' | 'recorded' | 'not-recorded' | 'released'> {
+    const elapsedSeconds = Math.max(0, (now() - e.timeMs) / 1000);
+    if (elapsedSeconds + settings.executionTimeoutSeconds + HEARTBEAT_MARGIN_SECONDS <= settings.heartbeatTimeoutSeconds) return 'not-needed';
+    const extra = {
+      elapsedSeconds: Math.round(elapsedSeconds), executionTimeoutSeconds: settings.executionTimeoutSeconds,
+      heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
+    };
+    try {
+      await call(ctx, 'RecordLifecycleActionHeartbeat', () => autoScaling.send(new RecordLifecycleActionHeartbeatCommand({
+        AutoScalingGroupName: e.asgName,
+        LifecycleHookName: e.hookName,
+        InstanceId: e.instanceId,
+      })));
+      info(ctx, 'lifecycle heartbeat recorded', extra);
+      return 'recorded';
+    } catch (err) {
+      if (isNoActiveAction(err)) return 'released';
+      warn(ctx, 'lifecycle heartbeat not recorded; sending the command anyway', {
+        ...extra, error: errorName(err), detail: errorMessage(err),
+      });
+      return 'not-recorded';
+    }
+  }
+
   async function onLifecycle(e: LifecycleActionEvent): Promise<RescueResult> {
     const ctx: Context = { eventId: e.id, instanceId: e.instanceId, asgName: e.asgName };
     if (!settings.asgNames.includes(e.asgName)) return ignore(ctx, 'asg-not-configured');
     if (e.hookName !== settings.hookName) return ignore(ctx, 'hook-not-configured', { hookName: e.hookName });
 
-    const online = await waitOnline(ctx, e.instanceId, settings.onlineWaitSeconds * 1000);
+    const online = await waitOnline(ctx, e.instanceId, settings.onlineWaitSeconds * 1000, true);
+    if (online.released) {
+      return ignore(ctx, 'already-released', { pingStatus: online.pingStatus, lifecycleState: online.lifecycleState ?? 'not listed' });
+    }
     let reason: NotRescuedReason | undefined = online.state === 'online' ? undefined : online.state;
     if (!reason) {
+      const heartbeat = await keepHeld(ctx, e);
+      if (heartbeat === 'released') return ignore(ctx, 'already-released', { by: 'RecordLifecycleActionHeartbeat' });
       const eventTime = compactUtc(e.time);
       const commandId = await sendRescue(ctx, {
         instanceId: e.instanceId, asgName: e.asgName, hookName: e.hookName, trigger: 'lifecycle', eventTime,
@@ -166,7 +249,7 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
       if (commandId !== undefined) {
         // The status event that releases the instance is due within the document's execution timeout.
         info(ctx, 'rescue command sent', {
-          trigger: 'lifecycle', commandId, eventTime, polls: online.polls, executionTimeoutSeconds: settings.executionTimeoutSeconds,
+          trigger: 'lifecycle', commandId, eventTime, polls: online.polls, executionTimeoutSeconds: settings.executionTimeoutSeconds, heartbeat,
         });
         metrics.commandSent();
         return { action: 'command-sent', trigger: 'lifecycle', instanceId: e.instanceId, asgName: e.asgName, commandId, eventTime, polls: online.polls };
@@ -176,7 +259,9 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
     // Holding the instance until the heartbeat expires would rescue nothing and delay the scale-in.
     warn(ctx, 'logs not rescued; releasing the instance', { reason, polls: online.polls, pingStatus: online.pingStatus });
     const completion = await complete(ctx, e.asgName, e.hookName, e.instanceId);
-    metrics.notRescued(reason);
+    // Already released: by another delivery of this event, which counted it (or the heartbeat ran out
+    // meanwhile, and then nothing can count it). Counting here would count the instance twice.
+    if (completion === 'completed') metrics.notRescued(reason);
     return { action: 'not-rescued', trigger: 'lifecycle', instanceId: e.instanceId, asgName: e.asgName, reason, completion, polls: online.polls };
   }
 
@@ -195,6 +280,12 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
     const durationSeconds = Math.max(0, (e.timeMs - e.requestedTimeMs) / 1000);
     // The hook name the command carried, not the configured one: the action belongs to that hook.
     const completion = trigger === 'lifecycle' ? await complete(ctx, asgName, hookName, e.instanceId) : 'none';
+    if (completion === 'already-completed') {
+      // A repeated status event, or the status of a second command sent for a repeated lifecycle
+      // event: the delivery that released the instance counted it. (Also taken when the heartbeat
+      // expired first: such an instance is then counted nowhere rather than twice.)
+      return ignore(ctx, 'already-counted', { trigger, commandId: e.commandId, status: e.status });
+    }
     (rescued ? info : warn)(ctx, rescued ? 'logs rescued' : 'logs not rescued', {
       trigger, commandId: e.commandId, status: e.status, reason, durationSeconds, completion,
     });
@@ -266,6 +357,10 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
       throw err;
     }
   };
+}
+
+function isNoActiveAction(err: unknown): boolean {
+  return errorName(err) === 'ValidationError' && NO_ACTIVE_ACTION.test(errorMessage(err));
 }
 
 /** Identify a rejected event in the logs without echoing untrusted content. */

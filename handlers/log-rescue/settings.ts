@@ -15,6 +15,11 @@ export interface HandlerSettings {
    * status event that releases the instance is due at the latest. Logged with each command sent.
    */
   readonly executionTimeoutSeconds: number;
+  /**
+   * The lifecycle hook's heartbeat timeout. A command sent so late that its status could come after
+   * the action expires first records a heartbeat, which restarts this timeout.
+   */
+  readonly heartbeatTimeoutSeconds: number;
   readonly metricNamespace: string;
   /** Value of the `Stack` metric dimension. */
   readonly stackId: string;
@@ -26,6 +31,7 @@ export const ENV = {
   hookName: 'HOOK_NAME',
   onlineWaitSeconds: 'ONLINE_WAIT_SECONDS',
   executionTimeoutSeconds: 'EXECUTION_TIMEOUT_SECONDS',
+  heartbeatTimeoutSeconds: 'HEARTBEAT_TIMEOUT_SECONDS',
   metricNamespace: 'METRIC_NAMESPACE',
   stackId: 'STACK_ID',
 } as const;
@@ -58,9 +64,12 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Handle
   const hookName = text(ENV.hookName, new RegExp(HOOK_NAME_PATTERN), 'a lifecycle hook name');
   const onlineWaitSeconds = int(ENV.onlineWaitSeconds, 0, 60);
   const executionTimeoutSeconds = int(ENV.executionTimeoutSeconds, 30, 7200);
+  const heartbeatTimeoutSeconds = int(ENV.heartbeatTimeoutSeconds, 30, 7200);
   const metricNamespace = text(ENV.metricNamespace, /^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace', DEFAULT_METRIC_NAMESPACE);
   const stackId = text(ENV.stackId, /^[^\n]{1,255}$/, 'a metric dimension value (1..255 characters)');
 
   if (problems.length > 0) throw new Error(`log-rescue handler settings: ${problems.join('; ')}`);
-  return { documentName, asgNames, hookName, onlineWaitSeconds, executionTimeoutSeconds, metricNamespace, stackId };
+  return {
+    documentName, asgNames, hookName, onlineWaitSeconds, executionTimeoutSeconds, heartbeatTimeoutSeconds, metricNamespace, stackId,
+  };
 }

@@ -1,11 +1,15 @@
 /**
  * A simulated Auto Scaling group in a scale-in: instances enter Terminating:Wait, each with a
- * lifecycle action that expires after the heartbeat timeout (the group then terminates it anyway),
- * and the two API calls the handler makes, behind the SDK client's `send(command)`.
+ * lifecycle action that expires after the heartbeat timeout (the group then terminates it anyway)
+ * unless a recorded heartbeat restarts that timeout, and the API calls the handler makes, behind the
+ * SDK client's `send(command)`.
+ *
+ * CompleteLifecycleAction and RecordLifecycleActionHeartbeat share one rate limit (`completeRate`).
  */
 import {
-  CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand,
+  CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand,
   type CompleteLifecycleActionCommandOutput, type DescribeAutoScalingInstancesCommandOutput,
+  type RecordLifecycleActionHeartbeatCommandOutput,
 } from '@aws-sdk/client-auto-scaling';
 import { autoScalingErrors } from './aws-errors';
 import { lifecycleActionEvent, type BusEvent } from './event-shapes';
@@ -14,6 +18,7 @@ import { okMetadata, stamp, type InstanceRecord, type World } from './world';
 
 export class SimulatedAutoScaling {
   completions = 0;
+  heartbeats = 0;
   noActiveAction = 0;
   private readonly eventRng: Random;
 
@@ -33,14 +38,22 @@ export class SimulatedAutoScaling {
     rec.state = 'Terminating:Wait';
     const token = this.w.rng.uuid();
     rec.lifecycleActionToken = token;
-    this.w.clock.after(o.heartbeatTimeoutSeconds * 1000, () => {
-      // The default result (CONTINUE or ABANDON) terminates the instance either way.
-      if (rec.state === 'Terminating:Wait' && rec.lifecycleActionToken === token) this.release(rec, 'expired');
-    });
+    rec.actionExpiresAt = this.w.now() + o.heartbeatTimeoutSeconds * 1000;
+    this.scheduleExpiry(rec, token);
     const delay = o.lifecycleEventDelayMs * Math.exp(0.5 * this.eventRng.normal());
     this.w.clock.after(delay, () => {
       stamp(rec, 'lifecycleEvent', this.w.now());
       this.publish(lifecycleActionEvent(this.w, { asgName: o.asgName, hookName: o.hookName, instanceId: rec.id, token }));
+    });
+  }
+
+  /** At the action's expiry; a heartbeat recorded meanwhile moved it, so look again then. */
+  private scheduleExpiry(rec: InstanceRecord, token: string): void {
+    this.w.clock.at(rec.actionExpiresAt!, () => {
+      if (rec.state !== 'Terminating:Wait' || rec.lifecycleActionToken !== token) return;
+      // The default result (CONTINUE or ABANDON) terminates the instance either way.
+      if (this.w.now() >= rec.actionExpiresAt!) this.release(rec, 'expired');
+      else this.scheduleExpiry(rec, token);
     });
   }
 
@@ -57,16 +70,42 @@ export class SimulatedAutoScaling {
   send(command: unknown): Promise<unknown> {
     if (command instanceof CompleteLifecycleActionCommand) return this.w.apiCall((rid) => this.complete(command, rid));
     if (command instanceof DescribeAutoScalingInstancesCommand) return this.w.apiCall((rid) => this.describe(command, rid));
+    if (command instanceof RecordLifecycleActionHeartbeatCommand) return this.w.apiCall((rid) => this.heartbeat(command, rid));
     return this.w.apiCall((rid) => { throw autoScalingErrors.validation(rid, `${(command as object)?.constructor?.name} is not simulated`); });
   }
 
   private complete(command: CompleteLifecycleActionCommand, requestId: string): CompleteLifecycleActionCommandOutput {
     const input = command.input;
-    const o = this.w.options;
     if (!this.w.buckets.complete.take(this.w.now())) throw autoScalingErrors.throttling(requestId);
     if (input.LifecycleActionResult !== 'CONTINUE' && input.LifecycleActionResult !== 'ABANDON') {
       throw autoScalingErrors.validation(requestId, 'LifecycleActionResult must be CONTINUE or ABANDON');
     }
+    const rec = this.activeAction(input, requestId);
+    this.completions++;
+    this.release(rec, 'completed');
+    return { $metadata: okMetadata(requestId) };
+  }
+
+  /**
+   * Restarts the action's heartbeat timeout, up to the overall limit of 100 heartbeat timeouts or
+   * 48 hours from entering Terminating:Wait, whichever is shorter.
+   */
+  private heartbeat(command: RecordLifecycleActionHeartbeatCommand, requestId: string): RecordLifecycleActionHeartbeatCommandOutput {
+    if (!this.w.buckets.complete.take(this.w.now())) throw autoScalingErrors.throttling(requestId);
+    const rec = this.activeAction(command.input, requestId);
+    const h = this.w.options.heartbeatTimeoutSeconds;
+    const limit = rec.enterAt + Math.min(100 * h, 48 * 3600) * 1000;
+    rec.actionExpiresAt = Math.min(this.w.now() + h * 1000, limit);
+    rec.heartbeats = (rec.heartbeats ?? 0) + 1;
+    this.heartbeats++;
+    return { $metadata: okMetadata(requestId) };
+  }
+
+  /** The instance whose lifecycle action the input names, or the error Auto Scaling answers. */
+  private activeAction(input: {
+    AutoScalingGroupName: string | undefined; LifecycleHookName: string | undefined; InstanceId?: string; LifecycleActionToken?: string;
+  }, requestId: string): InstanceRecord {
+    const o = this.w.options;
     if (input.AutoScalingGroupName !== o.asgName) {
       throw autoScalingErrors.validation(requestId, `AutoScalingGroup name not found - AutoScalingGroup ${input.AutoScalingGroupName} not found`);
     }
@@ -82,9 +121,7 @@ export class SimulatedAutoScaling {
       this.noActiveAction++;
       throw autoScalingErrors.noActiveAction(requestId, instanceId);
     }
-    this.completions++;
-    this.release(rec, 'completed');
-    return { $metadata: okMetadata(requestId) };
+    return rec;
   }
 
   private describe(command: DescribeAutoScalingInstancesCommand, requestId: string): DescribeAutoScalingInstancesCommandOutput {

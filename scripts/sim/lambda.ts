@@ -117,6 +117,7 @@ export class SimulatedLambda {
         hookName: o.hookName,
         onlineWaitSeconds: o.onlineWaitSeconds,
         executionTimeoutSeconds: o.executionTimeoutSeconds,
+        heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds,
         metricNamespace: 'LogRescue',
         stackId: o.stackId,
       },

@@ -35,7 +35,7 @@ export interface SimulationOptions {
   readonly describeRate: number;
   /** @default 80 */
   readonly describeBurst: number;
-  /** CompleteLifecycleAction rate limit. @default 20 */
+  /** CompleteLifecycleAction rate limit, shared with RecordLifecycleActionHeartbeat. @default 20 */
   readonly completeRate: number;
   /** @default 40 */
   readonly completeBurst: number;
@@ -66,7 +66,7 @@ export interface SimulationOptions {
   /** @default config logRescue.retry.maximumEventAgeSeconds (3600) */
   readonly eventBridgeMaxEventAgeSeconds: number;
 
-  /** Reserved concurrency of the handler. @default config logRescue.handler.reservedConcurrency (10) */
+  /** Reserved concurrency of the handler. @default config logRescue.handler.reservedConcurrency (30) */
   readonly reservedConcurrency: number;
   /** Time an event waits in Lambda's async queue before a poller picks it up. @default 50 */
   readonly lambdaQueueDelayMs: number;
@@ -87,7 +87,7 @@ export interface SimulationOptions {
   /** How many consecutive invocations of such an event fail (3 or more exhausts 1 + 2 retries). @default 1 */
   readonly lambdaFailureAttempts: number;
 
-  /** Handler settings, from config. */
+  /** Handler settings, from config (the hook's heartbeat timeout is the handler's HEARTBEAT_TIMEOUT_SECONDS too). */
   readonly onlineWaitSeconds: number;
   readonly heartbeatTimeoutSeconds: number;
   readonly executionTimeoutSeconds: number;
@@ -155,7 +155,7 @@ export const DEFAULT_OPTIONS: SimulationOptions = {
   deliveryFailureShare: 0,
   eventBridgeMaxRetries: 8,
   eventBridgeMaxEventAgeSeconds: 3600,
-  reservedConcurrency: 10,
+  reservedConcurrency: 30,
   lambdaQueueDelayMs: 50,
   coldStartMs: 300,
   lambdaTimeoutSeconds: 80,
@@ -191,7 +191,7 @@ export const FLAGS: Record<string, { key: keyof SimulationOptions; kind: Kind; m
   'send-burst': { key: 'sendCommandBurst', kind: 'int', min: 1, max: 100_000, help: 'SendCommand bucket size' },
   'describe-rate': { key: 'describeRate', kind: 'number', min: 0, max: 100_000, help: 'DescribeInstanceInformation requests/s' },
   'describe-burst': { key: 'describeBurst', kind: 'int', min: 1, max: 100_000, help: 'DescribeInstanceInformation bucket size' },
-  'complete-rate': { key: 'completeRate', kind: 'number', min: 0, max: 100_000, help: 'CompleteLifecycleAction requests/s' },
+  'complete-rate': { key: 'completeRate', kind: 'number', min: 0, max: 100_000, help: 'CompleteLifecycleAction + RecordLifecycleActionHeartbeat requests/s' },
   'complete-burst': { key: 'completeBurst', kind: 'int', min: 1, max: 100_000, help: 'CompleteLifecycleAction bucket size' },
   'api-latency-ms': { key: 'apiLatencyMs', kind: 'number', min: 0, max: 60_000, help: 'median API round trip' },
   'agent-delivery-ms': { key: 'agentDeliveryMs', kind: 'number', min: 0, max: 60_000, help: 'median SendCommand-to-agent time' },

@@ -37,6 +37,8 @@ export interface InstanceOutcome {
   readonly rescued: boolean;
   readonly stuck: boolean;
   readonly commandsSent: number;
+  /** Heartbeats recorded for its lifecycle action. */
+  readonly heartbeats: number;
   readonly statuses: readonly string[];
 }
 
@@ -102,6 +104,8 @@ export interface SimulationResult {
     readonly logs: Readonly<Record<string, number>>;
   };
   readonly commandsSent: number;
+  /** RecordLifecycleActionHeartbeat calls Auto Scaling accepted. */
+  readonly heartbeats: number;
   readonly simulatedSeconds: number;
   readonly steps: number;
   readonly checks: readonly Check[];
@@ -185,10 +189,12 @@ export async function runSimulation(overrides: Partial<SimulationOptions> = {}):
   const horizon = options.startMs + (options.spreadSeconds + options.heartbeatTimeoutSeconds + 2 * options.lambdaMaxEventAgeSeconds + 3600) * 1000;
   await w.clock.run(horizon);
 
-  return summarize(w, lambda, bus, ssm);
+  return summarize(w, lambda, bus, ssm, autoScaling);
 }
 
-function summarize(w: World, lambda: SimulatedLambda, bus: SimulatedEventBridge, ssm: SimulatedSsm): SimulationResult {
+function summarize(
+  w: World, lambda: SimulatedLambda, bus: SimulatedEventBridge, ssm: SimulatedSsm, autoScaling: SimulatedAutoScaling,
+): SimulationResult {
   const o = w.options;
   const stuckAfter = DELIVERY_TIMEOUT_SECONDS + o.executionTimeoutSeconds + STUCK_MARGIN_SECONDS;
   const perInstance: InstanceOutcome[] = [...w.instances.values()].map((r) => {
@@ -201,7 +207,7 @@ function summarize(w: World, lambda: SimulatedLambda, bus: SimulatedEventBridge,
     return {
       id: r.id, agent: r.agent, drawnOutcome: r.outcome, uploadSeconds: r.uploadSeconds, enterAt: r.enterAt,
       holdSeconds, release, rescued, stuck: release === 'expired' || (releasedAt - clockFrom) / 1000 > stuckAfter,
-      commandsSent: r.commandsSent, statuses: [...r.statuses],
+      commandsSent: r.commandsSent, heartbeats: r.heartbeats ?? 0, statuses: [...r.statuses],
     };
   });
   const holds = perInstance.map((p) => p.holdSeconds);
@@ -216,6 +222,8 @@ function summarize(w: World, lambda: SimulatedLambda, bus: SimulatedEventBridge,
   const dlq = w.deadLetters.length;
   const invocations = lambda.invocations;
   const floor = p50Floor(w);
+  const rescuedMetric = lambda.metrics.get('Rescued') ?? 0;
+  const notRescuedMetric = lambda.metrics.get('NotRescued') ?? 0;
 
   const one = (x: number) => x.toFixed(1);
   const p50Limit = medianUploadSeconds + TARGET_P50_MARGIN_SECONDS;
@@ -227,6 +235,11 @@ function summarize(w: World, lambda: SimulatedLambda, bus: SimulatedEventBridge,
         + `${o.executionTimeoutSeconds} + ${STUCK_MARGIN_SECONDS} after its first command, or after entering Terminating:Wait if none was sent)`,
     },
     { name: 'dlq', ok: dlq === 0, detail: `dlq=${dlq}` },
+    {
+      // Each instance counted once, whatever the duplicates, reordering and retries.
+      name: 'metrics', ok: rescuedMetric === rescued && notRescuedMetric === o.instances - rescued,
+      detail: `metrics Rescued=${rescuedMetric} NotRescued=${notRescuedMetric}, expected rescued=${rescued} not_rescued=${o.instances - rescued}`,
+    },
     {
       name: 'invocations', ok: invocations <= TARGET_INVOCATIONS_PER_INSTANCE * o.instances,
       detail: `invocations=${invocations} = ${(invocations / o.instances).toFixed(2)} per instance (target <= ${TARGET_INVOCATIONS_PER_INSTANCE})`,
@@ -280,6 +293,7 @@ function summarize(w: World, lambda: SimulatedLambda, bus: SimulatedEventBridge,
     api,
     handler: { results: obj(lambda.results), metrics: obj(lambda.metrics), logs: obj(lambda.logCounts) },
     commandsSent: ssm.commandsAccepted,
+    heartbeats: autoScaling.heartbeats,
     simulatedSeconds: (w.now() - o.startMs) / 1000,
     steps: w.clock.steps,
     checks,
@@ -317,7 +331,8 @@ function detailLines(r: Omit<SimulationResult, 'details'>, holds: number[]): str
     `simulate: eventbridge published=${r.eventBridge.published} matched=${r.eventBridge.matched} deliveries=${r.eventBridge.deliveries} `
       + `duplicates=${r.eventBridge.duplicates} delivery_failures=${r.eventBridge.deliveryFailures}`,
     `simulate: api SendCommand ok=${r.api.sendCommand.allowed} throttled=${r.api.sendCommand.throttled}; DescribeInstanceInformation ok=${r.api.describe.allowed} `
-      + `throttled=${r.api.describe.throttled}; CompleteLifecycleAction ok=${r.api.complete.allowed} throttled=${r.api.complete.throttled}; commands accepted=${sent}`,
+      + `throttled=${r.api.describe.throttled}; CompleteLifecycleAction+RecordLifecycleActionHeartbeat ok=${r.api.complete.allowed} `
+      + `throttled=${r.api.complete.throttled}; commands accepted=${sent} heartbeats recorded=${r.heartbeats}`,
     `simulate: handler ${kv(r.handler.results)}`,
     `simulate: metrics Rescued=${rescuedMetric} NotRescued=${notRescuedMetric} (${kv(Object.fromEntries(Object.entries(r.handler.metrics).filter(([k]) => k.startsWith('NotRescued:'))))}) `
       + `vs truth rescued=${r.rescued} not_rescued=${r.notRescued}`,

@@ -19,6 +19,10 @@ export interface InstanceRecord {
   enterAt: number;
   state: 'InService' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
   lifecycleActionToken?: string;
+  /** When the lifecycle action expires unless completed; a recorded heartbeat moves it. */
+  actionExpiresAt?: number;
+  /** RecordLifecycleActionHeartbeat calls accepted for this instance. */
+  heartbeats?: number;
   releasedAt?: number;
   release?: 'completed' | 'expired';
   terminatedAt?: number;
