@@ -272,7 +272,9 @@ const logRescueSchema = z.object({
   }
   // The instance must be released by the command's own outcome, not by the heartbeat expiring.
   // Only meaningful when both numbers are themselves valid; otherwise their own issue says enough.
-  const margin = 60;
+  // 240 s: room for the status event to reach the handler through Lambda's async retries (about
+  // 1 + 2 minutes) after a command that used its whole timeout.
+  const margin = 240;
   const heartbeat = c.lifecycleHook.heartbeatTimeoutSeconds;
   if (heartbeat >= 30 && heartbeat <= 7200 && c.command.executionTimeoutSeconds + margin > heartbeat) {
     ctx.addIssue({

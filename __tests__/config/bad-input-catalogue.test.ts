@@ -37,7 +37,7 @@ const CATALOGUE: Row[] = [
   ['heartbeat given as a string', { logRescue: { lifecycleHook: { heartbeatTimeoutSeconds: '300' } } }, 'logRescue.lifecycleHook.heartbeatTimeoutSeconds'],
   ['unknown lifecycle default result', { logRescue: { lifecycleHook: { defaultResult: 'ABORT' } } }, 'logRescue.lifecycleHook.defaultResult', '"CONTINUE", "ABANDON"'],
   ['hook name with spaces', { logRescue: { lifecycleHook: { name: 'my hook' } } }, 'logRescue.lifecycleHook.name'],
-  ['command not shorter than the heartbeat', { logRescue: { lifecycleHook: { heartbeatTimeoutSeconds: 600 }, command: { executionTimeoutSeconds: 600 } } }, 'logRescue.command.executionTimeoutSeconds', 'heartbeatTimeoutSeconds - 60'],
+  ['command without 240 s to spare before the heartbeat', { logRescue: { lifecycleHook: { heartbeatTimeoutSeconds: 800 }, command: { executionTimeoutSeconds: 600 } } }, 'logRescue.command.executionTimeoutSeconds', 'heartbeatTimeoutSeconds - 240'],
   ['relative log glob', { logRescue: { command: { logGlobs: ['var/log/messages'] } } }, 'logRescue.command.logGlobs[0]', 'an absolute path'],
   ['command substitution in a log glob', { logRescue: { command: { logGlobs: ['/var/log/$(reboot)'] } } }, 'logRescue.command.logGlobs[0]', 'no shell metacharacters'],
   ['backticks in a log glob', { logRescue: { command: { logGlobs: ['/var/log/`id`'] } } }, 'logRescue.command.logGlobs[0]'],
