@@ -1,3 +1,4 @@
+import './runtime';
 import { ConfigError, loadConfig } from './config/load';
 import { synthApp } from './app';
 

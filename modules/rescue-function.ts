@@ -1,44 +1,16 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Construct } from 'constructs';
-import { AssetType, TerraformAsset } from 'cdktf';
+import { AssetType, Fn, TerraformAsset } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
-import { Fn } from 'cdktf';
 import { LogRescueConfig } from '../config/schema';
-import { bundleHandler } from '../handlers/log-rescue/bundle';
+import { handlerZip } from './handler-asset';
 import { AwsContext } from './aws-context';
 import { policyDocument, serviceTrustPolicy } from './iam';
 
 export const METRIC_NAMESPACE = 'LogRescue';
-
-/**
- * Bundle the handler into a content-addressed directory, so the asset (and the function's
- * source_code_hash) only changes when the code does, and parallel synths never see a half-written file.
- */
-function bundledHandlerDir(): string {
-  const cache = path.join(os.tmpdir(), 'logrescue-handler-bundles');
-  const staging = path.join(cache, `staging-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(staging, { recursive: true });
-  bundleHandler(path.join(staging, 'index.js'));
-  const hash = createHash('sha256').update(readFileSync(path.join(staging, 'index.js'))).digest('hex').slice(0, 16);
-  const final = path.join(cache, hash);
-  if (existsSync(final)) {
-    rmSync(staging, { recursive: true, force: true });
-  } else {
-    try {
-      renameSync(staging, final);
-    } catch {
-      rmSync(staging, { recursive: true, force: true }); // another process won the race with the same bytes
-    }
-  }
-  return final;
-}
 
 export interface RescueFunctionProps {
   readonly config: LogRescueConfig;
@@ -107,7 +79,7 @@ export class RescueFunction extends Construct {
       ]),
     });
 
-    const asset = new TerraformAsset(this, 'code', { path: bundledHandlerDir(), type: AssetType.ARCHIVE });
+    const asset = new TerraformAsset(this, 'code', { path: handlerZip(), type: AssetType.FILE });
 
     this.function = new LambdaFunction(this, 'function', {
       functionName: props.functionName,
@@ -117,7 +89,7 @@ export class RescueFunction extends Construct {
       architectures: ['arm64'],
       handler: 'index.handler',
       filename: asset.path,
-      sourceCodeHash: asset.assetHash,
+      sourceCodeHash: Fn.filebase64sha256(asset.path),
       memorySize: h.memoryMb,
       // The online wait plus up to three throttled calls (15 s of backoff each), with room to spare.
       timeout: h.onlineWaitSeconds + 60,

@@ -83,7 +83,8 @@ describe('log-rescue stack', () => {
       function_name: 'logrescue-dev-log-rescue', runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler',
       memory_size: 256, timeout: 80, reserved_concurrent_executions: 30,
     });
-    expect(fn.filename).toMatch(/^assets\/handler_code_[A-F0-9]+\/[A-F0-9]+\/archive\.zip$/);
+    expect(fn.filename).toMatch(/^assets\/handler_code_[A-F0-9]+\/[A-F0-9]+\/handler\.zip$/);
+    expect(fn.source_code_hash).toBe(`\${filebase64sha256("${fn.filename}")}`);
     expect(fn.environment.variables).toEqual({
       DOCUMENT_NAME: `\${${ref(stack, 'aws_ssm_document', 'document')}.name}`,
       ASG_NAMES: '${join(",", ["web-fleet", "worker-fleet"])}',
