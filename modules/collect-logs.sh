@@ -13,10 +13,16 @@
 # already guarantees is checked again here, because an old agent or a hand-run copy skips it.
 #
 # Result: <prefix>/<asg>/<instance-id>/<eventTime>/logs.tar.gz and manifest.json beside it, both
-# uploaded with a SHA-256 checksum that S3 verifies. Any failure exits non-zero with a message on
-# stderr, so the command status (and the lifecycle handler) sees it.
+# uploaded with a digest that S3 verifies before it stores the object (a mismatch is BadDigest):
+# SHA-256 where the AWS CLI can send one, otherwise MD5 (see "AWS CLI" below). manifest.json always
+# carries the archive's SHA-256 and says which digest S3 checked ("s3Checksum": "SHA256" | "MD5").
+# Any failure exits non-zero with a message on stderr, so the command status (and the lifecycle
+# handler) sees it.
 #
 # Needs bash 4.2+, GNU coreutils/findutils/tar, gzip, curl and the AWS CLI. No python, no jq.
+# AWS CLI: any v1 or v2 with `s3api put-object` (all of them) works; S3 checks a SHA-256 with
+# v2 >= 2.5.0 or v1 >= 1.23.0 on botocore >= 1.25.0, and an MD5 (Content-MD5) with anything older,
+# such as Amazon Linux 2's awscli 1.18 or the Ubuntu 20.04/22.04 apt packages.
 
 # POSIX until the bash check: `sh script` (dash on Debian/Ubuntu) must still reach it.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -99,7 +105,7 @@ done
 
 # ---------------------------------------------------------------- tools
 
-for tool in curl tar gzip sha256sum base64 tr wc find mkdir mktemp date rm; do
+for tool in curl tar gzip sha256sum md5sum base64 tr wc find mkdir mktemp date rm; do
   command -v "$tool" >/dev/null 2>&1 || die "required tool not found: $tool"
 done
 aws_cli=$(command -v aws 2>/dev/null || true)
@@ -107,7 +113,42 @@ for candidate in /usr/local/bin/aws /usr/bin/aws /snap/bin/aws; do
   [[ -n $aws_cli ]] && break
   [[ -x $candidate ]] && aws_cli=$candidate
 done
-[[ -n $aws_cli ]] || die 'AWS CLI (aws) not found'
+[[ -n $aws_cli ]] || die 'AWS CLI (aws) not found on PATH or as /usr/local/bin/aws, /usr/bin/aws or /snap/bin/aws; install AWS CLI v2 (or v1)'
+
+# ---------------------------------------------------------------- AWS CLI
+
+# Which digest S3 is sent, decided once. `s3api put-object --checksum-algorithm/--checksum-sha256`
+# came with S3's additional checksums on 2022-02-24: aws-cli 1.22.62 (botocore 1.24.7) and 2.4.21.
+# An older CLI stops with "Unknown options" and uploads nothing. Conservatively, SHA-256 is used only
+# from the next minor release on, where every release has the options: v2 >= 2.5.0; v1 >= 1.23.0
+# and, when it reports one, botocore >= 1.25.0 (the options come from botocore's S3 model, and
+# distribution packages ship botocore separately from awscli). Anything else, including a version
+# line this cannot read, sends --content-md5: every CLI version has it and S3 verifies it too.
+# v1 on Python 2 prints its version on stderr, hence 2>&1; lines before it (warnings) are skipped.
+aws_version_rc=0
+aws_version_out=$(AWS_PAGER='' "$aws_cli" --version 2>&1) || aws_version_rc=$?
+(( aws_version_rc == 0 )) || die "the AWS CLI at $(quoted "$aws_cli") does not run (aws --version exited $aws_version_rc): $(quoted "${aws_version_out:0:300}")"
+version_at_least() {  # major minor wanted-major wanted-minor
+  (( $1 > $3 || ($1 == $3 && $2 >= $4) ))
+}
+s3_checksum=MD5
+cli_re='(^|[[:space:]])aws-cli/([0-9]{1,6})\.([0-9]{1,6})\.[0-9]{1,6}([[:space:]]|$)'
+botocore_re='[[:space:]]botocore/([0-9]{1,6})\.([0-9]{1,6})\.[0-9]{1,6}([[:space:]]|$)'
+if [[ $aws_version_out =~ $cli_re ]]; then
+  cli_major=$((10#${BASH_REMATCH[2]}))
+  cli_minor=$((10#${BASH_REMATCH[3]}))
+  if (( cli_major >= 2 )); then
+    if version_at_least "$cli_major" "$cli_minor" 2 5; then s3_checksum=SHA256; fi
+  elif (( cli_major == 1 )) && version_at_least 1 "$cli_minor" 1 23; then
+    s3_checksum=SHA256
+    if [[ $aws_version_out =~ $botocore_re ]] \
+        && ! version_at_least "$((10#${BASH_REMATCH[1]}))" "$((10#${BASH_REMATCH[2]}))" 1 25; then
+      s3_checksum=MD5
+    fi
+  fi
+else
+  log "warning: cannot read the AWS CLI version from $(quoted "${aws_version_out:0:300}"); S3 will check an MD5 instead of a SHA-256"
+fi
 
 # ---------------------------------------------------------------- identity (IMDSv2)
 
@@ -245,9 +286,9 @@ archive_bytes=$(( $(wc -c < "$archive") ))
 # A single PUT takes at most 5 GiB.
 (( archive_bytes <= 5368709120 )) || die "archive is $archive_bytes bytes, more than one PutObject accepts (5 GiB)"
 
-sha256_hex() {  # file -> REPLY
-  local sum rest hex_re='^[0-9a-f]{64}$'
-  read -r sum rest < <(sha256sum < "$1") || return 1
+hex_digest() {  # tool hex-length file -> REPLY (lower-case hex)
+  local sum rest hex_re="^[0-9a-f]{$2}\$"
+  read -r sum rest < <("$1" < "$3") || return 1
   [[ $sum =~ $hex_re ]] || return 1
   REPLY=$sum
 }
@@ -256,17 +297,29 @@ hex_to_base64() {  # hex -> REPLY (S3 wants the raw digest, base64-encoded)
   while [[ -n $hex ]]; do esc+="\\x${hex:0:2}"; hex=${hex:2}; done
   REPLY=$(printf '%b' "$esc" | base64 | tr -d '\n')
 }
+base64_re='^[A-Za-z0-9+/]{22,}={0,2}$'
+integrity_of() {  # file sha256-hex -> integrity=(the put-object options that make S3 verify it)
+  if [[ $s3_checksum == SHA256 ]]; then
+    hex_to_base64 "$2"
+    integrity=(--checksum-algorithm SHA256 --checksum-sha256 "$REPLY")
+  else
+    hex_digest md5sum 32 "$1" || return 1
+    hex_to_base64 "$REPLY"
+    integrity=(--content-md5 "$REPLY")
+  fi
+  [[ $REPLY =~ $base64_re ]]
+}
 
-sha256_hex "$archive" || die 'sha256sum of the archive failed'
+hex_digest sha256sum 64 "$archive" || die 'sha256sum of the archive failed'
 archive_sha256=$REPLY
-hex_to_base64 "$archive_sha256"
-archive_sha256_b64=$REPLY
+integrity_of "$archive" "$archive_sha256" || die "digest of the archive for S3 ($s3_checksum) failed"
+archive_integrity=("${integrity[@]}")
 
 # ---------------------------------------------------------------- upload
 
-put_object() {  # key body base64-sha256 content-type
+put_object() {  # key body content-type integrity-options...
   local args=(s3api put-object --region "$region" --bucket "$LOG_RESCUE_BUCKET" --key "$1" --body "$2"
-    --content-type "$4" --checksum-algorithm SHA256 --checksum-sha256 "$3")
+    --content-type "$3" "${@:4}")
   if [[ -n $LOG_RESCUE_KMS_KEY_ARN ]]; then
     args+=(--server-side-encryption aws:kms --ssekms-key-id "$LOG_RESCUE_KMS_KEY_ARN")
   else
@@ -275,7 +328,7 @@ put_object() {  # key body base64-sha256 content-type
   AWS_PAGER='' AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=5 "$aws_cli" "${args[@]}" > /dev/null
 }
 
-put_object "$archive_key" "$archive" "$archive_sha256_b64" application/gzip \
+put_object "$archive_key" "$archive" application/gzip "${archive_integrity[@]}" \
   || die "upload of s3://$LOG_RESCUE_BUCKET/$archive_key failed (aws exit $?)"
 finished_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
@@ -286,7 +339,7 @@ manifest=$work/manifest.json
   fields=(
     instanceId "$instance_id" region "$region" asgName "$asg" hookName "$hook" trigger "$trigger"
     eventTime "$event_time" hostname "${HOSTNAME:-$(uname -n)}" startTime "$started_at" endTime "$finished_at"
-    archiveKey "$archive_key" sha256 "$archive_sha256"
+    archiveKey "$archive_key" sha256 "$archive_sha256" s3Checksum "$s3_checksum"
   )
   printf '{\n  "schemaVersion": 1'
   for ((i = 0; i < ${#fields[@]}; i += 2)); do
@@ -312,10 +365,10 @@ manifest=$work/manifest.json
   printf '\n  ]\n}\n'
 } > "$manifest"
 
-sha256_hex "$manifest" || die 'sha256sum of the manifest failed'
-hex_to_base64 "$REPLY"
-put_object "$manifest_key" "$manifest" "$REPLY" application/json \
+hex_digest sha256sum 64 "$manifest" || die 'sha256sum of the manifest failed'
+integrity_of "$manifest" "$REPLY" || die "digest of the manifest for S3 ($s3_checksum) failed"
+put_object "$manifest_key" "$manifest" application/json "${integrity[@]}" \
   || die "upload of s3://$LOG_RESCUE_BUCKET/$manifest_key failed (aws exit $?)"
 
-printf 'log-rescue: uploaded %d files (%d missing globs) as %d bytes to s3://%s/%s (sha256 %s)\n' \
-  "${#file_paths[@]}" "${#missing[@]}" "$archive_bytes" "$LOG_RESCUE_BUCKET" "$archive_key" "$archive_sha256"
+printf 'log-rescue: uploaded %d files (%d missing globs) as %d bytes to s3://%s/%s (sha256 %s; S3 checked %s)\n' \
+  "${#file_paths[@]}" "${#missing[@]}" "$archive_bytes" "$LOG_RESCUE_BUCKET" "$archive_key" "$archive_sha256" "$s3_checksum"

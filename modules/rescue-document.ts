@@ -162,7 +162,7 @@ export function rescueDocumentContent(props: RescueDocumentProps): string {
 
   const document = {
     schemaVersion: '2.2',
-    description: `Uploads this instance's logs as one tar.gz plus manifest.json to <bucket>/${props.prefix}/<asgName>/<instance-id>/<eventTime>/, with an S3-verified SHA-256.`,
+    description: `Uploads this instance's logs as one tar.gz plus manifest.json to <bucket>/${props.prefix}/<asgName>/<instance-id>/<eventTime>/, with a checksum S3 verifies (SHA-256, or Content-MD5 on old AWS CLIs).`,
     parameters: {
       asgName: parameter('asgName', 'Auto Scaling group of the instance; part of the object key.'),
       hookName: parameter('hookName', `Lifecycle hook that holds the instance, or "${NO_LIFECYCLE_HOOK}" for a Spot interruption.`, NO_LIFECYCLE_HOOK),

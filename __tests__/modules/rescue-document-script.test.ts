@@ -21,6 +21,7 @@ const docProps = { prefix: 'instance-logs', logGlobs: DEFAULT_LOG_GLOBS, include
 
 const script = scriptOf(renderDocumentForTest(rescueDocumentContent({ ...docProps, bucketName: 'acme-logs' })));
 const sha256 = (b: Buffer, enc: 'hex' | 'base64') => createHash('sha256').update(b).digest(enc);
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
 const manifestOf = (run: ScriptRun) => JSON.parse(run.uploads[`${KEY_BASE}/manifest.json`].toString('utf8'));
 const argAfter = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
 
@@ -29,6 +30,11 @@ let logs: string;
 /** The parameters as the agent passes them: SSM_<name> in the environment. */
 let params: Record<string, string>;
 const envOf = (p: Record<string, string>) => Object.fromEntries(Object.entries(p).map(([k, v]) => [`SSM_${k}`, v]));
+
+/** `aws --version` of a current AWS CLI v2 (the stand-in's default). */
+const V2_CURRENT = 'aws-cli/2.15.30 Python/3.11.8 Linux/6.1.109-118.189.amzn2023.x86_64 exe/x86_64.amzn.2023 prompt/off';
+/** Amazon Linux 2's packaged AWS CLI v1: no --checksum-* options, and its version goes to stderr (Python 2). */
+const V1_AMAZON_LINUX_2 = 'aws-cli/1.18.147 Python/2.7.18 Linux/4.14.355-275.572.amzn2.x86_64 botocore/1.18.6';
 
 /**
  * Log files with the names that break naive scripts: spaces (leading and trailing too), quotes,
@@ -72,6 +78,22 @@ beforeAll(() => {
 });
 afterAll(() => sandbox.cleanup());
 
+/** The uploaded archive holds every file `params.logGlobs` matches in the log tree, byte for byte, and the journal. */
+function expectArchiveOfLogTree(run: ScriptRun): void {
+  const members = extractTarGz(run.uploads[`${KEY_BASE}/logs.tar.gz`]);
+  const expected: Record<string, Buffer> = {};
+  const root = logs.slice(1);
+  for (const [rel, body] of Object.entries(readTree(logs))) {
+    if (rel === 'other.txt' || rel === 'app') continue;
+    expected[`${root}/${rel}`] = body;
+  }
+  const { [JOURNAL_MEMBER]: journal, ...files } = members;
+  expect(Object.keys(files).sort()).toEqual(Object.keys(expected).sort());
+  for (const [name, body] of Object.entries(expected)) expect({ name, body: files[name] }).toEqual({ name, body });
+  expect(files[`${root}/link.log`].toString()).toBe('-> /etc/hostname');
+  expect(journal.toString()).toMatch(/^2026-11-20T22:29:58\+0000 ip-10-0-0-12 systemd\[1\]/);
+}
+
 /** Nothing the hostile values tried to create exists, and what they tried to delete is still there. */
 function expectNoInjection(box = sandbox): void {
   expect(box.canaries()).toEqual(['victim']);
@@ -88,18 +110,7 @@ describe('a lifecycle rescue', () => {
   });
 
   it('archives every matched file byte for byte, directories recursively, symlinks as links', () => {
-    const members = extractTarGz(run.uploads[`${KEY_BASE}/logs.tar.gz`]);
-    const expected: Record<string, Buffer> = {};
-    const root = logs.slice(1);
-    for (const [rel, body] of Object.entries(readTree(logs))) {
-      if (rel === 'other.txt' || rel === 'app') continue;
-      expected[`${root}/${rel}`] = body;
-    }
-    const { [JOURNAL_MEMBER]: journal, ...files } = members;
-    expect(Object.keys(files).sort()).toEqual(Object.keys(expected).sort());
-    for (const [name, body] of Object.entries(expected)) expect({ name, body: files[name] }).toEqual({ name, body });
-    expect(files[`${root}/link.log`].toString()).toBe('-> /etc/hostname');
-    expect(journal.toString()).toMatch(/^2026-11-20T22:29:58\+0000 ip-10-0-0-12 systemd\[1\]/);
+    expectArchiveOfLogTree(run);
   });
 
   it('treats every glob as one path: spaces, even leading and trailing ones, do not split or trim it', () => {
@@ -123,6 +134,7 @@ describe('a lifecycle rescue', () => {
       eventTime: EVENT_TIME,
       archiveKey: `${KEY_BASE}/logs.tar.gz`,
       sha256: sha256(archive, 'hex'),
+      s3Checksum: 'SHA256',
       archiveBytes: archive.length,
       missingGlobs: [`${logs}/missing-*.gz`, `${logs}/absent dir/x.log`],
       journal: { requested: true, included: true, member: JOURNAL_MEMBER, bytes: expect.any(Number), exitCode: 0 },
@@ -141,7 +153,9 @@ describe('a lifecycle rescue', () => {
     expect(sizes).toEqual(expectedSizes);
   });
 
-  it('puts exactly two objects, archive first, with the S3-verified checksum and SSE-S3', () => {
+  it('puts exactly two objects, archive first, with the S3-verified SHA-256 and SSE-S3', () => {
+    expect(run.awsVersionCalls).toBe(1);
+    expect(run.stdout).toMatch(/; S3 checked SHA256\)\n$/);
     expect(Object.keys(run.uploads).sort()).toEqual([`${KEY_BASE}/logs.tar.gz`, `${KEY_BASE}/manifest.json`]);
     expect(run.awsCalls.map((argv) => argAfter(argv, '--key'))).toEqual([`${KEY_BASE}/logs.tar.gz`, `${KEY_BASE}/manifest.json`]);
     for (const argv of run.awsCalls) {
@@ -154,8 +168,9 @@ describe('a lifecycle rescue', () => {
         checksum: argAfter(argv, '--checksum-sha256'),
         sse: argAfter(argv, '--server-side-encryption'),
         kms: argv.includes('--ssekms-key-id'),
+        md5: argv.includes('--content-md5'),
       }).toEqual({
-        bucket: 'acme-logs', region: 'eu-west-1', algorithm: 'SHA256', checksum: sha256(run.uploads[key], 'base64'), sse: 'AES256', kms: false,
+        bucket: 'acme-logs', region: 'eu-west-1', algorithm: 'SHA256', checksum: sha256(run.uploads[key], 'base64'), sse: 'AES256', kms: false, md5: false,
       });
     }
   });
@@ -229,13 +244,143 @@ describe('variants', () => {
     expect(run.status).toBe(0);
   });
 
-  it('is checked like S3 checks: the aws stand-in refuses a body that does not match its checksum', () => {
-    const wrong = `${script.replace("hex_to_base64 \"$archive_sha256\"\narchive_sha256_b64=$REPLY", 'archive_sha256_b64=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=')}`;
-    expect(wrong).not.toBe(script);
-    const run = sandbox.run(wrong, { env: envOf(params) });
+});
+
+describe('an AWS CLI v1 too old for the checksum options (Amazon Linux 2, awscli 1.18.147)', () => {
+  let run: ScriptRun;
+  beforeAll(() => { run = sandbox.run(script, { env: { ...envOf(params), STANDIN_AWS_VERSION: V1_AMAZON_LINUX_2 } }); });
+
+  it('exits 0 after asking the CLI its version once (read from stderr, as v1 on Python 2 prints it)', () => {
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.awsVersionCalls).toBe(1);
+    expect(run.stdout).toMatch(/^log-rescue: uploaded 12 files \(2 missing globs\) as \d+ bytes to .*; S3 checked MD5\)\n$/);
+  });
+
+  it('sends each object with the Content-MD5 of its bytes, and none of the options this CLI lacks', () => {
+    expect(run.awsCalls.map((argv) => argAfter(argv, '--key'))).toEqual([`${KEY_BASE}/logs.tar.gz`, `${KEY_BASE}/manifest.json`]);
+    for (const argv of run.awsCalls) {
+      const key = argAfter(argv, '--key');
+      expect(argv.slice(0, 2)).toEqual(['s3api', 'put-object']);
+      expect(argv.filter((a) => a.startsWith('--checksum'))).toEqual([]);
+      expect({ key, md5: argAfter(argv, '--content-md5'), sse: argAfter(argv, '--server-side-encryption') })
+        .toEqual({ key, md5: md5(run.uploads[key]), sse: 'AES256' });
+    }
+  });
+
+  it('archives the same files byte for byte', () => {
+    expectArchiveOfLogTree(run);
+  });
+
+  it('writes the manifest a v2 run writes, saying S3 checked MD5 and still carrying the archive\'s SHA-256', () => {
+    const manifest = manifestOf(run);
+    const archive = run.uploads[`${KEY_BASE}/logs.tar.gz`];
+    expect(manifest).toMatchObject({ s3Checksum: 'MD5', sha256: sha256(archive, 'hex'), archiveBytes: archive.length });
+    // Only the times and the archive's bytes (the journal export is new each run) may differ.
+    const v2 = manifestOf(sandbox.run(script, { env: envOf(params) }));
+    expect(v2.s3Checksum).toBe('SHA256');
+    const comparable = ({ startTime: _s, endTime: _e, sha256: _h, archiveBytes: _b, s3Checksum: _c, ...rest }: Record<string, unknown>) => rest;
+    expect(comparable(manifest)).toEqual(comparable(v2));
+    expect(Object.keys(manifest)).toEqual(Object.keys(v2));
+  });
+});
+
+describe('the digest S3 checks follows `aws --version`', () => {
+  const small = () => ({ ...envOf({ ...params, logGlobs: `${logs}/plain.log`, includeJournal: 'false' }) });
+  const expectUploadsCheckedWith = (run: ScriptRun, digest: 'SHA256' | 'MD5') => {
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(manifestOf(run).s3Checksum).toBe(digest);
+    expect(run.awsCalls).toHaveLength(2);
+    for (const argv of run.awsCalls) {
+      const body = run.uploads[argAfter(argv, '--key')];
+      const sent = argv.filter((a) => a === '--checksum-algorithm' || a === '--checksum-sha256' || a === '--content-md5');
+      if (digest === 'SHA256') {
+        expect(sent).toEqual(['--checksum-algorithm', '--checksum-sha256']);
+        expect(argAfter(argv, '--checksum-sha256')).toBe(sha256(body, 'base64'));
+      } else {
+        expect(sent).toEqual(['--content-md5']);
+        expect(argAfter(argv, '--content-md5')).toBe(md5(body));
+      }
+    }
+  };
+
+  // The stand-in knows the options from aws-cli 1.22.62 (botocore 1.24.7) and 2.4.21, as the real
+  // CLI does; the script asks for 1.23.0 (botocore 1.25.0) and 2.5.0, one minor release later.
+  it.each([
+    ['current v2', V2_CURRENT, 'SHA256'],
+    ['v2 from before the options (2.4.20)', 'aws-cli/2.4.20 Python/3.8.8 Linux/5.10.96-90.460.amzn2.x86_64 exe/x86_64.amzn.2 prompt/off', 'MD5'],
+    ['v2 2.4.21, which has them, below the conservative line', 'aws-cli/2.4.21 Python/3.8.8 Linux/5.10.96-90.460.amzn2.x86_64 exe/x86_64.amzn.2 prompt/off', 'MD5'],
+    ['v2 2.5.0', 'aws-cli/2.5.0 Python/3.9.11 Linux/5.10.102-99.473.amzn2.x86_64 exe/x86_64.amzn.2 prompt/off', 'SHA256'],
+    ['Amazon Linux 2 (v1 1.18.147 on Python 2)', V1_AMAZON_LINUX_2, 'MD5'],
+    ['Ubuntu 20.04 apt (v1 1.18.69)', 'aws-cli/1.18.69 Python/3.8.10 Linux/5.15.0-1051-aws botocore/1.16.19', 'MD5'],
+    ['Ubuntu 22.04 apt (v1 1.22.34)', 'aws-cli/1.22.34 Python/3.10.12 Linux/6.5.0-1020-aws botocore/1.23.34', 'MD5'],
+    ['v1 1.22.62, which has them, below the conservative line', 'aws-cli/1.22.62 Python/3.8.10 Linux/5.15.0-1051-aws botocore/1.24.7', 'MD5'],
+    ['v1 1.23.0', 'aws-cli/1.23.0 Python/3.8.10 Linux/5.15.0-1051-aws botocore/1.25.0', 'SHA256'],
+    ['current v1', 'aws-cli/1.45.11 Python/3.11.7 Linux/6.8.0-1021-aws botocore/1.43.11', 'SHA256'],
+    ['a new v1 on an old botocore (distribution packages)', 'aws-cli/1.32.0 Python/3.10.12 Linux/6.5.0-1020-aws botocore/1.24.0', 'MD5'],
+    ['a version line after Python warnings', `/usr/lib/python3/dist-packages/requests/__init__.py:87: RequestsDependencyWarning: urllib3 (1.26.5) doesn't match a supported version!\n  warnings.warn(\n${V2_CURRENT}`, 'SHA256'],
+  ] as const)('%s: %s -> %s', (_what, version, digest) => {
+    const run = sandbox.run(script, { env: { ...small(), STANDIN_AWS_VERSION: version } });
+    expectUploadsCheckedWith(run, digest);
+    expect(run.awsVersionCalls).toBe(1);
+  });
+
+  it('a version line it cannot read: MD5, with a warning that says why', () => {
+    const run = sandbox.run(script, { env: { ...small(), STANDIN_AWS_VERSION: 'aws (custom build) 3' } });
+    expect(run.stderr).toBe('log-rescue: warning: cannot read the AWS CLI version from aws\\ \\(custom\\ build\\)\\ 3; S3 will check an MD5 instead of a SHA-256\n');
+    expectUploadsCheckedWith({ ...run, stderr: '' }, 'MD5');
+  });
+
+  it.each([
+    ['SHA256', V2_CURRENT, 'logs.tar.gz'],
+    ['MD5', V1_AMAZON_LINUX_2, 'logs.tar.gz'],
+    ['SHA256', V2_CURRENT, 'manifest.json'],
+    ['MD5', V1_AMAZON_LINUX_2, 'manifest.json'],
+  ] as const)('with %s, a body that reaches S3 altered (%s, %s) is refused and the rescue fails', (digest, version, target) => {
+    const run = sandbox.run(script, { env: { ...small(), STANDIN_AWS_VERSION: version, STANDIN_AWS_TAMPER: target } });
     expect(run.status).not.toBe(0);
-    expect(run.stderr).toMatch(/BadDigest[\s\S]*upload of s3:\/\/acme-logs\/.*logs\.tar\.gz failed/);
+    const what = digest === 'SHA256' ? 'The SHA256 you specified' : 'The Content-MD5 you specified';
+    expect(run.stderr).toMatch(new RegExp(`BadDigest\\) when calling the PutObject operation: ${what}[\\s\\S]*log-rescue: error: upload of s3://acme-logs/instance-logs/.*/${target.replace('.', '\\.')} failed \\(aws exit 1\\)`));
+    expect(run.stderr).not.toMatch(/unexpected failure/);
+    expect(Object.keys(run.uploads)).toEqual(target === 'manifest.json' ? [`${KEY_BASE}/logs.tar.gz`] : []);
+    expect(run.leftovers).toEqual([]);
+  });
+});
+
+describe('the aws stand-in is the CLI it claims to be', () => {
+  /** One put-object of a 1-byte body, straight from a script. */
+  const putObject = (version: string, options: string) => sandbox.run(
+    `#!/bin/bash\nprintf x > body\naws s3api put-object --region eu-west-1 --bucket b --key k --body body --server-side-encryption AES256 ${options}\n`,
+    { env: { STANDIN_AWS_VERSION: version } },
+  );
+  const X_SHA256 = sha256(Buffer.from('x'), 'base64');
+  const X_MD5 = md5(Buffer.from('x'));
+
+  it('an old v1 refuses the checksum options as Unknown options (exit 255) and uploads nothing', () => {
+    const run = putObject(V1_AMAZON_LINUX_2, `--checksum-algorithm SHA256 --checksum-sha256 ${X_SHA256}`);
+    expect(run.status).toBe(255);
+    expect(run.stderr).toMatch(new RegExp(`^usage: aws \\[options\\][\\s\\S]*\\nUnknown options: --checksum-algorithm, SHA256, --checksum-sha256, ${X_SHA256.replace(/[+/]/g, '\\$&')}\\n$`));
     expect(run.uploads).toEqual({});
+  });
+
+  it('an old v2 refuses them with exit 252', () => {
+    const run = putObject('aws-cli/2.4.20 Python/3.8.8 Linux/5.10.96 exe/x86_64.amzn.2 prompt/off', `--checksum-algorithm SHA256 --checksum-sha256 ${X_SHA256}`);
+    expect(run.status).toBe(252);
+    expect(run.stderr).toMatch(/Unknown options: --checksum-algorithm, SHA256/);
+  });
+
+  it('checks a Content-MD5 against the body like S3: BadDigest on a mismatch, InvalidDigest on a non-MD5', () => {
+    expect(putObject(V1_AMAZON_LINUX_2, `--content-md5 ${X_MD5}`)).toMatchObject({ status: 0, uploads: { k: Buffer.from('x') } });
+    const wrong = putObject(V1_AMAZON_LINUX_2, `--content-md5 ${md5(Buffer.from('y'))}`);
+    expect(wrong).toMatchObject({ status: 1, uploads: {} });
+    expect(wrong.stderr).toMatch(/\(BadDigest\).*Content-MD5 you specified did not match/);
+    expect(putObject(V1_AMAZON_LINUX_2, '--content-md5 eA==').stderr).toMatch(/\(InvalidDigest\)/);
+  });
+
+  it('checks a SHA-256 like S3, and refuses a put-object with no digest at all', () => {
+    expect(putObject(V2_CURRENT, `--checksum-algorithm SHA256 --checksum-sha256 ${X_SHA256}`)).toMatchObject({ status: 0, uploads: { k: Buffer.from('x') } });
+    expect(putObject(V2_CURRENT, `--checksum-algorithm SHA256 --checksum-sha256 ${sha256(Buffer.from('y'), 'base64')}`)).toMatchObject({ status: 1, uploads: {} });
+    expect(putObject(V2_CURRENT, '')).toMatchObject({ status: 252, uploads: {} });
   });
 });
 
@@ -269,6 +414,28 @@ describe('failures exit non-zero with a reason, upload nothing and clean up', ()
     const run = sandbox.run(script, { env: { ...envOf(params), STANDIN_AWS_FAIL: 'manifest.json' } });
     expectFailure(run, /upload of s3:\/\/acme-logs\/.*\/manifest\.json failed \(aws exit 1\)/);
     expect(run.awsCalls).toHaveLength(2);
+  });
+
+  it('no AWS CLI at all', () => {
+    // No aws on PATH; the script's fallback locations are swapped for one that cannot exist, so
+    // an AWS CLI installed on this machine cannot be found instead.
+    const box = new ScriptSandbox({ aws: false });
+    try {
+      const noFallback = script.replace('for candidate in /usr/local/bin/aws /usr/bin/aws /snap/bin/aws; do', `for candidate in '${box.root}/nowhere/aws'; do`);
+      expect(noFallback).not.toBe(script);
+      const run = box.run(noFallback, { env: envOf(params) });
+      expectFailure(run, /^log-rescue: error: AWS CLI \(aws\) not found on PATH or as \/usr\/local\/bin\/aws, \/usr\/bin\/aws or \/snap\/bin\/aws; install AWS CLI v2 \(or v1\)\n$/);
+      expect(run.curlLog).toBe('');
+    } finally {
+      box.cleanup();
+    }
+  });
+
+  it('an AWS CLI that does not run', () => {
+    const run = sandbox.run(script, { env: { ...envOf(params), STANDIN_AWS_BROKEN: '1' } });
+    expectFailure(run, /log-rescue: error: the AWS CLI at .*\/aws does not run \(aws --version exited 1\): \$'Traceback .*ModuleNotFoundError: No module named \\'awscli\\''\n$/);
+    expect(run.curlLog).toBe('');
+    expect(run.awsCalls).toEqual([]);
   });
 
   it('tar failing', () => {

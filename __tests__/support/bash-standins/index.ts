@@ -1,7 +1,8 @@
 /**
  * Running the rescue document's shell script on a workstation: a sandbox whose PATH holds only
- * the tools the script may use plus stand-ins for curl (IMDSv2), aws (s3api put-object, checking
- * the SHA-256 like S3) and journalctl, all recording what they were asked.
+ * the tools the script may use plus stand-ins for curl (IMDSv2), aws (`--version` and s3api
+ * put-object: a CLI of the configured version that checks the SHA-256 or Content-MD5 like S3; see
+ * bin/aws) and journalctl, all recording what they were asked.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -58,7 +59,7 @@ export function substituteLikeOldAgent(script: string, values: Record<string, st
 }
 
 /** The tools the script may find on PATH; anything else it calls fails the run. */
-export const SCRIPT_TOOLS = ['bash', 'tar', 'gzip', 'sha256sum', 'base64', 'tr', 'wc', 'find', 'mkdir', 'mktemp', 'date', 'rm', 'uname', 'head', 'iconv'];
+export const SCRIPT_TOOLS = ['bash', 'tar', 'gzip', 'sha256sum', 'md5sum', 'base64', 'tr', 'wc', 'find', 'mkdir', 'mktemp', 'date', 'rm', 'uname', 'head', 'iconv'];
 const STANDINS = ['curl', 'aws', 'journalctl'] as const;
 
 function which(tool: string): string {
@@ -75,12 +76,17 @@ function which(tool: string): string {
 export interface SandboxOptions {
   /** Put the journalctl stand-in on PATH. @default true */
   readonly journalctl?: boolean;
+  /** Put the aws stand-in on PATH. @default true */
+  readonly aws?: boolean;
   /** Replace tar with one that fails with this exit code. */
   readonly tarExitCode?: number;
 }
 
 export interface RunOptions {
-  /** Environment besides PATH, TMPDIR and the stand-ins' own (SSM_* and STANDIN_* knobs). */
+  /**
+   * Environment besides PATH, TMPDIR and the stand-ins' own (SSM_* and STANDIN_* knobs, such as
+   * STANDIN_AWS_VERSION, STANDIN_AWS_TAMPER and STANDIN_AWS_FAIL; see bin/).
+   */
   readonly env?: Record<string, string>;
   /**
    * How the script is started: `agent` as aws:runShellScript does (`sh -c <file>`, so the
@@ -95,8 +101,10 @@ export interface ScriptRun {
   readonly stderr: string;
   /** Uploaded bodies by object key. */
   readonly uploads: Record<string, Buffer>;
-  /** argv of every aws call, in order. */
+  /** argv of every aws call but `aws --version`, in order. */
   readonly awsCalls: string[][];
+  /** How many times `aws --version` ran. */
+  readonly awsVersionCalls: number;
   readonly curlLog: string;
   readonly journalctlArgs?: string[];
   /** Work directories the script left in TMPDIR (it should clean up even when failing). */
@@ -119,7 +127,7 @@ export class ScriptSandbox {
     fs.mkdirSync(this.binDir);
     for (const tool of SCRIPT_TOOLS) fs.symlinkSync(which(tool), path.join(this.binDir, tool));
     for (const standIn of STANDINS) {
-      if (standIn === 'journalctl' && opts.journalctl === false) continue;
+      if ((standIn === 'journalctl' && opts.journalctl === false) || (standIn === 'aws' && opts.aws === false)) continue;
       fs.copyFileSync(path.join(__dirname, 'bin', standIn), path.join(this.binDir, standIn));
       fs.chmodSync(path.join(this.binDir, standIn), 0o755);
     }
@@ -161,6 +169,7 @@ export class ScriptSandbox {
     for (let n = 1; fs.existsSync(path.join(logDir, `aws-call-${n}`)); n++) {
       awsCalls.push(fs.readFileSync(path.join(logDir, `aws-call-${n}`), 'utf8').split('\0').slice(0, -1));
     }
+    const versionCount = path.join(logDir, 'aws-version.count');
     const journalArgs = path.join(logDir, 'journalctl.args');
     const curlLog = path.join(logDir, 'curl.log');
     return {
@@ -169,6 +178,7 @@ export class ScriptSandbox {
       stderr: result.stderr,
       uploads: readTree(captureDir),
       awsCalls,
+      awsVersionCalls: fs.existsSync(versionCount) ? Number(fs.readFileSync(versionCount, 'utf8')) : 0,
       curlLog: fs.existsSync(curlLog) ? fs.readFileSync(curlLog, 'utf8') : '',
       journalctlArgs: fs.existsSync(journalArgs) ? fs.readFileSync(journalArgs, 'utf8').split('\n').slice(0, -1) : undefined,
       leftovers: fs.readdirSync(tmpDir),
