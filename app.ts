@@ -1,6 +1,6 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'cdktf';
+import { App, TerraformStack } from 'cdktf';
 import { AppConfig } from './config/schema';
 import { DemoFleetStack } from './stacks/demo-fleet-stack';
 import { LogRescueStack } from './stacks/log-rescue-stack';
@@ -46,10 +46,19 @@ function withEnv(name: string, value: string | undefined, fn: () => void): void 
 export function synthApp(config: AppConfig, opts: BuildAppOptions = {}): App {
   const app = buildApp(config, opts);
   app.synth();
-  const stale = app.hclOutput ? 'cdk.tf.json' : 'cdk.tf';
+  // Decided the way the stacks decide (they also accept "1"), not by App.hclOutput.
+  const hcl = opts.hcl ?? ['true', '1'].includes(process.env.SYNTH_HCL_OUTPUT ?? '');
+  const stale = hcl ? 'cdk.tf.json' : 'cdk.tf';
   for (const stack of app.node.children) {
-    const file = path.join(app.outdir, 'stacks', stack.node.id, stale);
+    const dir = path.join(app.outdir, 'stacks', stack.node.id);
+    const file = path.join(dir, stale);
     if (existsSync(file)) rmSync(file);
+    // cdktf 0.21's HCL renderer drops top-level overrides, and with them the `removed` blocks that
+    // keep buckets and keys from being destroyed; Terraform reads a .tf.json beside cdk.tf as well.
+    const removed = hcl && stack instanceof TerraformStack ? (stack.toTerraform() as { removed?: unknown[] }).removed : undefined;
+    const removedFile = path.join(dir, 'removed.tf.json');
+    if (removed?.length) writeFileSync(removedFile, `${JSON.stringify({ removed }, null, 2)}\n`);
+    else if (existsSync(removedFile)) rmSync(removedFile);
   }
   return app;
 }

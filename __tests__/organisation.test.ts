@@ -3,9 +3,12 @@
  * state (planned against a local fixture state), and the HCL output (`cdktf synth --hcl`) planning
  * to exactly what the JSON output plans.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { synthApp } from '../app';
 import { useOfflineTerraform } from './support/plan';
-import { testConfig } from './support/synth';
+import { synthStacks, testConfig } from './support/synth';
 
 const plan = useOfflineTerraform();
 const FLEET_STATE = path.join(__dirname, 'fixtures/fleet.tfstate');
@@ -49,6 +52,11 @@ describe('remote-state inputs', () => {
     expect(JSON.parse(rule.event_pattern).detail.AutoScalingGroupName.sort()).toEqual(['nightly-batch', 'payments-api', 'payments-worker', 'web-fleet']);
   });
 
+  it('stops the plan when the other state holds a group name the handler could not accept', async () => {
+    const hostile = testConfig({ ...REMOTE_INPUTS, logRescue: { autoScalingGroups: [fromFleet('hostile_asg_names')] }, sessionLogs: { enabled: false } });
+    await expect(plan(hostile)).rejects.toThrow(/regex[\s\S]*pattern did not match/);
+  });
+
   it('puts the session endpoints into the other team\'s VPC and subnets', () => {
     const endpoints = changesOf(plans['session-logs'], 'aws_vpc_endpoint').map((r: any) => r.change.after);
     expect(endpoints.length).toBe(6);
@@ -60,6 +68,24 @@ describe('remote-state inputs', () => {
 });
 
 describe('HCL output', () => {
+  it('keeps the removed blocks that protect data (cdktf drops them from cdk.tf, so they go to removed.tf.json)', () => {
+    const config = testConfig({ logRescue: { archiveBucket: { existingBucketName: 'acme-central-logs' } } });
+    const json = synthStacks(config);
+    const outdir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-hcl-'));
+    try {
+      synthApp(config, { outdir, hcl: true });
+      for (const stack of Object.keys(json)) {
+        const hcl = readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf'), 'utf8');
+        expect(hcl).not.toContain('removed {');
+        const removed = JSON.parse(readFileSync(path.join(outdir, 'stacks', stack, 'removed.tf.json'), 'utf8')).removed;
+        expect(removed).toEqual(json[stack].removed);
+        expect(removed.length).toBeGreaterThan(0);
+      }
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
   it.each([
     ['default config', {}],
     ['remote-state inputs, KMS and alarm topics', {

@@ -11,6 +11,7 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { ArchiveBucketConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument, PolicyStatement } from './iam';
+import { retainIfRemoved } from './retain-on-removal';
 
 export interface LogArchiveBucketProps {
   readonly config: ArchiveBucketConfig;
@@ -18,6 +19,19 @@ export interface LogArchiveBucketProps {
   /** Used for a generated bucket name (`bucket_prefix`) when the config names no bucket. */
   readonly namePrefix: string;
 }
+
+/** Every resource this construct can create, by construct id. */
+const ARCHIVE_RESOURCES = {
+  bucket: 'aws_s3_bucket',
+  'public-access-block': 'aws_s3_bucket_public_access_block',
+  ownership: 'aws_s3_bucket_ownership_controls',
+  versioning: 'aws_s3_bucket_versioning',
+  key: 'aws_kms_key',
+  encryption: 'aws_s3_bucket_server_side_encryption_configuration',
+  lifecycle: 'aws_s3_bucket_lifecycle_configuration',
+  'object-lock': 'aws_s3_bucket_object_lock_configuration',
+  policy: 'aws_s3_bucket_policy',
+} as const;
 
 /** S3 allows at most 37 characters in `bucket_prefix`. */
 const MAX_BUCKET_PREFIX = 37;
@@ -48,13 +62,14 @@ export class LogArchiveBucket extends Construct {
       this.bucketName = config.existingBucketName;
       this.bucketArn = `arn:${aws.partition}:s3:::${config.existingBucketName}`;
       this.kmsKeyArn = config.existingKmsKeyArn;
+      // A bucket this stack created before keeps its data and protections.
+      for (const [id, type] of Object.entries(ARCHIVE_RESOURCES)) retainIfRemoved(this, id, type);
       return;
     }
 
     const bucket = new S3Bucket(this, 'bucket', {
       ...(config.bucketName ? { bucket: config.bucketName } : { bucketPrefix: bucketPrefixFor(props.namePrefix) }),
       forceDestroy: false,
-      objectLockEnabled: config.objectLock ? true : undefined,
       lifecycle: { preventDestroy: config.preventDestroy },
     });
     this.bucket = bucket;
@@ -79,14 +94,17 @@ export class LogArchiveBucket extends Construct {
       versioningConfiguration: { status: 'Enabled' },
     });
 
-    if (config.encryption === 'SSE-KMS') {
-      this.kmsKeyArn = config.kmsKeyArn ?? new KmsKey(this, 'key', {
+    if (config.encryption === 'SSE-KMS' && !config.kmsKeyArn) {
+      this.kmsKeyArn = new KmsKey(this, 'key', {
         description: `Encrypts log archive bucket ${props.namePrefix}`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
         // Losing the key loses every object encrypted with it.
         lifecycle: { preventDestroy: config.preventDestroy },
       }).arn;
+    } else {
+      this.kmsKeyArn = config.kmsKeyArn;
+      retainIfRemoved(this, 'key', ARCHIVE_RESOURCES.key);
     }
 
     new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
@@ -118,8 +136,14 @@ export class LogArchiveBucket extends Construct {
     if (config.objectLock) {
       new S3BucketObjectLockConfigurationA(this, 'object-lock', {
         bucket: bucket.id,
+        // Enabling it here, not on aws_s3_bucket (where it forces a new bucket), lets an existing
+        // archive turn Object Lock on in place; S3 requires versioning first.
+        objectLockEnabled: 'Enabled',
         rule: { defaultRetention: { mode: config.objectLock.mode, days: config.objectLock.days } },
+        dependsOn: [versioning],
       });
+    } else {
+      retainIfRemoved(this, 'object-lock', ARCHIVE_RESOURCES['object-lock']);
     }
 
     const objects = `${bucket.arn}/*`;

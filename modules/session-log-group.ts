@@ -5,6 +5,7 @@ import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SessionLogsConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument } from './iam';
+import { retainIfRemoved } from './retain-on-removal';
 
 /** What the account may do with the key: the console's key-administrator and key-user sets. */
 export const ACCOUNT_KEY_ACTIONS = [
@@ -47,6 +48,8 @@ export class SessionLogGroup extends Construct {
         description: `Encrypts Session Manager log group ${config.name} (${props.namePrefix})`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
+        // Losing the key loses every session still in the group (and the Firehose stream's data).
+        lifecycle: { preventDestroy: true },
         policy: policyDocument([
           {
             // The account (through IAM policies) manages and uses the key, so it can never become
@@ -69,8 +72,10 @@ export class SessionLogGroup extends Construct {
       });
       new KmsAlias(this, 'alias', { name: `alias/${props.namePrefix}/session-logs`, targetKeyId: this.kmsKey.keyId });
       this.kmsKeyArn = this.kmsKey.arn;
-    } else if (config.kms !== 'none') {
-      this.kmsKeyArn = config.kms;
+    } else {
+      if (config.kms !== 'none') this.kmsKeyArn = config.kms;
+      // A key created under an earlier config stays (forgotten, not deleted) when the config moves away.
+      retainIfRemoved(this, 'key', 'aws_kms_key');
     }
 
     this.logGroup = new CloudwatchLogGroup(this, 'group', {

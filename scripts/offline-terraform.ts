@@ -105,9 +105,19 @@ export interface OfflinePlan {
 }
 
 /** Copy `stackDir`, add overrides, and run init, validate, plan and show -json. */
-export async function planOffline(stackDir: string, tc: Toolchain, stsUrl: string, opts: { keep?: boolean } = {}): Promise<OfflinePlan> {
+export interface PlanOptions {
+  /** Keep the working copy for inspection. */
+  readonly keep?: boolean;
+  /** A prior state (terraform.tfstate v4 JSON) to plan against, as if earlier applies had run. */
+  readonly state?: object;
+  /** With a prior state there is nothing real to refresh against offline. @default true */
+  readonly refresh?: boolean;
+}
+
+export async function planOffline(stackDir: string, tc: Toolchain, stsUrl: string, opts: PlanOptions = {}): Promise<OfflinePlan> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), `logrescue-plan-${path.basename(stackDir)}-`));
   cpSync(stackDir, workDir, { recursive: true });
+  if (opts.state) writeFileSync(path.join(workDir, 'offline.tfstate'), JSON.stringify(opts.state));
   // Generated names sort after the stack's own files; Terraform merges every *_override.tf.json last.
   writeFileSync(path.join(workDir, 'zz_backend_override.tf.json'), JSON.stringify({
     terraform: { backend: { local: { path: path.join(workDir, 'offline.tfstate') } } },
@@ -141,7 +151,7 @@ export async function planOffline(stackDir: string, tc: Toolchain, stsUrl: strin
   };
   const init = await time(['init', '-input=false', '-no-color', '-backend=true']);
   const validate = await time(['validate', '-no-color']);
-  const planT = await time(['plan', '-input=false', '-lock=false', '-no-color', '-out=offline.tfplan']);
+  const planT = await time(['plan', '-input=false', '-lock=false', '-no-color', `-refresh=${opts.refresh ?? true}`, '-out=offline.tfplan']);
   const { stdout } = await run(tc.terraform, ['show', '-json', 'offline.tfplan'], { cwd: workDir, env });
   const cleanup = () => { if (!opts.keep) rmSync(workDir, { recursive: true, force: true }); };
   return { plan: JSON.parse(stdout), workDir, timings: { init, validate, plan: planT }, cleanup };

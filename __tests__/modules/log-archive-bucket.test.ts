@@ -70,8 +70,28 @@ describe('log archive bucket', () => {
 
   it('turns on Object Lock with default retention when configured', () => {
     const s = rescue({ objectLock: { mode: 'COMPLIANCE', days: 400 }, lifecycle: { expirationDays: 0 } });
-    expect(onlyResource(s, 'aws_s3_bucket').object_lock_enabled).toBe(true);
-    expect(onlyResource(s, 'aws_s3_bucket_object_lock_configuration').rule).toEqual({ default_retention: { mode: 'COMPLIANCE', days: 400 } });
+    // On the lock configuration, not the bucket, where it would force a new bucket.
+    expect(onlyResource(s, 'aws_s3_bucket').object_lock_enabled).toBeUndefined();
+    const lock = onlyResource(s, 'aws_s3_bucket_object_lock_configuration');
+    expect(lock).toMatchObject({ object_lock_enabled: 'Enabled', rule: { default_retention: { mode: 'COMPLIANCE', days: 400 } } });
+    expect(lock.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_versioning\./)]);
+  });
+
+  it('declares removed blocks (destroy = false) for what it does not create, so a config change never destroys it', () => {
+    const removed = (stack: any) => (stack.removed ?? []).map((r: any) => [r.from.split('.')[0], r.lifecycle]);
+    expect(removed(stack)).toEqual([
+      ['aws_kms_key', { destroy: false }],
+      ['aws_s3_bucket_object_lock_configuration', { destroy: false }],
+    ]);
+    expect(removed(rescue({ existingBucketName: 'acme-central-logs' })).map(([t]: string[]) => t)).toEqual([
+      'aws_s3_bucket', 'aws_s3_bucket_public_access_block', 'aws_s3_bucket_ownership_controls', 'aws_s3_bucket_versioning', 'aws_kms_key',
+      'aws_s3_bucket_server_side_encryption_configuration', 'aws_s3_bucket_lifecycle_configuration', 'aws_s3_bucket_object_lock_configuration',
+      'aws_s3_bucket_policy',
+    ]);
+    // Same addresses as the resources have when they are created.
+    const kms = rescue({ encryption: 'SSE-KMS' });
+    expect(stack.removed![0].from).toBe(`aws_kms_key.${Object.keys(resourcesOf(kms, 'aws_kms_key'))[0]}`);
+    expect(kms.removed).toEqual([stack.removed![1]]);
   });
 
   it('creates nothing for an existing bucket and still exposes its name and ARN', () => {

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { buildApp } from '../../app';
+import { synthApp } from '../../app';
 import { AppConfig } from '../../config/schema';
 import { planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
 import { mkdtempSync } from 'node:fs';
@@ -24,8 +24,7 @@ export function useOfflineTerraform(): (config: AppConfig, opts?: { hcl?: boolea
     const outdir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-synth-'));
     const plans: Record<string, any> = {};
     try {
-      const app = buildApp(config, { outdir, hcl: opts.hcl ?? false });
-      app.synth();
+      const app = synthApp(config, { outdir, hcl: opts.hcl ?? false });
       for (const name of app.node.children.map((c) => c.node.id)) {
         const result = await planOffline(path.join(outdir, 'stacks', name), tc, sts.url);
         plans[name] = result.plan;

@@ -14,6 +14,7 @@ export type StackJson = {
   output?: Record<string, { value: unknown; description?: string }>;
   variable?: Record<string, any>;
   import?: any[];
+  removed?: Array<{ from: string; lifecycle: { destroy: boolean } }>;
   [key: string]: unknown;
 };
 
