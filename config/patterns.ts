@@ -14,3 +14,6 @@ export const HOOK_NAME_PATTERN = '^[A-Za-z0-9/_-]{1,255}$';
  * even before quoting; spaces are allowed because real log paths have them. (`..` is refused separately.)
  */
 export const LOG_GLOB_PATTERN = '^/[A-Za-z0-9_.*?+@%, /\\[\\]-]{0,1023}$';
+
+/** The stacks of this app; each has its own state (and Terraform Cloud workspace). */
+export const STACK_NAMES = ['log-rescue', 'session-logs', 'demo-fleet'] as const;

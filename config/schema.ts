@@ -7,7 +7,7 @@
  * `load.ts` turns zod issues into one message listing every problem.
  */
 import { z } from 'zod';
-import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN } from './patterns';
+import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, STACK_NAMES } from './patterns';
 
 export { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN };
 
@@ -81,7 +81,18 @@ const asgName = z.string().regex(new RegExp(ASG_NAME_PATTERN), 'an Auto Scaling 
 
 const logGlob = z.string()
   .regex(new RegExp(LOG_GLOB_PATTERN), 'an absolute path or glob of letters, digits, space and _ . * ? + @ % , / [ ] - (no shell metacharacters)')
-  .refine((v) => !v.split('/').includes('..'), 'no .. path segments');
+  .refine((v) => !v.split('/').some((seg) => seg === '..' || seg === '.'), 'no . or .. path segments')
+  // Pseudo-filesystems never end and are not logs; "/" would archive the whole disk.
+  .refine((v) => v !== '/' && !/^\/(proc|sys|dev)(\/|$)/.test(v), 'not /, /proc, /sys or /dev');
+
+/** Arrays whose entries name things (groups, roles) must not repeat one. */
+const unique = <T extends z.ZodTypeAny>(item: T) => z.array(item).superRefine((list, ctx) => {
+  list.forEach((v, i) => {
+    if (typeof v === 'string' && list.indexOf(v) !== i) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], params: { value: v }, message: `no duplicates (${JSON.stringify(v)} is listed before)` });
+    }
+  });
+});
 
 // ---------------------------------------------------------------- backends and remote states
 
@@ -113,7 +124,7 @@ const cloudBackend = z.object({
   /** Terraform Cloud project the workspaces belong to. */
   project: z.string().min(1).max(90).optional(),
   /** Workspace name per stack. @default "<project>-<environment>-<stack>" */
-  workspaces: z.record(z.string(), z.string().regex(/^[A-Za-z0-9_-]{1,90}$/, 'a workspace name (letters, digits, _ -)')).default({}),
+  workspaces: z.record(z.enum(STACK_NAMES, { errorMap: () => ({ message: `a stack name: ${STACK_NAMES.join(', ')}` }) }), z.string().regex(/^[A-Za-z0-9_-]{1,90}$/, 'a workspace name (letters, digits, _ -)')).default({}),
 }).strict();
 
 export const backendSchema = z.discriminatedUnion('type', [localBackend, s3Backend, cloudBackend], {
@@ -169,7 +180,7 @@ export const archiveBucketSchema = z.object({
     /** Days before replaced/deleted versions are removed. @default 30 */
     noncurrentVersionExpirationDays: intIn(1, 36500).default(30),
   }).strict().default({}),
-  /** Write-once retention. Enabling it on an existing bucket replaces the bucket (prevented by preventDestroy). */
+  /** Write-once retention, enabled in place (S3 allows it on a versioned bucket); it cannot be turned off again. */
   objectLock: z.object({
     mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
     days: intIn(1, 36500),
@@ -220,7 +231,7 @@ const logRescueSchema = z.object({
   /** Archive keys are `<prefix>/<asg>/<instance-id>/<UTC time>/`. @default "instance-logs" */
   prefix: keyPrefix.default('instance-logs'),
   /** The groups to protect: names, or outputs of another state. */
-  autoScalingGroups: z.array(asgRef).default([]),
+  autoScalingGroups: unique(asgRef).default([]),
   lifecycleHook: z.object({
     /** @default "log-rescue" */
     name: z.string().regex(new RegExp(HOOK_NAME_PATTERN), 'letters, digits, / _ -, 1..255').default('log-rescue'),
@@ -265,7 +276,7 @@ const logRescueSchema = z.object({
    * Attach the instance upload policy to these roles (names), for instance roles this app manages
    * too, such as the session-logs instance role the demo fleet uses. @default []
    */
-  attachInstancePolicyToRoles: z.array(z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,64}$/, 'an IAM role name (1..64 of letters, digits and + = , . @ _ -)')).default([]),
+  attachInstancePolicyToRoles: unique(z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,64}$/, 'an IAM role name (1..64 of letters, digits and + = , . @ _ -)')).default([]),
 }).strict().superRefine((c, ctx) => {
   if (c.enabled && c.autoScalingGroups.length === 0) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['autoScalingGroups'], message: 'at least one group when logRescue is enabled' });

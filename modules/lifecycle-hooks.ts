@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { Fn, TerraformIterator } from 'cdktf';
 import { AutoscalingLifecycleHook } from '@cdktf/provider-aws/lib/autoscaling-lifecycle-hook';
+import { ASG_NAME_PATTERN } from '../config/patterns';
 import { LogRescueConfig } from '../config/schema';
 import { RemoteStates } from './remote-states';
 
@@ -41,7 +42,11 @@ export class LifecycleHooks extends Construct {
     if (fromStates.length > 0) {
       // A name both listed and read from a state gets one hook, not two conflicting ones.
       const remoteOnly = Fn.setsubtract(Fn.toset(Fn.concat(fromStates)), literal) as unknown as string[];
-      const each = TerraformIterator.fromList(remoteOnly);
+      // Names from another state skip config validation, and the handler and the document accept
+      // only ASG_NAME_PATTERN. regex() fails the plan on any other name (naming it), which a
+      // lifecycle precondition would do more politely, but cdktf 0.21 cannot render those as HCL.
+      const checked = TerraformIterator.fromList(remoteOnly).forExpressionForList(`regex(${JSON.stringify(ASG_NAME_PATTERN)}, val)`);
+      const each = TerraformIterator.fromList(Fn.toset(checked) as unknown as string[]);
       new AutoscalingLifecycleHook(this, 'hook-from-remote-state', { ...hookArgs, forEach: each, autoscalingGroupName: each.value });
       this.groupNames = Fn.concat([literal, Fn.tolist(remoteOnly)]) as unknown as string[];
     } else {

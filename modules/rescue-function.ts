@@ -11,6 +11,7 @@ import { AwsContext } from './aws-context';
 import { policyDocument, serviceTrustPolicy } from './iam';
 
 export const METRIC_NAMESPACE = 'LogRescue';
+const LAMBDA_MAX_EVENT_AGE_SECONDS = 21600;
 
 export interface RescueFunctionProps {
   readonly config: LogRescueConfig;
@@ -91,8 +92,10 @@ export class RescueFunction extends Construct {
       filename: asset.path,
       sourceCodeHash: Fn.filebase64sha256(asset.path),
       memorySize: h.memoryMb,
-      // The online wait plus up to three throttled calls (15 s of backoff each), with room to spare.
-      timeout: h.onlineWaitSeconds + 60,
+      // The online wait plus up to five throttled calls after it (agent check, group check,
+      // heartbeat, send, complete: 15 s of backoff each), with room to spare. A timeout mid-flight
+      // would make Lambda retry the whole event.
+      timeout: h.onlineWaitSeconds + 100,
       reservedConcurrentExecutions: h.reservedConcurrency,
       loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
       environment: {
@@ -113,7 +116,8 @@ export class RescueFunction extends Construct {
     new LambdaFunctionEventInvokeConfig(this, 'async', {
       functionName: this.function.functionName,
       maximumRetryAttempts: 2,
-      maximumEventAgeInSeconds: config.retry.maximumEventAgeSeconds,
+      // Lambda's async queue keeps events at most 6 hours (EventBridge allows 24).
+      maximumEventAgeInSeconds: Math.min(config.retry.maximumEventAgeSeconds, LAMBDA_MAX_EVENT_AGE_SECONDS),
       destinationConfig: { onFailure: { destination: props.deadLetterQueueArn } },
     });
   }

@@ -10,7 +10,7 @@ const STACK_DIR_TO_PROJECT = '../../..';
 
 export function workspaceName(config: AppConfig, stackName: string): string {
   if (config.backend.type !== 'cloud') throw new Error('workspaceName is only meaningful for the cloud backend');
-  return config.backend.workspaces[stackName] ?? `${config.project}-${config.environment}-${stackName}`;
+  return config.backend.workspaces[stackName as keyof typeof config.backend.workspaces] ?? `${config.project}-${config.environment}-${stackName}`;
 }
 
 /** Give `stack` its own state in the backend chosen by config. */

@@ -6,7 +6,9 @@ import { AwsContext } from '../modules/aws-context';
 import { RemoteStates } from '../modules/remote-states';
 import { configureBackend } from '../modules/state-backend';
 
-export const STACK_NAMES = ['log-rescue', 'session-logs', 'demo-fleet'] as const;
+import { STACK_NAMES } from '../config/patterns';
+
+export { STACK_NAMES };
 export type StackName = (typeof STACK_NAMES)[number];
 
 /**

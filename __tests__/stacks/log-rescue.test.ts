@@ -81,7 +81,7 @@ describe('log-rescue stack', () => {
     const fn = onlyResource(stack, 'aws_lambda_function');
     expect(fn).toMatchObject({
       function_name: 'logrescue-dev-log-rescue', runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler',
-      memory_size: 256, timeout: 80, reserved_concurrent_executions: 30,
+      memory_size: 256, timeout: 120, reserved_concurrent_executions: 30,
     });
     expect(fn.filename).toMatch(/^assets\/handler_code_[A-F0-9]+\/[A-F0-9]+\/handler\.zip$/);
     expect(fn.source_code_hash).toBe(`\${filebase64sha256("${fn.filename}")}`);
@@ -135,6 +135,12 @@ describe('log-rescue stack', () => {
     expect(text(onlyResource(created, 'aws_sns_topic_policy').policy)).toContain('"aws:SourceAccount"');
   });
 
+  it('caps the Lambda async event age at the 6 hours Lambda allows, while EventBridge keeps the configured age', () => {
+    const s = synth({ retry: { maximumEventAgeSeconds: 86400 } });
+    expect(onlyResource(s, 'aws_lambda_function_event_invoke_config').maximum_event_age_in_seconds).toBe(21600);
+    for (const t of Object.values(resourcesOf(s, 'aws_cloudwatch_event_target')) as any[]) expect(t.retry_policy.maximum_event_age_in_seconds).toBe(86400);
+  });
+
   it('lets the document collect only the configured globs', () => {
     const s = synth({ command: { logGlobs: ['/var/log/app one/*.log', '/var/log/messages'] } });
     const doc = renderDocumentForTest(onlyResource(s, 'aws_ssm_document').content, { [`${ref(s, 'aws_s3_bucket', 'archive/bucket')}.bucket`]: 'acme-logs' });
@@ -157,7 +163,8 @@ describe('log-rescue stack', () => {
     );
     expect(Object.values(s.data!.terraform_remote_state)[0]).toMatchObject({ backend: 's3', config: { bucket: 'acme-tf-state', key: 'fleet/terraform.tfstate', region: 'us-east-1' } });
     const remoteHook = resourceAt(s, 'aws_autoscaling_lifecycle_hook', 'hooks/hook-from-remote-state');
-    expect(remoteHook.for_each).toMatch(/^\$\{toset\(setsubtract\(toset\(concat\(flatten\(\[data\.terraform_remote_state\.remote-state_fleet_[A-F0-9]+\.outputs\.asg_names\]\)\)\), \["web-fleet"\]\)\)\}$/);
+    // Names from the other state minus listed ones, each checked against the name pattern.
+    expect(remoteHook.for_each).toMatch(/^\$\{toset\(toset\(\[ for key, val in toset\(setsubtract\(toset\(concat\(flatten\(\[data\.terraform_remote_state\.remote-state_fleet_[A-F0-9]+\.outputs\.asg_names\]\)\)\), \["web-fleet"\]\)\): regex\("\^\[A-Za-z0-9\._ -\]\{1,255\}\$", val\)\]\)\)\}$/);
     expect(remoteHook.autoscaling_group_name).toBe('${each.value}');
     expect(onlyResource(s, 'aws_lambda_function').environment.variables.ASG_NAMES).toMatch(/^\$\{join\(",", concat\(\["web-fleet"\], tolist\(setsubtract/);
   });

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 export const PROVIDER_PACKAGE = '@cdktf/provider-aws';
 const DEEP_PREFIX = `${PROVIDER_PACKAGE}/lib/`;
 /** What the barrel variant is built from: everything main.ts reaches. */
-export const VARIANT_SOURCES = ['main.ts', 'app.ts', 'config', 'stacks', 'modules', 'handlers'] as const;
+/** What the app needs at synth: its sources, and the lockfile (part of the handler bundle's cache key). */
+export const VARIANT_SOURCES = ['main.ts', 'runtime.ts', 'app.ts', 'config', 'stacks', 'modules', 'handlers', 'package-lock.json'] as const;
 const NS_BASE = '__providerAws';
 
 /** `lib/<dir>` -> the namespace the package root exports it as, read from the package's own index.d.ts. */
