@@ -17,3 +17,16 @@ export const LOG_GLOB_PATTERN = '^/[A-Za-z0-9_.*?+@%, /\\[\\]-]{0,1023}$';
 
 /** The stacks of this app; each has its own state (and Terraform Cloud workspace). */
 export const STACK_NAMES = ['log-rescue', 'session-logs', 'demo-fleet'] as const;
+
+/**
+ * Command statuses after which nothing more happens. Command-level events use the first four; the
+ * rest are invocation-level names, which mean the same for a one-instance command. Shared by the
+ * EventBridge rule and the handler so they cannot disagree.
+ */
+export const TERMINAL_COMMAND_STATUSES = [
+  'Success', 'Failed', 'TimedOut', 'Cancelled',
+  'Undeliverable', 'DeliveryTimedOut', 'ExecutionTimedOut', 'AccessDenied', 'Terminated',
+] as const;
+
+/** The `hookName` parameter of a Spot rescue, which has no lifecycle action. Matches HOOK_NAME_PATTERN. */
+export const NO_LIFECYCLE_HOOK = 'none';

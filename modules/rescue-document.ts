@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN } from '../config/patterns';
+import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, NO_LIFECYCLE_HOOK } from '../config/patterns';
 import { escapeTemplate, multilineText } from './terraform-text';
 
 /**
@@ -21,7 +21,7 @@ export const RESCUE_DOCUMENT_PARAMETERS = ['asgName', 'hookName', 'trigger', 'ev
 export type RescueDocumentParameter = (typeof RESCUE_DOCUMENT_PARAMETERS)[number];
 
 /** The hook name sent for a Spot interruption, which has no lifecycle action. */
-export const NO_LIFECYCLE_HOOK = 'none';
+export { NO_LIFECYCLE_HOOK };
 
 /** At most this many globs in one `logGlobs` value (the config's own limit). */
 export const MAX_LOG_GLOBS = 50;
@@ -207,44 +207,4 @@ export function logGlobsProblem(globs: readonly string[]): string | undefined {
     return `${JSON.stringify(bad)} not allowed: absolute, of letters, digits, space and _ . * ? + @ % , / [ ] -, without . or .. segments`;
   }
   return undefined;
-}
-
-/** The UTC time as the `eventTime` parameter wants it: 20261120T223000Z. */
-export function rescueEventTime(time: Date): string {
-  return time.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
-}
-
-export interface RescueCommandInput {
-  readonly asgName: string;
-  /** @default "none" (a Spot interruption has no lifecycle hook) */
-  readonly hookName?: string;
-  readonly trigger: 'lifecycle' | 'spot';
-  readonly eventTime: Date;
-  /** @default the document's default */
-  readonly logGlobs?: readonly string[];
-  /** @default the document's default */
-  readonly includeJournal?: boolean;
-}
-
-/**
- * `SendCommand` Parameters for the document, checked against the same patterns SSM applies, so a
- * bad value fails in the caller with a readable message instead of as an InvalidParameters error.
- */
-export function rescueCommandParameters(input: RescueCommandInput): Partial<Record<RescueDocumentParameter, string[]>> {
-  const values: Partial<Record<RescueDocumentParameter, string>> = {
-    asgName: input.asgName,
-    hookName: input.hookName ?? NO_LIFECYCLE_HOOK,
-    trigger: input.trigger,
-    eventTime: rescueEventTime(input.eventTime),
-  };
-  if (input.logGlobs !== undefined) values.logGlobs = input.logGlobs.join('|');
-  if (input.includeJournal !== undefined) values.includeJournal = String(input.includeJournal);
-  const out: Partial<Record<RescueDocumentParameter, string[]>> = {};
-  for (const [name, value] of Object.entries(values) as [RescueDocumentParameter, string][]) {
-    if (!new RegExp(RESCUE_PARAMETER_PATTERNS[name]).test(value)) {
-      throw new Error(`rescue command: ${name} ${JSON.stringify(value)} does not match ${RESCUE_PARAMETER_PATTERNS[name]}`);
-    }
-    out[name] = [value];
-  }
-  return out;
 }

@@ -5,18 +5,12 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { Fn } from 'cdktf';
+import { TERMINAL_COMMAND_STATUSES } from '../config/patterns';
 import { LogRescueConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument } from './iam';
 
-/**
- * Command statuses after which nothing more happens. Command-level events use the first four; the
- * rest are invocation-level names, listed so a future change of event type still matches.
- */
-export const TERMINAL_COMMAND_STATUSES = [
-  'Success', 'Failed', 'TimedOut', 'Cancelled',
-  'Undeliverable', 'DeliveryTimedOut', 'ExecutionTimedOut', 'AccessDenied', 'Terminated',
-];
+export { TERMINAL_COMMAND_STATUSES };
 
 export interface RescueEventsProps {
   readonly config: LogRescueConfig;
@@ -52,7 +46,7 @@ export class RescueEvents extends Construct {
     this.rule('command-status', 'The rescue command reached a final status', {
       source: ['aws.ssm'],
       'detail-type': ['EC2 Command Status-change Notification'],
-      detail: { 'document-name': [props.documentName], status: TERMINAL_COMMAND_STATUSES },
+      detail: { 'document-name': [props.documentName], status: [...TERMINAL_COMMAND_STATUSES] },
     });
     if (props.config.spotInterruption) {
       // The warning carries no group name; the handler checks membership.

@@ -18,25 +18,23 @@ export type StackName = (typeof STACK_NAMES)[number];
 export abstract class BaseStack extends TerraformStack {
   readonly aws: AwsContext;
   readonly remoteStates: RemoteStates;
+  /** The provider's default tags (resources that do not take them, like ASG instances, need them passed). */
+  readonly defaultTags: Record<string, string>;
   /** `<project>-<environment>`: the prefix of every resource name. */
   readonly namePrefix: string;
 
   protected constructor(scope: Construct, readonly stackName: StackName, readonly config: AppConfig) {
     super(scope, stackName);
     configureBackend(this, stackName, config);
-    new AwsProvider(this, 'aws', {
-      region: config.region,
-      defaultTags: [{
-        tags: {
-          ...config.tags,
-          Project: config.project,
-          Environment: config.environment,
-          Owner: config.owner,
-          Stack: stackName,
-          ManagedBy: 'cdktf',
-        },
-      }],
-    });
+    this.defaultTags = {
+      ...config.tags,
+      Project: config.project,
+      Environment: config.environment,
+      Owner: config.owner,
+      Stack: stackName,
+      ManagedBy: 'cdktf',
+    };
+    new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: this.defaultTags }] });
     this.namePrefix = `${config.project}-${config.environment}`;
     this.aws = new AwsContext(this, 'context', config.region);
     this.remoteStates = new RemoteStates(this, 'remote-state', config.remoteStates);

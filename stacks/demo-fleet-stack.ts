@@ -51,15 +51,8 @@ export class DemoFleetStack extends BaseStack {
       instanceProfileName: sessionInstanceRoleName(this.namePrefix),
       instanceType: c.instanceType,
       desiredCapacity: c.desiredCapacity,
-      // The provider's default_tags (base-stack) as they would read on the instances.
-      tags: {
-        ...config.tags,
-        Project: config.project,
-        Environment: config.environment,
-        Owner: config.owner,
-        Stack: this.stackName,
-        ManagedBy: 'cdktf',
-      },
+      // The provider's default_tags do not reach instances an Auto Scaling group launches.
+      tags: this.defaultTags,
       // An instance booted before its endpoints exist waits on the SSM agent's retry backoff to register.
       launchAfter: this.network.endpointResources,
     });

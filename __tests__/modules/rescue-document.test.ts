@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ASG_NAME_PATTERN, DEFAULT_LOG_GLOBS, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN } from '../../config/schema';
 import {
   assertScriptSafeDestination, COLLECT_LOGS_SCRIPT_PATH, logGlobsProblem, MAX_LOG_GLOBS,
-  RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, rescueCommandParameters, rescueDocumentContent, rescueEventTime,
+  RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, rescueDocumentContent,
   RescueDocumentProps,
 } from '../../modules/rescue-document';
 import { renderDocumentForTest, renderTerraformStringForTest, synthDocumentWithReferences } from '../support/bash-standins';
@@ -235,24 +235,5 @@ describe('Terraform escaping', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('SendCommand parameters', () => {
-  it('formats the event time and fills the hook for Spot', () => {
-    expect(rescueEventTime(new Date('2026-11-20T22:30:00.123Z'))).toBe('20261120T223000Z');
-    expect(rescueCommandParameters({ asgName: 'web fleet', trigger: 'spot', eventTime: new Date('2026-11-20T22:30:00Z') })).toEqual({
-      asgName: ['web fleet'], hookName: ['none'], trigger: ['spot'], eventTime: ['20261120T223000Z'],
-    });
-    expect(rescueCommandParameters({
-      asgName: 'web', hookName: 'log-rescue', trigger: 'lifecycle', eventTime: new Date(0), logGlobs: ['/a/*', '/b'], includeJournal: false,
-    })).toEqual({
-      asgName: ['web'], hookName: ['log-rescue'], trigger: ['lifecycle'], eventTime: ['19700101T000000Z'], logGlobs: ['/a/*|/b'], includeJournal: ['false'],
-    });
-  });
-
-  it('refuses values SSM would refuse', () => {
-    expect(() => rescueCommandParameters({ asgName: 'web;id', trigger: 'lifecycle', eventTime: new Date(0) })).toThrow(/asgName "web;id" does not match/);
-    expect(() => rescueCommandParameters({ asgName: 'web', trigger: 'lifecycle', eventTime: new Date(0), logGlobs: ['/var/../etc/shadow'] })).toThrow(/logGlobs/);
   });
 });

@@ -6,7 +6,7 @@
  * checks type, length and alphabet of every field it returns, and reports the first problem as a
  * field path (never the value, so a hostile value is not echoed into the logs).
  */
-import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN } from '../../config/patterns';
+import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, NO_LIFECYCLE_HOOK, TERMINAL_COMMAND_STATUSES } from '../../config/patterns';
 
 export const LIFECYCLE_SOURCE = 'aws.autoscaling';
 export const LIFECYCLE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
@@ -16,11 +16,7 @@ export const COMMAND_DETAIL_TYPE = 'EC2 Command Status-change Notification';
 export const SPOT_SOURCE = 'aws.ec2';
 export const SPOT_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning';
 
-/** Command-level terminal statuses, plus the invocation-level names, which mean the same for one instance. */
-export const TERMINAL_COMMAND_STATUSES = [
-  'Success', 'Failed', 'TimedOut', 'Cancelled',
-  'Undeliverable', 'DeliveryTimedOut', 'ExecutionTimedOut', 'AccessDenied', 'Terminated',
-] as const;
+export { TERMINAL_COMMAND_STATUSES };
 export const PENDING_COMMAND_STATUSES = ['Pending', 'InProgress', 'Delayed', 'Cancelling'] as const;
 export type TerminalCommandStatus = (typeof TERMINAL_COMMAND_STATUSES)[number];
 export type PendingCommandStatus = (typeof PENDING_COMMAND_STATUSES)[number];
@@ -30,8 +26,7 @@ export type SpotAction = (typeof SPOT_ACTIONS)[number];
 
 /** What started a rescue; travels to the instance and back as the `trigger` command parameter. */
 export type Trigger = 'lifecycle' | 'spot';
-/** The `hookName` parameter of a Spot rescue, which has no lifecycle action. Matches HOOK_NAME_PATTERN. */
-export const NO_HOOK = 'none';
+export const NO_HOOK = NO_LIFECYCLE_HOOK;
 
 export const INSTANCE_ID_PATTERN = /^i-[0-9a-f]{8,17}$/;
 const ASG_NAME = new RegExp(ASG_NAME_PATTERN);
