@@ -2,37 +2,17 @@
  * Terraform accepts every stack of config/demo.json: offline init, validate and plan against the
  * provider mirror (no AWS data source beyond the STS stand-in). Fails, never skips, without tools.
  */
-import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../config/load';
-import { planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
-import { synthToDir } from '../support/synth';
+import { useOfflineTerraform } from '../support/plan';
 
-let tc: Toolchain;
-let sts: { url: string; close: () => Promise<void> };
-
-beforeAll(async () => {
-  tc = await prepareToolchain();
-  sts = await startStsStandIn();
-});
-afterAll(async () => { await sts?.close(); });
-
+const planAll = useOfflineTerraform();
 const planned = (plan: any, type: string) => plan.resource_changes.filter((r: any) => r.type === type).map((r: any) => r.change.after);
 
 it('plans session-logs, demo-fleet and log-rescue of config/demo.json offline', async () => {
-  const { outdir, stacks } = synthToDir(loadConfig({ LOG_RESCUE_CONFIG: path.join(__dirname, '../../config/demo.json') }));
-  const plans: Record<string, any> = {};
-  try {
-    // The deploy order; each plans alone because the stacks share names, not state.
-    for (const name of ['session-logs', 'demo-fleet', 'log-rescue']) {
-      const result = await planOffline(path.join(outdir, 'stacks', name), tc, sts.url);
-      plans[name] = result.plan;
-      result.cleanup();
-    }
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
-  expect(Object.keys(stacks).sort()).toEqual(['demo-fleet', 'log-rescue', 'session-logs']);
+  // Each stack plans alone: the stacks share names, not state.
+  const plans = await planAll(loadConfig({ LOG_RESCUE_CONFIG: path.join(__dirname, '../../config/demo.json') }));
+  expect(Object.keys(plans).sort()).toEqual(['demo-fleet', 'log-rescue', 'session-logs']);
   for (const plan of Object.values(plans)) {
     expect(plan.resource_changes.every((r: any) => r.change.actions.every((a: string) => a === 'create'))).toBe(true);
   }
