@@ -460,6 +460,15 @@ describe('spot interruption warning', () => {
     expect(h.sleeps).toEqual([]);
   });
 
+  test('instance already held by our termination hook: left to the lifecycle event, nothing sent', async () => {
+    const h = harness();
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstance('Terminating:Wait'));
+    const result = await h.handler(spotEvent());
+    expect(result).toEqual({ action: 'ignored', reason: 'lifecycle-hook-handles-it', instanceId: INSTANCE });
+    expect(h.ssm.calls()).toHaveLength(0);
+    expect(h.metrics()).toEqual([]);
+  });
+
   test('instance in no group: logged skip, nothing sent', async () => {
     const h = harness();
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });

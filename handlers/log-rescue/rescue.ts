@@ -56,7 +56,7 @@ export type IgnoredReason =
   /** A lifecycle event for an instance its lifecycle action no longer holds (a repeated or late delivery). */
   | 'already-released'
   /** A command status for an instance another delivery already released and counted. */
-  | 'already-counted';
+  | 'already-counted' | 'lifecycle-hook-handles-it';
 
 /** How the lifecycle action ended up: completed by us, or already gone (completed, or heartbeat expired). */
 export type Completion = 'completed' | 'already-completed' | 'none';
@@ -303,9 +303,15 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
     const out = await call(ctx, 'DescribeAutoScalingInstances', () => autoScaling.send(new DescribeAutoScalingInstancesCommand({
       InstanceIds: [e.instanceId],
     })));
-    const asgName = out.AutoScalingInstances?.find((i) => i.InstanceId === e.instanceId)?.AutoScalingGroupName;
+    const member = out.AutoScalingInstances?.find((i) => i.InstanceId === e.instanceId);
+    const asgName = member?.AutoScalingGroupName;
     if (!asgName || !settings.asgNames.includes(asgName)) return ignore(ctx, 'not-in-configured-group', asgName ? { asgName } : {});
     ctx.asgName = asgName;
+    // Already terminating: our hook holds it and the lifecycle event rescues it; a second command
+    // would upload twice and count twice.
+    if (member?.LifecycleState?.startsWith('Terminating')) {
+      return ignore(ctx, 'lifecycle-hook-handles-it', { lifecycleState: member.LifecycleState });
+    }
 
     // No waiting: the instance has two minutes left in all.
     const online = await waitOnline(ctx, e.instanceId, 0);
