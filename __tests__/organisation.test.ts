@@ -11,7 +11,7 @@ import { useOfflineTerraform } from './support/plan';
 import { synthStacks, testConfig } from './support/synth';
 
 const plan = useOfflineTerraform();
-const FLEET_STATE = path.join(__dirname, 'fixtures/fleet.tfstate');
+const FLEET_STATE = path.join(__dirname, 'fixtures/fleet-state.json');
 
 const fromFleet = (output: string) => ({ fromRemoteState: { state: 'fleet', output } });
 const REMOTE_INPUTS = {
