@@ -81,8 +81,10 @@ function check(stackName: string, stack: StackJson): Finding[] {
           const services = servicePrincipals(st);
           if (services.length) {
             const keys = conditionKeys(st);
-            const guarded = keys.some((k) => /^aws:Source(Account|Arn)$/i.test(k) || k === 'kms:EncryptionContext:aws:logs:arn');
-            if (!guarded) add(address, 'trust-has-source-condition', `${attr}: ${services.join(', ')} without aws:SourceAccount/aws:SourceArn`);
+            // sts:ExternalId is what Firehose documents it sends (the account id); the logs key context
+            // scopes CloudWatch Logs to one group.
+            const guarded = keys.some((k) => /^aws:Source(Account|Arn)$/i.test(k) || k === 'sts:ExternalId' || k === 'kms:EncryptionContext:aws:logs:arn');
+            if (!guarded) add(address, 'trust-has-source-condition', `${attr}: ${services.join(', ')} without aws:SourceAccount/aws:SourceArn/sts:ExternalId`);
           }
         }
       }

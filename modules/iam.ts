@@ -18,9 +18,16 @@ export function policyDocument(statements: PolicyStatement[]): string {
   return Fn.jsonencode({ Version: '2012-10-17', Statement: statements });
 }
 
+/**
+ * Services that document `sts:ExternalId` = the account id, not `aws:SourceAccount`, as what they
+ * send when assuming a role (Firehose's S3 destination guide).
+ */
+const EXTERNAL_ID_SERVICES = new Set(['firehose.amazonaws.com']);
+
 /** Trust policy for an AWS service, scoped to this account (confused-deputy protection). */
 export function serviceTrustPolicy(service: string, accountId: string, sourceArn?: string): string {
-  const condition: Record<string, Record<string, string>> = { StringEquals: { 'aws:SourceAccount': accountId } };
+  const accountKey = EXTERNAL_ID_SERVICES.has(service) ? 'sts:ExternalId' : 'aws:SourceAccount';
+  const condition: Record<string, Record<string, string>> = { StringEquals: { [accountKey]: accountId } };
   if (sourceArn) condition.ArnLike = { 'aws:SourceArn': sourceArn };
   return policyDocument([{
     Effect: 'Allow',

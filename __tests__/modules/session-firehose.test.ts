@@ -72,7 +72,8 @@ describe('session Firehose stream', () => {
       expect(role.name).toBe('logrescue-dev-session-firehose');
       expect(parseJsonencode(role.assume_role_policy).Statement).toEqual([{
         Effect: 'Allow', Principal: { Service: 'firehose.amazonaws.com' }, Action: 'sts:AssumeRole',
-        Condition: { StringEquals: { 'aws:SourceAccount': account } },
+        // What Firehose documents it sends when it assumes a delivery role: the account as external id.
+        Condition: { StringEquals: { 'sts:ExternalId': account } },
       }]);
     });
 
