@@ -30,3 +30,10 @@ export const TERMINAL_COMMAND_STATUSES = [
 
 /** The `hookName` parameter of a Spot rescue, which has no lifecycle action. Matches HOOK_NAME_PATTERN. */
 export const NO_LIFECYCLE_HOOK = 'none';
+
+/** The EventBridge events the rescue flow runs on: the rules match them and the handler parses them. */
+export const EVENTS = {
+  lifecycle: { source: 'aws.autoscaling', detailType: 'EC2 Instance-terminate Lifecycle Action' },
+  commandStatus: { source: 'aws.ssm', detailType: 'EC2 Command Status-change Notification' },
+  spotWarning: { source: 'aws.ec2', detailType: 'EC2 Spot Instance Interruption Warning' },
+} as const;

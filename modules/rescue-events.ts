@@ -5,12 +5,41 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { Fn } from 'cdktf';
-import { TERMINAL_COMMAND_STATUSES } from '../config/patterns';
+import { EVENTS, TERMINAL_COMMAND_STATUSES } from '../config/patterns';
 import { LogRescueConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument } from './iam';
 
 export { TERMINAL_COMMAND_STATUSES };
+
+export type EventPattern = { [key: string]: readonly string[] | EventPattern };
+
+/**
+ * The rules' event patterns, as data: the stack deploys them and the storm simulation matches its
+ * events against the same ones.
+ */
+export function rescueEventPatterns(p: {
+  groupNames: string[]; hookName: string; documentName: string; spotInterruption: boolean;
+}): Array<{ id: string; description: string; pattern: EventPattern }> {
+  const of = (e: { source: string; detailType: string }): EventPattern => ({ source: [e.source], 'detail-type': [e.detailType] });
+  const rules: Array<{ id: string; description: string; pattern: EventPattern }> = [
+    {
+      id: 'lifecycle',
+      description: 'Instance of a protected group is terminating',
+      pattern: { ...of(EVENTS.lifecycle), detail: { AutoScalingGroupName: p.groupNames, LifecycleHookName: [p.hookName] } },
+    },
+    {
+      id: 'command-status',
+      description: 'The rescue command reached a final status',
+      pattern: { ...of(EVENTS.commandStatus), detail: { 'document-name': [p.documentName], status: [...TERMINAL_COMMAND_STATUSES] } },
+    },
+  ];
+  // The warning carries no group name; the handler checks membership.
+  if (p.spotInterruption) {
+    rules.push({ id: 'spot-warning', description: 'A Spot instance will be interrupted in two minutes', pattern: of(EVENTS.spotWarning) });
+  }
+  return rules;
+}
 
 export interface RescueEventsProps {
   readonly config: LogRescueConfig;
@@ -38,23 +67,7 @@ export class RescueEvents extends Construct {
       messageRetentionSeconds: 14 * 24 * 3600,
     });
 
-    this.rule('lifecycle', 'Instance of a protected group is terminating', {
-      source: ['aws.autoscaling'],
-      'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
-      detail: { AutoScalingGroupName: props.groupNames, LifecycleHookName: [props.hookName] },
-    });
-    this.rule('command-status', 'The rescue command reached a final status', {
-      source: ['aws.ssm'],
-      'detail-type': ['EC2 Command Status-change Notification'],
-      detail: { 'document-name': [props.documentName], status: [...TERMINAL_COMMAND_STATUSES] },
-    });
-    if (props.config.spotInterruption) {
-      // The warning carries no group name; the handler checks membership.
-      this.rule('spot-warning', 'A Spot instance will be interrupted in two minutes', {
-        source: ['aws.ec2'],
-        'detail-type': ['EC2 Spot Instance Interruption Warning'],
-      });
-    }
+    for (const r of rescueEventPatterns({ ...props, spotInterruption: props.config.spotInterruption })) this.rule(r.id, r.description, r.pattern);
 
     new SqsQueuePolicy(this, 'dlq-policy', {
       queueUrl: this.deadLetterQueue.url,
@@ -79,7 +92,7 @@ export class RescueEvents extends Construct {
     });
   }
 
-  private rule(id: string, description: string, pattern: Record<string, unknown>): void {
+  private rule(id: string, description: string, pattern: EventPattern): void {
     this.rules.push(new CloudwatchEventRule(this, id, {
       name: `${this.props.namePrefix}-log-rescue-${id}`,
       description,

@@ -6,15 +6,15 @@
  * checks type, length and alphabet of every field it returns, and reports the first problem as a
  * field path (never the value, so a hostile value is not echoed into the logs).
  */
-import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, NO_LIFECYCLE_HOOK, TERMINAL_COMMAND_STATUSES } from '../../config/patterns';
+import { ASG_NAME_PATTERN, EVENTS, HOOK_NAME_PATTERN, NO_LIFECYCLE_HOOK, TERMINAL_COMMAND_STATUSES } from '../../config/patterns';
 
-export const LIFECYCLE_SOURCE = 'aws.autoscaling';
-export const LIFECYCLE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
+export const LIFECYCLE_SOURCE = EVENTS.lifecycle.source;
+export const LIFECYCLE_DETAIL_TYPE = EVENTS.lifecycle.detailType;
 export const TERMINATING_TRANSITION = 'autoscaling:EC2_INSTANCE_TERMINATING';
-export const COMMAND_SOURCE = 'aws.ssm';
-export const COMMAND_DETAIL_TYPE = 'EC2 Command Status-change Notification';
-export const SPOT_SOURCE = 'aws.ec2';
-export const SPOT_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning';
+export const COMMAND_SOURCE = EVENTS.commandStatus.source;
+export const COMMAND_DETAIL_TYPE = EVENTS.commandStatus.detailType;
+export const SPOT_SOURCE = EVENTS.spotWarning.source;
+export const SPOT_DETAIL_TYPE = EVENTS.spotWarning.detailType;
 
 export { TERMINAL_COMMAND_STATUSES };
 export const PENDING_COMMAND_STATUSES = ['Pending', 'InProgress', 'Delayed', 'Cancelling'] as const;

@@ -1,14 +1,14 @@
 /**
- * Simulated EventBridge: the stack's rules (same patterns as modules/rescue-events.ts), at-least-once
+ * Simulated EventBridge: the stack's rules (the patterns modules/rescue-events.ts deploys), at-least-once
  * delivery with duplicates and latency jitter (so events can overtake each other), and the target's
  * retry policy with the dead-letter queue for deliveries that keep failing.
  */
-import { TERMINAL_COMMAND_STATUSES } from '../../modules/rescue-events';
+import { EventPattern, rescueEventPatterns } from '../../modules/rescue-events';
 import type { BusEvent } from './event-shapes';
 import type { Random } from './random';
 import type { World } from './world';
 
-type Pattern = { [key: string]: readonly string[] | Pattern };
+type Pattern = EventPattern;
 
 interface Rule {
   readonly name: string;
@@ -41,24 +41,9 @@ export class SimulatedEventBridge {
   constructor(private readonly w: World, private readonly invoke: (event: BusEvent) => void) {
     const o = w.options;
     this.rng = w.rng.fork('eventbridge');
-    this.rules = [
-      {
-        name: 'lifecycle',
-        pattern: {
-          source: ['aws.autoscaling'],
-          'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
-          detail: { AutoScalingGroupName: [o.asgName], LifecycleHookName: [o.hookName] },
-        },
-      },
-      {
-        name: 'command-status',
-        pattern: {
-          source: ['aws.ssm'],
-          'detail-type': ['EC2 Command Status-change Notification'],
-          detail: { 'document-name': [o.documentName], status: TERMINAL_COMMAND_STATUSES },
-        },
-      },
-    ];
+    // The stack's own patterns, for the simulated group, hook and document.
+    this.rules = rescueEventPatterns({ groupNames: [o.asgName], hookName: o.hookName, documentName: o.documentName, spotInterruption: true })
+      .map((r) => ({ name: r.id, pattern: r.pattern }));
   }
 
   put(event: BusEvent): void {
