@@ -14,35 +14,18 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
-import { synthToDir, testConfig } from '../support/synth';
+import { useOfflineTerraform } from '../support/plan';
+import { testConfig } from '../support/synth';
 
-let tc: Toolchain;
-let sts: { url: string; close: () => Promise<void> };
+const plan = useOfflineTerraform();
 let scratch: string;
 
-beforeAll(async () => {
-  tc = await prepareToolchain();
-  sts = await startStsStandIn();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'session-logs-plan-'));
-});
-afterAll(async () => {
-  await sts?.close();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+beforeAll(() => { scratch = mkdtempSync(path.join(os.tmpdir(), 'session-logs-plan-')); });
+afterAll(() => { if (scratch) rmSync(scratch, { recursive: true, force: true }); });
 
 /** Synthesize with `overrides`, optionally add override files to the stack dir, plan it offline. */
-async function planSessionLogs(overrides: Record<string, unknown>, extraFiles: Record<string, unknown> = {}): Promise<any> {
-  const { outdir } = synthToDir(testConfig(overrides));
-  try {
-    const dir = path.join(outdir, 'stacks', 'session-logs');
-    for (const [name, content] of Object.entries(extraFiles)) writeFileSync(path.join(dir, name), JSON.stringify(content));
-    const result = await planOffline(dir, tc, sts.url);
-    result.cleanup();
-    return result.plan;
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+async function planSessionLogs(overrides: Record<string, unknown>, extraFiles?: (stsUrl: string) => Record<string, unknown>): Promise<any> {
+  return (await plan(testConfig(overrides), { only: ['session-logs'], extraFiles }))['session-logs'];
 }
 
 const changes = (plan: any, type: string) => plan.resource_changes.filter((r: any) => r.type === type);
@@ -119,9 +102,9 @@ describe('session-logs offline terraform plan', () => {
   describe('adopting SSM-SessionManagerRunShell', () => {
     let ssm: { url: string; close: () => Promise<void>; calls: string[] } | undefined;
     afterEach(async () => { await ssm?.close(); ssm = undefined; });
-    const endpoints = (ssmUrl: string) => ({
+    const endpoints = (ssmUrl: string) => (stsUrl: string) => ({
       // Sorts after the planner's own provider override, so this endpoints block is the one used.
-      'zzz_ssm_stand_in_override.tf.json': { provider: { aws: [{ endpoints: [{ sts: sts.url, ssm: ssmUrl }] }] } },
+      'zzz_ssm_stand_in_override.tf.json': { provider: { aws: [{ endpoints: [{ sts: stsUrl, ssm: ssmUrl }] }] } },
     });
 
     it('plans an import of the existing document and an in-place update to our preferences', async () => {

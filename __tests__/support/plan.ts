@@ -1,9 +1,8 @@
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { synthApp } from '../../app';
 import { AppConfig } from '../../config/schema';
 import { planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
-import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 
 /**
@@ -11,7 +10,16 @@ import * as os from 'node:os';
  * missing) and start the STS stand-in; returns a function that synthesizes a config (JSON or HCL)
  * and plans every stack offline, returning `terraform show -json` per stack.
  */
-export function useOfflineTerraform(): (config: AppConfig, opts?: { hcl?: boolean }) => Promise<Record<string, any>> {
+export interface OfflinePlanRequest {
+  /** Synthesize HCL (cdk.tf) instead of JSON. */
+  readonly hcl?: boolean;
+  /** Plan only these stacks. @default every stack */
+  readonly only?: string[];
+  /** More `*_override.tf.json` files per stack dir, given the STS stand-in's URL (to keep it when overriding endpoints). */
+  readonly extraFiles?: (stsUrl: string) => Record<string, unknown>;
+}
+
+export function useOfflineTerraform(): (config: AppConfig, opts?: OfflinePlanRequest) => Promise<Record<string, any>> {
   let tc: Toolchain;
   let sts: { url: string; close: () => Promise<void> };
   beforeAll(async () => {
@@ -25,8 +33,10 @@ export function useOfflineTerraform(): (config: AppConfig, opts?: { hcl?: boolea
     const plans: Record<string, any> = {};
     try {
       const app = synthApp(config, { outdir, hcl: opts.hcl ?? false });
-      for (const name of app.node.children.map((c) => c.node.id)) {
-        const result = await planOffline(path.join(outdir, 'stacks', name), tc, sts.url);
+      for (const name of app.node.children.map((c) => c.node.id).filter((n) => !opts.only || opts.only.includes(n))) {
+        const dir = path.join(outdir, 'stacks', name);
+        for (const [file, content] of Object.entries(opts.extraFiles?.(sts.url) ?? {})) writeFileSync(path.join(dir, file), JSON.stringify(content));
+        const result = await planOffline(dir, tc, sts.url);
         plans[name] = result.plan;
         result.cleanup();
       }
