@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildApp } from '../../app';
+import { synthApp } from '../../app';
 import { parseConfig } from '../../config/load';
 import { AppConfig } from '../../config/schema';
 
@@ -34,8 +34,8 @@ export function deepMerge(a: any, b: any): any {
 /** Synthesize the app into a fresh temp dir; returns that dir and each stack's JSON. */
 export function synthToDir(config: AppConfig): { outdir: string; stacks: Record<string, StackJson> } {
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-synth-'));
-  const app = buildApp(config, { outdir });
-  app.synth();
+  // The same entry main.ts uses, so tests see what users get.
+  const app = synthApp(config, { outdir, hcl: false });
   const stacks: Record<string, StackJson> = {};
   for (const stack of app.node.children.map((c) => c.node.id)) {
     stacks[stack] = JSON.parse(readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
