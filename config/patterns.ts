@@ -35,5 +35,35 @@ export const NO_LIFECYCLE_HOOK = 'none';
 export const EVENTS = {
   lifecycle: { source: 'aws.autoscaling', detailType: 'EC2 Instance-terminate Lifecycle Action' },
   commandStatus: { source: 'aws.ssm', detailType: 'EC2 Command Status-change Notification' },
+  commandInvocation: { source: 'aws.ssm', detailType: 'EC2 Command Invocation Status-change Notification' },
   spotWarning: { source: 'aws.ec2', detailType: 'EC2 Spot Instance Interruption Warning' },
 } as const;
+
+/** SendCommand takes at most 50 instance ids; the handler sends one command per group of up to 50. */
+export const MAX_INSTANCES_PER_COMMAND = 50;
+
+/**
+ * Receives of one message on the handler's event queue before the queue moves it to the
+ * dead-letter queue: the first try and two retries, as Lambda's async invocation had.
+ */
+export const RESCUE_QUEUE_MAX_RECEIVE_COUNT = 3;
+
+/**
+ * The handler's timeout: the online wait plus up to five throttled calls after it (agent check,
+ * group check, heartbeat, send, complete: 15 s of backoff each), with room to spare.
+ */
+export function handlerTimeoutSeconds(onlineWaitSeconds: number): number {
+  return onlineWaitSeconds + 100;
+}
+
+/**
+ * Visibility timeout of the event queue: a message a failed invocation did not finish is retried
+ * this long after it was received. Lambda requires at least the function timeout; the 10 s over it
+ * keep a message that ran the whole timeout from being received twice at once. Kept short (rather
+ * than AWS's general advice of six function timeouts, which is about throttled invocations; the
+ * event source mapping's maximum concurrency is the reserved concurrency, so the function is not
+ * throttled) because a retried lifecycle event holds an instance for every second of it.
+ */
+export function rescueQueueVisibilitySeconds(onlineWaitSeconds: number): number {
+  return handlerTimeoutSeconds(onlineWaitSeconds) + 10;
+}

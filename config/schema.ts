@@ -261,11 +261,20 @@ const logRescueSchema = z.object({
     /** @default 256 */
     memoryMb: intIn(128, 10240).default(256),
     /**
-     * Caps the handler's share of the account's concurrency. Too low and a scale-in storm queues in
-     * Lambda's async retries (the storm simulation showed 10 holding instances a minute longer);
-     * far above SendCommand's rate it only burns retries. @default 30
+     * Caps the handler's share of the account's concurrency; also the event source mapping's
+     * maximum concurrency (which is at least 2). @default 30
      */
-    reservedConcurrency: intIn(1, 1000).default(30),
+    reservedConcurrency: intIn(2, 1000).default(30),
+    /**
+     * Most events one invocation takes from the event queue. Up to 50 lifecycle events become one
+     * SendCommand, which is what keeps a scale-in storm under SendCommand's rate limit. @default 50
+     */
+    batchSize: intIn(1, 50).default(50),
+    /**
+     * Longest the event queue gathers a batch before invoking the handler (it invokes sooner when
+     * the batch is full). Lambda requires at least 1 when batchSize is over 10. @default 1
+     */
+    batchWindowSeconds: intIn(0, 20).default(1),
     /** How long to wait for the instance's SSM agent to be online before giving up. @default 20 */
     onlineWaitSeconds: intIn(0, 60).default(20),
     /** @default 30 */
@@ -281,10 +290,17 @@ const logRescueSchema = z.object({
   if (c.enabled && c.autoScalingGroups.length === 0) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['autoScalingGroups'], message: 'at least one group when logRescue is enabled' });
   }
+  const h = c.handler;
+  if (h.batchSize > 10 && h.batchSize <= 50 && h.batchWindowSeconds === 0) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom, path: ['handler', 'batchWindowSeconds'], params: { value: 0 },
+      message: `at least 1 when handler.batchSize is over 10 (it is ${h.batchSize}): Lambda requires a batching window for batches over 10`,
+    });
+  }
   // The instance must be released by the command's own outcome, not by the heartbeat expiring.
   // Only meaningful when both numbers are themselves valid; otherwise their own issue says enough.
-  // 240 s: room for the status event to reach the handler through Lambda's async retries (about
-  // 1 + 2 minutes) after a command that used its whole timeout.
+  // 240 s: room for the status event to reach the handler after a command that used its whole
+  // timeout, through a failed first attempt (the event queue's visibility timeout, 130 s by default).
   const margin = 240;
   const heartbeat = c.lifecycleHook.heartbeatTimeoutSeconds;
   if (heartbeat >= 30 && heartbeat <= 7200 && c.command.executionTimeoutSeconds + margin > heartbeat) {

@@ -3,7 +3,8 @@
  * event references), plus a harness that runs the handler against aws-sdk-client-mock clients on a
  * virtual clock.
  */
-import { SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
+import { createHash } from 'node:crypto';
+import { DescribeInstanceInformationCommand, InvalidInstanceId, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingClient, AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createRescueHandler, type HandlerSettings } from '../../handlers/log-rescue/rescue';
@@ -55,8 +56,16 @@ export function lifecycleEvent(detail: Record<string, unknown> = {}, top: Record
   };
 }
 
+/** The rescue's own command parameters, as SendCommand sent them for a lifecycle rescue of the default event. */
+export const LIFECYCLE_PARAMETERS = { asgName: [ASG], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] };
+/** ... and for the Spot rescue of the default Spot warning. */
+export const SPOT_PARAMETERS = { asgName: [ASG], hookName: ['none'], trigger: ['spot'], eventTime: ['20261120T230540Z'] };
+
+const instanceArn = (instanceId: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${instanceId}`;
+
+/** The command-level status: one event per command, its `resources` every instance the command went to. */
 export function commandStatusEvent(
-  opts: { status?: string; parameters?: Record<string, unknown>; document?: string; instance?: string } = {},
+  opts: { status?: string; parameters?: Record<string, unknown>; document?: string; instances?: string[]; commandId?: string } = {},
   top: Record<string, unknown> = {},
 ): any {
   return {
@@ -67,23 +76,78 @@ export function commandStatusEvent(
     account: ACCOUNT,
     time: '2026-11-20T22:31:12Z',
     region: REGION,
-    resources: [`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${opts.instance ?? INSTANCE}`],
+    resources: (opts.instances ?? [INSTANCE]).map(instanceArn),
     detail: {
-      'command-id': COMMAND_ID,
+      'command-id': opts.commandId ?? COMMAND_ID,
       'document-name': opts.document ?? DOCUMENT,
       'expire-after': '2026-11-20T22:31:02.120Z',
-      parameters: opts.parameters ?? {
-        asgName: [ASG],
-        hookName: [HOOK],
-        trigger: ['lifecycle'],
-        eventTime: ['20261120T223000Z'],
-      },
+      parameters: opts.parameters ?? LIFECYCLE_PARAMETERS,
       'requested-date-time': '2026-11-20T22:30:02.120Z',
       status: opts.status ?? 'Success',
     },
     ...top,
   };
 }
+
+/** The invocation-level status: one instance's copy of a command. It carries no parameters. */
+export function invocationEvent(
+  opts: { status?: string; document?: string; instance?: string; commandId?: string } = {},
+  top: Record<string, unknown> = {},
+): any {
+  const instanceId = opts.instance ?? INSTANCE;
+  return {
+    version: '0',
+    id: '7f3c2a1e-5b9d-4c8e-a2f1-0e6d4b3c2a19',
+    'detail-type': 'EC2 Command Invocation Status-change Notification',
+    source: 'aws.ssm',
+    account: ACCOUNT,
+    time: '2026-11-20T22:31:12Z',
+    region: REGION,
+    resources: [instanceArn(instanceId)],
+    detail: {
+      'command-id': opts.commandId ?? COMMAND_ID,
+      'document-name': opts.document ?? DOCUMENT,
+      'instance-id': instanceId,
+      'requested-date-time': '2026-11-20T22:30:02.120Z',
+      status: opts.status ?? 'Success',
+    },
+    ...top,
+  };
+}
+
+/** ListCommands output for one command of the rescue document, as SSM lists it. */
+export function listedCommand(
+  opts: { parameters?: Record<string, string[]>; document?: string; commandId?: string; instances?: string[] } = {},
+) {
+  const instances = opts.instances ?? [INSTANCE];
+  return {
+    Commands: [{
+      CommandId: opts.commandId ?? COMMAND_ID,
+      DocumentName: opts.document ?? DOCUMENT,
+      DocumentVersion: '$DEFAULT',
+      Comment: 'log rescue (lifecycle) of 1 instance(s), event 468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f',
+      ExpiresAfter: new Date('2026-11-20T22:31:02.120Z'),
+      Parameters: opts.parameters ?? LIFECYCLE_PARAMETERS,
+      InstanceIds: instances,
+      Targets: [],
+      RequestedDateTime: new Date('2026-11-20T22:30:02.120Z'),
+      Status: 'Success' as const,
+      StatusDetails: 'Success',
+      MaxConcurrency: '100%',
+      MaxErrors: '100%',
+      TargetCount: instances.length,
+      CompletedCount: instances.length,
+      ErrorCount: 0,
+      DeliveryTimedOutCount: 0,
+      TimeoutSeconds: 60,
+    }],
+  };
+}
+
+/** `i-0000000000000000n` style ids, for batches. */
+export const instanceId = (n: number) => `i-0${n.toString(16).padStart(16, '0')}`;
+/** A distinct EventBridge event id per instance of a batch. */
+export const eventId = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 
 export function spotEvent(detail: Record<string, unknown> = {}, top: Record<string, unknown> = {}): any {
   return {
@@ -127,6 +191,15 @@ export function asgInstance(lifecycleState: string, asgName = ASG, instanceId = 
 /** The instance a lifecycle event names, still held by its action. */
 export const HELD = asgInstance('Terminating:Wait');
 
+/** DescribeAutoScalingInstances output listing the given instances (of ASG) in the given lifecycle states. */
+export function asgInstances(states: Record<string, string>) {
+  return { AutoScalingInstances: Object.entries(states).flatMap(([id, state]) => asgInstance(state, ASG, id).AutoScalingInstances) };
+}
+
+export const invalidInstanceId = (instanceId = INSTANCE) => new InvalidInstanceId({
+  message: `Instances [[${instanceId}]] not in a valid state for account ${ACCOUNT}`, $metadata: { httpStatusCode: 400 },
+});
+
 export const throttling = () => new SSMServiceException({
   name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',
 });
@@ -145,6 +218,15 @@ export function harness(opts: { settings?: Partial<HandlerSettings>; random?: ()
   const records: any[] = [];
   const sleeps: number[] = [];
   const clock = { ms: Date.parse('2026-11-20T22:30:01Z') };
+  // Every AWS call of either client, in order, with the virtual time it was made at.
+  const trail: Array<{ op: string; at: number; input: any }> = [];
+  for (const client of [ssmClient, asgClient] as Array<{ send: (...args: any[]) => any }>) {
+    const send = client.send;
+    client.send = (command: any, ...rest: any[]) => {
+      trail.push({ op: command.constructor.name.replace(/Command$/, ''), at: clock.ms, input: command.input });
+      return send.call(client, command, ...rest);
+    };
+  }
   const handler = createRescueHandler({
     ssm: ssmClient,
     autoScaling: asgClient,
@@ -155,7 +237,7 @@ export function harness(opts: { settings?: Partial<HandlerSettings>; random?: ()
     random: opts.random ?? (() => 0.5),
   });
   return {
-    handler, ssm, autoScaling, records, sleeps, clock,
+    handler, ssm, autoScaling, records, sleeps, clock, trail,
     metrics: () => records.filter((r) => r._aws),
     logs: () => records.filter((r) => !r._aws),
     awsCalls: () => ssm.calls().length + autoScaling.calls().length,
@@ -176,5 +258,44 @@ export function emf(name: string, unit: 'Count' | 'Seconds', value: number, reas
     Stack: SETTINGS.stackId,
     ...(reason === undefined ? {} : { Reason: reason }),
     [name]: value,
+  };
+}
+
+/**
+ * DescribeInstanceInformation answered per requested instance: `statusOf(id, poll)` is its ping
+ * status on the poll-th call that asks for it (undefined: SSM does not list it). Returns the inputs.
+ */
+export function answerAgents(h: ReturnType<typeof harness>, statusOf: (id: string, poll: number) => 'Online' | 'ConnectionLost' | 'Inactive' | undefined) {
+  const asked = new Map<string, number>();
+  h.ssm.on(DescribeInstanceInformationCommand).callsFake((input) => {
+    const ids: string[] = input.Filters?.[0]?.Values ?? [];
+    return {
+      InstanceInformationList: ids.flatMap((id) => {
+        const poll = (asked.get(id) ?? 0) + 1;
+        asked.set(id, poll);
+        const status = statusOf(id, poll);
+        return status ? instanceInfo(status, id).InstanceInformationList : [];
+      }),
+    };
+  });
+}
+
+/** One record of the SQS batch Lambda hands the handler, as the event source mapping builds it. */
+export function sqsRecord(body: string, messageId: string) {
+  return {
+    messageId,
+    receiptHandle: `AQEB${Buffer.from(messageId).toString('base64')}Zx9vQ3Lk2mN8pR1sT4uV7wY0zA3cE6gI9jL2nP5qS8tV1xZ4b==`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1795213801000',
+      SenderId: 'AIDAIE6VAXUQU2DKHA7DK',
+      ApproximateFirstReceiveTimestamp: '1795213801012',
+    },
+    messageAttributes: {},
+    md5OfBody: createHash('md5').update(body).digest('hex'),
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:logrescue-dev-log-rescue-events`,
+    awsRegion: REGION,
   };
 }

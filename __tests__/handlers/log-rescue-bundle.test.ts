@@ -44,18 +44,25 @@ test('bundleHandler writes a deterministic bundle that loads in a fresh node and
     const t = process.hrtime.bigint();
     const m = require(${JSON.stringify(a)});
     const initMs = Number(process.hrtime.bigint() - t) / 1e6;
-    m.handler({ source: 'nobody' }).then((r) => process.stderr.write(JSON.stringify({ type: typeof m.handler, initMs, r }) + '\\n'));
+    const batch = { Records: [{ messageId: '059f36b4-87a3-44ab-83d2-661975830a7d', body: 'not json', eventSource: 'aws:sqs' }] };
+    Promise.all([m.handler({ source: 'nobody' }), m.handler(batch)])
+      .then(([r, b]) => process.stderr.write(JSON.stringify({ type: typeof m.handler, initMs, r, b }) + '\\n'));
   `;
   const run = spawnSync(process.execPath, ['--no-warnings', '-e', probe], { cwd: dir, env: ENV, encoding: 'utf8' });
   expect(run.status).toBe(0);
   const report = JSON.parse(run.stderr.trim());
   expect(report.type).toBe('function');
   expect(report.r).toEqual({ action: 'rejected', reason: 'detail-type: missing' });
+  // An SQS batch from the event queue: a body that is not JSON is rejected, not retried.
+  expect(report.b).toEqual({ batchItemFailures: [] });
   // Lambda's budget is 100 ms; a loaded test machine gets slack, the number is printed for the record.
   console.log(`log-rescue handler module init: ${report.initMs.toFixed(0)} ms`);
   expect(report.initMs).toBeLessThan(500);
-  // stdout carries the handler's own JSON log line, one object per line.
-  expect(JSON.parse(run.stdout.trim())).toEqual({ level: 'warn', msg: 'event rejected', reason: 'detail-type: missing', source: 'nobody' });
+  // stdout carries the handler's own JSON log lines, one object per line.
+  expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+    { level: 'warn', msg: 'event rejected', reason: 'detail-type: missing', source: 'nobody' },
+    { level: 'warn', msg: 'event rejected', reason: 'event: not an object' },
+  ]);
 });
 
 test('the bundle refuses to start without its settings, naming what is missing', () => {

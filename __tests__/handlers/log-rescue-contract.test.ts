@@ -1,15 +1,20 @@
 /**
  * The handler against the other halves of the flow: the SSM document it runs (parameter names and
- * allowedPatterns SSM enforces) and the EventBridge rule that feeds it command statuses.
+ * allowedPatterns SSM enforces), the EventBridge rules that feed it (matched with the simulator's
+ * EventBridge matcher), and its own commands read back from ListCommands.
  */
-import { DescribeInstanceInformationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
-import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import {
   NO_LIFECYCLE_HOOK, RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, type RescueDocumentParameter,
 } from '../../modules/rescue-document';
-import { TERMINAL_COMMAND_STATUSES as RULE_STATUSES } from '../../modules/rescue-events';
-import { NO_HOOK, TERMINAL_COMMAND_STATUSES } from '../../handlers/log-rescue/events';
-import { ASG, COMMAND_ID, INSTANCE, harness, instanceInfo, lifecycleEvent, spotEvent } from './fixtures';
+import { rescueEventPatterns, TERMINAL_COMMAND_STATUSES as RULE_STATUSES } from '../../modules/rescue-events';
+import { matches } from '../../scripts/sim/eventbridge';
+import { NO_HOOK, parseEvent, PENDING_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from '../../handlers/log-rescue/events';
+import {
+  ASG, COMMAND_ID, DOCUMENT, HOOK, INSTANCE,
+  commandStatusEvent, harness, instanceId, instanceInfo, invocationEvent, lifecycleEvent, listedCommand, spotEvent,
+} from './fixtures';
 
 async function sentParameters(event: any): Promise<Record<string, string[]>> {
   const h = harness();
@@ -44,4 +49,54 @@ test('the Spot hook placeholder is the one the document allows', () => {
 
 test('the command-status rule delivers exactly the statuses the handler treats as terminal', () => {
   expect([...RULE_STATUSES].sort()).toEqual([...TERMINAL_COMMAND_STATUSES].sort());
+});
+
+describe('the rules deliver what the handler acts on, and only that', () => {
+  const rules = rescueEventPatterns({ groupNames: [ASG, 'api asg'], hookName: HOOK, documentName: DOCUMENT, spotInterruption: true });
+  const ruleFor = (event: unknown) => rules.filter((r) => matches(r.pattern, event)).map((r) => r.id);
+
+  test.each<[string, unknown, string]>([
+    ['a lifecycle action', lifecycleEvent(), 'lifecycle'],
+    ['an invocation status', invocationEvent(), 'command-invocation'],
+    ['a command status of 50 instances', commandStatusEvent({ status: 'Failed', instances: Array.from({ length: 50 }, (_, k) => instanceId(k)) }), 'command-status'],
+    ['a Spot warning', spotEvent(), 'spot-warning'],
+  ])('%s: delivered by exactly one rule, and parsed by the handler', (_name, event, rule) => {
+    expect(ruleFor(event)).toEqual([rule]);
+    expect(parseEvent(event)).toMatchObject({ ok: true });
+  });
+
+  test.each(TERMINAL_COMMAND_STATUSES)('invocation and command status %s: delivered', (status) => {
+    expect(ruleFor(invocationEvent({ status }))).toEqual(['command-invocation']);
+    expect(ruleFor(commandStatusEvent({ status }))).toEqual(['command-status']);
+  });
+
+  test.each(PENDING_COMMAND_STATUSES)('invocation and command status %s: not delivered', (status) => {
+    expect(ruleFor(invocationEvent({ status }))).toEqual([]);
+    expect(ruleFor(commandStatusEvent({ status }))).toEqual([]);
+  });
+
+  test('another document, another hook, another group: not delivered', () => {
+    expect(ruleFor(invocationEvent({ document: 'AWS-RunShellScript' }))).toEqual([]);
+    expect(ruleFor(commandStatusEvent({ document: 'AWS-RunShellScript' }))).toEqual([]);
+    expect(ruleFor(lifecycleEvent({ LifecycleHookName: 'drain-connections' }))).toEqual([]);
+    expect(ruleFor(lifecycleEvent({ AutoScalingGroupName: 'batch-asg' }))).toEqual([]);
+  });
+});
+
+test('an invocation status of a command the handler sent: read back from ListCommands, it releases the instance the command was for', async () => {
+  const h = harness();
+  h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+  h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+  await h.handler(lifecycleEvent({ AutoScalingGroupName: 'api asg' }));
+  const sent = h.ssm.commandCalls(SendCommandCommand)[0].args[0].input;
+
+  // SSM lists the command with the parameters it was sent with.
+  h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters: sent.Parameters as Record<string, string[]>, instances: sent.InstanceIds }));
+  h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+  const result = await h.handler(invocationEvent({ document: sent.DocumentName }));
+
+  expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([{
+    AutoScalingGroupName: 'api asg', LifecycleHookName: HOOK, InstanceId: INSTANCE, LifecycleActionResult: 'CONTINUE',
+  }]);
+  expect(result).toMatchObject({ action: 'command-finished', asgName: 'api asg', rescued: true, completion: 'completed' });
 });

@@ -1,17 +1,33 @@
-import { DescribeInstanceInformationCommand, InvalidInstanceId, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand, InvalidInstanceId, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException,
+} from '@aws-sdk/client-ssm';
 import {
   AutoScalingServiceException, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
-  ASG, COMMAND_ID, DOCUMENT, HELD, HOOK, INSTANCE, NOT_MANAGED, OTHER_ASG,
-  asgInstance, commandStatusEvent, emf, harness, instanceInfo, lifecycleEvent, noActiveAction, spotEvent, throttling,
+  ASG, COMMAND_ID, DOCUMENT, HELD, HOOK, INSTANCE, LIFECYCLE_PARAMETERS, NOT_MANAGED, OTHER_ASG, SPOT_PARAMETERS,
+  asgInstance, asgInstances, commandStatusEvent, emf, harness, instanceId, instanceInfo, invocationEvent, lifecycleEvent, listedCommand,
+  noActiveAction, spotEvent, throttling,
 } from './fixtures';
 
-const COMPLETE_INPUT = {
-  AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: INSTANCE, LifecycleActionResult: 'CONTINUE',
-};
+const completeInput = (instance = INSTANCE, hook = HOOK) => ({
+  AutoScalingGroupName: ASG, LifecycleHookName: hook, InstanceId: instance, LifecycleActionResult: 'CONTINUE',
+});
+const COMPLETE_INPUT = completeInput();
 const HEARTBEAT_INPUT = { AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: INSTANCE };
-const DESCRIBE_ASG_INPUT = { InstanceIds: [INSTANCE] };
+const DESCRIBE_ASG_INPUT = { InstanceIds: [INSTANCE], MaxRecords: 1 };
+const AGENT_INPUT = { Filters: [{ Key: 'InstanceIds', Values: [INSTANCE] }], MaxResults: 50 };
+const LIFECYCLE_EVENT_ID = '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f';
+const LIFECYCLE_SEND_INPUT = {
+  DocumentName: DOCUMENT,
+  InstanceIds: [INSTANCE],
+  TimeoutSeconds: 60,
+  MaxConcurrency: '100%',
+  MaxErrors: '100%',
+  Parameters: LIFECYCLE_PARAMETERS,
+  Comment: `log rescue (lifecycle) of 1 instance(s), event ${LIFECYCLE_EVENT_ID}`,
+};
+const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
 
 describe('lifecycle action', () => {
   test('online instance: one SendCommand with the rescue parameters, no completion yet', async () => {
@@ -21,26 +37,19 @@ describe('lifecycle action', () => {
 
     const result = await h.handler(lifecycleEvent());
 
-    expect(h.ssm.commandCalls(DescribeInstanceInformationCommand).map((c) => c.args[0].input)).toEqual([
-      { Filters: [{ Key: 'InstanceIds', Values: [INSTANCE] }] },
-    ]);
-    expect(h.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input)).toEqual([{
-      DocumentName: DOCUMENT,
-      InstanceIds: [INSTANCE],
-      TimeoutSeconds: 60,
-      Parameters: {
-        asgName: [ASG],
-        hookName: [HOOK],
-        trigger: ['lifecycle'],
-        eventTime: ['20261120T223000Z'],
-      },
-      Comment: 'log rescue (lifecycle) event 468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f',
-    }]);
+    expect(inputs(h.ssm.commandCalls(DescribeInstanceInformationCommand))).toEqual([AGENT_INPUT]);
+    // Every instance at once, and one instance's failure never stops the others.
+    expect(inputs(h.ssm.commandCalls(SendCommandCommand))).toEqual([LIFECYCLE_SEND_INPUT]);
     expect(h.autoScaling.calls()).toHaveLength(0);
     expect(result).toEqual({
       action: 'command-sent', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, commandId: COMMAND_ID,
-      eventTime: '20261120T223000Z', polls: 1,
+      eventTime: '20261120T223000Z', polls: 1, commandInstances: 1,
     });
+    expect(h.logs()).toEqual([{
+      level: 'info', msg: 'rescue command sent', eventId: LIFECYCLE_EVENT_ID, instanceId: INSTANCE, asgName: ASG,
+      trigger: 'lifecycle', commandId: COMMAND_ID, eventTime: '20261120T223000Z', polls: 1, commandInstances: 1,
+      executionTimeoutSeconds: 600, heartbeat: 'not-needed',
+    }]);
     expect(h.metrics()).toEqual([emf('CommandSent', 'Count', 1, undefined, h.clock.ms)]);
     expect(h.sleeps).toEqual([]);
   });
@@ -60,7 +69,7 @@ describe('lifecycle action', () => {
     expect(h.sleeps).toEqual([5000, 5000]);
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
     // Not Online on the first poll: one look at the group, then no more.
-    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([DESCRIBE_ASG_INPUT]);
+    expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([DESCRIBE_ASG_INPUT]);
     expect(h.autoScaling.calls()).toHaveLength(1);
   });
 
@@ -78,7 +87,7 @@ describe('lifecycle action', () => {
     expect(h.sleeps).toEqual([5000, 5000, 5000, 5000]);
     expect(h.clock.ms - start).toBe(20000);
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
-    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([DESCRIBE_ASG_INPUT]);
+    expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([DESCRIBE_ASG_INPUT]);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
     expect(h.autoScaling.calls()).toHaveLength(2);
     expect(result).toEqual({
@@ -111,7 +120,7 @@ describe('lifecycle action', () => {
     const result = await h.handler(lifecycleEvent());
 
     expect(h.ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
-    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([DESCRIBE_ASG_INPUT]);
+    expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([DESCRIBE_ASG_INPUT]);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
     expect(result).toMatchObject({ action: 'not-rescued', reason: 'not-managed', completion: 'completed' });
     expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'not-managed')]);
@@ -127,7 +136,9 @@ describe('lifecycle action', () => {
 
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
-    expect(result).toMatchObject({ action: 'not-rescued', reason: 'send-failed' });
+    expect(result).toEqual({
+      action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'send-failed', completion: 'completed', polls: 1,
+    });
     expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'send-failed')]);
     expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'SendCommand refused', error: 'InvalidInstanceId', instanceId: INSTANCE }));
     expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);
@@ -172,10 +183,8 @@ describe('lifecycle action for an instance already released (repeated or late de
     const result = await h.handler(lifecycleEvent({}, { time: '2026-11-20T22:45:00Z' }));
 
     expect(result).toEqual({ action: 'ignored', reason: 'already-released', instanceId: INSTANCE });
-    expect(h.ssm.commandCalls(DescribeInstanceInformationCommand).map((c) => c.args[0].input)).toEqual([
-      { Filters: [{ Key: 'InstanceIds', Values: [INSTANCE] }] },
-    ]);
-    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([DESCRIBE_ASG_INPUT]);
+    expect(inputs(h.ssm.commandCalls(DescribeInstanceInformationCommand))).toEqual([AGENT_INPUT]);
+    expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([DESCRIBE_ASG_INPUT]);
     expect(h.ssm.calls()).toHaveLength(1);
     expect(h.autoScaling.calls()).toHaveLength(1);
     expect(h.sleeps).toEqual([]);
@@ -273,7 +282,7 @@ describe('heartbeat before a late SendCommand', () => {
     expect(h.order).toEqual(['RecordLifecycleActionHeartbeat', 'SendCommand']);
     expect(result).toEqual({
       action: 'command-sent', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, commandId: COMMAND_ID,
-      eventTime: '20261120T223000Z', polls: 1,
+      eventTime: '20261120T223000Z', polls: 1, commandInstances: 1,
     });
     expect(h.logs()).toContainEqual({
       level: 'info', msg: 'lifecycle heartbeat recorded', eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', instanceId: INSTANCE, asgName: ASG,
@@ -349,29 +358,277 @@ describe('heartbeat before a late SendCommand', () => {
   });
 });
 
-describe('command status', () => {
+describe('invocation status: one instance of the command finished', () => {
   const TERMINAL = ['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'DeliveryTimedOut', 'ExecutionTimedOut', 'AccessDenied', 'Terminated'];
+  // 22:30:02.120 requested, 22:31:12 event.
+  const DURATION = 69.88;
 
-  test.each(TERMINAL)('%s: completes the lifecycle action CONTINUE and records the outcome', async (status) => {
+  test.each(TERMINAL)('%s: reads the command once, completes the lifecycle action CONTINUE and records the outcome', async (status) => {
     const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand());
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
 
-    const result = await h.handler(commandStatusEvent({ status }));
+    const result = await h.handler(invocationEvent({ status }));
 
-    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
-    expect(h.ssm.calls()).toHaveLength(0);
-    // 22:30:02.120 requested, 22:31:12 event.
-    const duration = 69.88;
+    expect(inputs(h.ssm.commandCalls(ListCommandsCommand))).toEqual([{ CommandId: COMMAND_ID }]);
+    expect(h.ssm.calls()).toHaveLength(1);
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([COMPLETE_INPUT]);
+    expect(h.autoScaling.calls()).toHaveLength(1);
     const rescued = status === 'Success';
     const reason = `command-${status.toLowerCase()}`;
     expect(result).toEqual({
       action: 'command-finished', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, commandId: COMMAND_ID, status,
-      rescued, ...(rescued ? {} : { reason }), completion: 'completed', durationSeconds: duration,
+      rescued, ...(rescued ? {} : { reason }), completion: 'completed', durationSeconds: DURATION,
     });
     expect(h.metrics()).toEqual([
       rescued ? emf('Rescued', 'Count', 1) : emf('NotRescued', 'Count', 1, reason),
-      emf('RescueDurationSeconds', 'Seconds', duration),
+      emf('RescueDurationSeconds', 'Seconds', DURATION),
     ]);
+    expect(h.logs()).toContainEqual({
+      level: rescued ? 'info' : 'warn', msg: rescued ? 'logs rescued' : 'logs not rescued',
+      eventId: '7f3c2a1e-5b9d-4c8e-a2f1-0e6d4b3c2a19', instanceId: INSTANCE, asgName: ASG,
+      trigger: 'lifecycle', commandId: COMMAND_ID, status, ...(rescued ? {} : { reason }), durationSeconds: DURATION, completion: 'completed',
+    });
+  });
+
+  test.each(['Pending', 'InProgress', 'Delayed', 'Cancelling'])('%s (not terminal): ignored, no AWS call', async (status) => {
+    const h = harness();
+    const result = await h.handler(invocationEvent({ status }));
+    expect(result).toEqual({ action: 'ignored', reason: 'not-terminal', instanceId: INSTANCE });
+    expect(h.awsCalls()).toBe(0);
+    expect(h.metrics()).toEqual([]);
+  });
+
+  test('another document: ignored, no AWS call', async () => {
+    const h = harness();
+    const result = await h.handler(invocationEvent({ document: 'AWS-RunShellScript' }));
+    expect(result).toEqual({ action: 'ignored', reason: 'other-document', instanceId: INSTANCE });
+    expect(h.awsCalls()).toBe(0);
+  });
+
+  test('a command SSM no longer lists: ignored as unknown-command, nothing completed or counted', async () => {
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves({ Commands: [] });
+    const result = await h.handler(invocationEvent());
+    expect(result).toEqual({ action: 'ignored', reason: 'unknown-command', instanceId: INSTANCE });
+    expect(inputs(h.ssm.commandCalls(ListCommandsCommand))).toEqual([{ CommandId: COMMAND_ID }]);
+    expect(h.autoScaling.calls()).toHaveLength(0);
+    expect(h.metrics()).toEqual([]);
+    expect(h.logs()).toEqual([{
+      level: 'info', msg: 'event ignored', reason: 'unknown-command', commandId: COMMAND_ID,
+      eventId: '7f3c2a1e-5b9d-4c8e-a2f1-0e6d4b3c2a19', instanceId: INSTANCE,
+    }]);
+  });
+
+  test('a group that is not configured (from the command parameters): ignored, nothing completed', async () => {
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters: { ...LIFECYCLE_PARAMETERS, asgName: [OTHER_ASG] } }));
+    const result = await h.handler(invocationEvent());
+    expect(result).toEqual({ action: 'ignored', reason: 'asg-not-configured', instanceId: INSTANCE });
+    expect(h.autoScaling.calls()).toHaveLength(0);
+    expect(h.metrics()).toEqual([]);
+  });
+
+  test('completes with the hook name the command carried', async () => {
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters: { ...LIFECYCLE_PARAMETERS, hookName: ['old-hook'] } }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    await h.handler(invocationEvent());
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(INSTANCE, 'old-hook')]);
+  });
+
+  test('spot trigger: metrics only, no completion', async () => {
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters: SPOT_PARAMETERS }));
+    const result = await h.handler(invocationEvent({ status: 'Failed' }));
+    expect(h.autoScaling.calls()).toHaveLength(0);
+    expect(result).toMatchObject({ action: 'command-finished', trigger: 'spot', rescued: false, reason: 'command-failed', completion: 'none' });
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'command-failed'), emf('RescueDurationSeconds', 'Seconds', DURATION)]);
+  });
+
+  test.each([
+    ['missing parameter', { asgName: [ASG], hookName: [HOOK], eventTime: ['20261120T223000Z'] }, 'detail.parameters.trigger: missing'],
+    ['two values', { ...LIFECYCLE_PARAMETERS, asgName: [ASG, OTHER_ASG] }, 'detail.parameters.asgName: not exactly one value'],
+    ['unknown trigger', { ...LIFECYCLE_PARAMETERS, trigger: ['manual'] }, 'detail.parameters.trigger: not lifecycle or spot'],
+    ['hostile group', { ...LIFECYCLE_PARAMETERS, asgName: ['web-asg; rm -rf /'] }, 'detail.parameters.asgName: not an Auto Scaling group name'],
+  ])('listed parameters that are not ours (%s): rejected, nothing completed', async (_name, parameters, reason) => {
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters }));
+    const result = await h.handler(invocationEvent());
+    expect(result).toEqual({ action: 'rejected', reason });
+    expect(h.autoScaling.calls()).toHaveLength(0);
+    expect(h.metrics()).toEqual([]);
+  });
+
+  test('two instances of one command, one event each: one ListCommands (cached per handler), two completions, Rescued twice', async () => {
+    const [a, b] = [instanceId(1), instanceId(2)];
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ instances: [a, b] }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const first = await h.handler(invocationEvent({ instance: a }, { id: 'a0000000-0000-4000-8000-000000000001' }));
+    const second = await h.handler(invocationEvent({ instance: b }, { id: 'a0000000-0000-4000-8000-000000000002' }));
+
+    expect(inputs(h.ssm.commandCalls(ListCommandsCommand))).toEqual([{ CommandId: COMMAND_ID }]);
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(a), completeInput(b)]);
+    expect([first, second]).toEqual([
+      expect.objectContaining({ action: 'command-finished', instanceId: a, rescued: true, completion: 'completed' }),
+      expect.objectContaining({ action: 'command-finished', instanceId: b, rescued: true, completion: 'completed' }),
+    ]);
+    expect(h.metrics().filter((m) => 'Rescued' in m)).toEqual([emf('Rescued', 'Count', 1), emf('Rescued', 'Count', 1)]);
+  });
+
+  test('the same two in one batch: still one ListCommands', async () => {
+    const [a, b] = [instanceId(1), instanceId(2)];
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ instances: [a, b] }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const outcomes = await h.handler.batch([
+      invocationEvent({ instance: a }, { id: 'a0000000-0000-4000-8000-000000000001' }),
+      invocationEvent({ instance: b, status: 'Failed' }, { id: 'a0000000-0000-4000-8000-000000000002' }),
+    ]);
+
+    expect(h.ssm.commandCalls(ListCommandsCommand)).toHaveLength(1);
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(a), completeInput(b)]);
+    expect(outcomes).toEqual([
+      { ok: true, result: expect.objectContaining({ instanceId: a, rescued: true }) },
+      { ok: true, result: expect.objectContaining({ instanceId: b, rescued: false, reason: 'command-failed', status: 'Failed' }) },
+    ]);
+    expect(h.metrics().filter((m) => !('RescueDurationSeconds' in m))).toEqual([emf('Rescued', 'Count', 1), emf('NotRescued', 'Count', 1, 'command-failed')]);
+  });
+
+  test('a command SSM did not list is not remembered: it may show up a moment later, and the next invocation asks again', async () => {
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolvesOnce({ Commands: [] }).resolves(listedCommand());
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    expect(await h.handler(invocationEvent({ instance: instanceId(1) }))).toEqual({ action: 'ignored', reason: 'unknown-command', instanceId: instanceId(1) });
+    expect(await h.handler(invocationEvent({ instance: instanceId(2) }))).toMatchObject({ action: 'command-finished', instanceId: instanceId(2) });
+    expect(h.ssm.commandCalls(ListCommandsCommand)).toHaveLength(2);
+  });
+
+  test('each handler (container) reads a command for itself', async () => {
+    const one = harness();
+    const two = harness();
+    for (const h of [one, two]) {
+      h.ssm.on(ListCommandsCommand).resolves(listedCommand());
+      h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+      await h.handler(invocationEvent());
+      expect(h.ssm.commandCalls(ListCommandsCommand)).toHaveLength(1);
+    }
+  });
+});
+
+describe('command status: the backstop for invocations that never reported', () => {
+  const [A, B, C] = [instanceId(0xa), instanceId(0xb), instanceId(0xc)];
+  const DURATION = 69.88;
+  /** The second receive: one visibility timeout (130 s) after the event. */
+  const later = <T extends { clock: { ms: number } }>(h: T): T => {
+    h.clock.ms = Date.parse(commandStatusEvent().time) + 130_000;
+    return h;
+  };
+
+  test('a fresh command status is deferred through the queue: it fails with Deferred (logged at info), no AWS call', async () => {
+    const h = harness();
+    const outcomes = await h.handler.batch([commandStatusEvent({ instances: [A, B, C] })]);
+    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'Deferred' }) }]);
+    expect(h.awsCalls()).toBe(0);
+    expect(h.metrics()).toEqual([]);
+    expect(h.logs()).toEqual([expect.objectContaining({
+      level: 'info', msg: 'event deferred; the queue delivers it again after its visibility timeout', eventId: '51c0891d-0e34-45b1-b70c-2d4bb9f1a3e8',
+    })]);
+    // Still fresh 59 s after the event; acted on from 60 s.
+    h.clock.ms = Date.parse(commandStatusEvent().time) + 59_000;
+    expect((await h.handler.batch([commandStatusEvent()]))[0].ok).toBe(false);
+    h.clock.ms += 1000;
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [INSTANCE]: 'Terminated' }));
+    expect(await h.handler.batch([commandStatusEvent()])).toEqual([{ ok: true, result: { action: 'ignored', reason: 'already-counted', instanceId: INSTANCE } }]);
+  });
+
+  test('Success with one instance still held (its own status was dead-lettered): completed and counted Rescued, no ListCommandInvocations', async () => {
+    const h = later(harness());
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [A]: 'Terminated', [B]: 'Terminating:Wait' }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    const result = await h.handler(commandStatusEvent({ instances: [A, B, C] }));
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(B)]);
+    expect(h.ssm.calls()).toHaveLength(0);
+    expect(result).toMatchObject({ action: 'backstop', status: 'Success', results: [expect.objectContaining({ instanceId: B, rescued: true })] });
+    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', DURATION)]);
+  });
+
+  test('Failed, every instance already released: one DescribeAutoScalingInstances, no ListCommandInvocations, no completion', async () => {
+    const h = later(harness());
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [A]: 'Terminating:Proceed', [B]: 'Terminated' }));
+
+    const result = await h.handler(commandStatusEvent({ status: 'Failed', instances: [A, B, C] }));
+
+    expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([{ InstanceIds: [A, B, C], MaxRecords: 3 }]);
+    expect(h.autoScaling.calls()).toHaveLength(1);
+    expect(h.ssm.calls()).toHaveLength(0);
+    expect(result).toEqual({ action: 'ignored', reason: 'already-counted' });
+    expect(h.metrics()).toEqual([]);
+    expect(h.logs()).toEqual([{
+      level: 'info', msg: 'event ignored', reason: 'already-counted', commandId: COMMAND_ID, status: 'Failed',
+      eventId: '51c0891d-0e34-45b1-b70c-2d4bb9f1a3e8', instances: 3, asgName: ASG,
+    }]);
+  });
+
+  test('Failed with one instance still held: ListCommandInvocations, and that instance counted with its own invocation status', async () => {
+    const h = later(harness());
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [A]: 'Terminated', [B]: 'Warmed:Terminating:Wait', [C]: 'Terminating:Proceed' }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    // The held instance's own copy succeeded (its status event was lost); another copy failed the command.
+    h.ssm.on(ListCommandInvocationsCommand)
+      .resolvesOnce({ CommandInvocations: [{ CommandId: COMMAND_ID, InstanceId: A, Status: 'Failed' }], NextToken: 'page-2' })
+      .resolves({ CommandInvocations: [{ CommandId: COMMAND_ID, InstanceId: B, Status: 'Success' }, { CommandId: COMMAND_ID, InstanceId: C, Status: 'Success' }] });
+
+    const result = await h.handler(commandStatusEvent({ status: 'Failed', instances: [A, B, C] }));
+
+    expect(inputs(h.ssm.commandCalls(ListCommandInvocationsCommand))).toEqual([
+      { CommandId: COMMAND_ID, MaxResults: 50 },
+      { CommandId: COMMAND_ID, MaxResults: 50, NextToken: 'page-2' },
+    ]);
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(B)]);
+    expect(result).toEqual({
+      action: 'backstop', commandId: COMMAND_ID, status: 'Failed', results: [{
+        action: 'command-finished', trigger: 'lifecycle', instanceId: B, asgName: ASG, commandId: COMMAND_ID, status: 'Success',
+        rescued: true, completion: 'completed', durationSeconds: DURATION,
+      }],
+    });
+    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', DURATION)]);
+    expect(h.logs()).toContainEqual(expect.objectContaining({
+      level: 'warn', msg: 'command finished with instances still held; releasing them', commandId: COMMAND_ID, status: 'Failed', held: 1,
+    }));
+  });
+
+  test('a held instance whose invocation SSM does not list is counted with the command status', async () => {
+    const h = later(harness());
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [A]: 'Terminating:Wait' }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    h.ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [] });
+    const result = await h.handler(commandStatusEvent({ status: 'TimedOut', instances: [A] }));
+    expect(result).toMatchObject({ action: 'backstop', results: [expect.objectContaining({ instanceId: A, status: 'TimedOut', reason: 'command-timedout' })] });
+    expect(h.metrics()[0]).toEqual(emf('NotRescued', 'Count', 1, 'command-timedout'));
+  });
+
+  test('the invocation status released it between the look and the completion: already-counted, nothing counted twice', async () => {
+    const h = later(harness());
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+    h.ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ CommandId: COMMAND_ID, InstanceId: INSTANCE, Status: 'Failed' }] });
+    h.autoScaling.on(CompleteLifecycleActionCommand).rejects(noActiveAction());
+    const result = await h.handler(commandStatusEvent({ status: 'Failed' }));
+    expect(result).toEqual({
+      action: 'backstop', commandId: COMMAND_ID, status: 'Failed', results: [{ action: 'ignored', reason: 'already-counted', instanceId: INSTANCE }],
+    });
+    expect(h.metrics()).toEqual([]);
+  });
+
+  test('Spot trigger: ignored as counted-per-invocation, no AWS call', async () => {
+    const h = harness();
+    const result = await h.handler(commandStatusEvent({ status: 'Failed', parameters: SPOT_PARAMETERS }));
+    expect(result).toEqual({ action: 'ignored', reason: 'counted-per-invocation', instanceId: INSTANCE });
+    expect(h.awsCalls()).toBe(0);
+    expect(h.metrics()).toEqual([]);
   });
 
   test.each(['Pending', 'InProgress', 'Delayed', 'Cancelling'])('%s (not terminal): ignored, no AWS call', async (status) => {
@@ -379,7 +636,6 @@ describe('command status', () => {
     const result = await h.handler(commandStatusEvent({ status }));
     expect(result).toEqual({ action: 'ignored', reason: 'not-terminal', instanceId: INSTANCE });
     expect(h.awsCalls()).toBe(0);
-    expect(h.metrics()).toEqual([]);
   });
 
   test('another document: ignored, no AWS call', async () => {
@@ -391,39 +647,16 @@ describe('command status', () => {
 
   test('a group that is not configured: ignored, no AWS call', async () => {
     const h = harness();
-    const result = await h.handler(commandStatusEvent({
-      parameters: { asgName: [OTHER_ASG], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] },
-    }));
+    const result = await h.handler(commandStatusEvent({ parameters: { ...LIFECYCLE_PARAMETERS, asgName: [OTHER_ASG] } }));
     expect(result).toMatchObject({ action: 'ignored', reason: 'asg-not-configured' });
     expect(h.awsCalls()).toBe(0);
-    expect(h.metrics()).toEqual([]);
-  });
-
-  test('completes with the hook name the command carried', async () => {
-    const h = harness();
-    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
-    await h.handler(commandStatusEvent({
-      parameters: { asgName: [ASG], hookName: ['old-hook'], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] },
-    }));
-    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)[0].args[0].input.LifecycleHookName).toBe('old-hook');
-  });
-
-  test('spot trigger: metrics only, no completion', async () => {
-    const h = harness();
-    const result = await h.handler(commandStatusEvent({
-      status: 'Failed',
-      parameters: { asgName: [ASG], hookName: ['none'], trigger: ['spot'], eventTime: ['20261120T230540Z'] },
-    }));
-    expect(h.awsCalls()).toBe(0);
-    expect(result).toMatchObject({ action: 'command-finished', trigger: 'spot', rescued: false, reason: 'command-failed', completion: 'none' });
-    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'command-failed'), emf('RescueDurationSeconds', 'Seconds', 69.88)]);
   });
 
   test.each([
     ['missing parameter', { asgName: [ASG], hookName: [HOOK], eventTime: ['20261120T223000Z'] }, 'detail.parameters.trigger: missing'],
-    ['two values', { asgName: [ASG, OTHER_ASG], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] }, 'detail.parameters.asgName: not exactly one value'],
-    ['unknown trigger', { asgName: [ASG], hookName: [HOOK], trigger: ['manual'], eventTime: ['20261120T223000Z'] }, 'detail.parameters.trigger: not lifecycle or spot'],
-    ['hostile group', { asgName: ['web-asg; rm -rf /'], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] }, 'detail.parameters.asgName: not an Auto Scaling group name'],
+    ['two values', { ...LIFECYCLE_PARAMETERS, asgName: [ASG, OTHER_ASG] }, 'detail.parameters.asgName: not exactly one value'],
+    ['unknown trigger', { ...LIFECYCLE_PARAMETERS, trigger: ['manual'] }, 'detail.parameters.trigger: not lifecycle or spot'],
+    ['hostile group', { ...LIFECYCLE_PARAMETERS, asgName: ['web-asg; rm -rf /'] }, 'detail.parameters.asgName: not an Auto Scaling group name'],
   ])('rescue parameters that are not ours (%s): rejected, no AWS call', async (_name, parameters, reason) => {
     const h = harness();
     const result = await h.handler(commandStatusEvent({ parameters }));
@@ -446,13 +679,15 @@ describe('spot interruption warning', () => {
 
     const result = await h.handler(spotEvent());
 
-    expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: [INSTANCE] }]);
-    expect(h.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input)).toEqual([{
+    expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([DESCRIBE_ASG_INPUT]);
+    expect(inputs(h.ssm.commandCalls(SendCommandCommand))).toEqual([{
       DocumentName: DOCUMENT,
       InstanceIds: [INSTANCE],
       TimeoutSeconds: 60,
-      Parameters: { asgName: [ASG], hookName: ['none'], trigger: ['spot'], eventTime: ['20261120T230540Z'] },
-      Comment: 'log rescue (spot) event 12345678-1234-1234-1234-123456789012',
+      MaxConcurrency: '100%',
+      MaxErrors: '100%',
+      Parameters: SPOT_PARAMETERS,
+      Comment: 'log rescue (spot) of 1 instance(s), event 12345678-1234-1234-1234-123456789012',
     }]);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
     expect(result).toMatchObject({ action: 'command-sent', trigger: 'spot', asgName: ASG });
@@ -519,17 +754,19 @@ describe('duplicates', () => {
     expect(params[0]?.eventTime).toEqual(['20261120T223000Z']);
   });
 
-  test('the same command status twice: the second completion finds no active action, is fine, and counts nothing', async () => {
+  test('the same invocation status twice: the second completion finds no active action, is fine, and counts nothing', async () => {
     const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand());
     h.autoScaling.on(CompleteLifecycleActionCommand).resolvesOnce({}).rejects(noActiveAction());
 
-    const first = await h.handler(commandStatusEvent());
-    const second = await h.handler(commandStatusEvent());
+    const first = await h.handler(invocationEvent());
+    const second = await h.handler(invocationEvent());
 
     expect(first).toMatchObject({ action: 'command-finished', rescued: true, completion: 'completed' });
     expect(second).toEqual({ action: 'ignored', reason: 'already-counted', instanceId: INSTANCE });
-    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT, COMPLETE_INPUT]);
-    expect(h.ssm.calls()).toHaveLength(0);
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([COMPLETE_INPUT, COMPLETE_INPUT]);
+    // The command's parameters are read once.
+    expect(h.ssm.calls()).toHaveLength(1);
     // One instance, one Rescued and one duration.
     expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88)]);
     expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'info', msg: 'lifecycle action already completed or expired' }));
@@ -539,23 +776,46 @@ describe('duplicates', () => {
     expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);
   });
 
+  test.each([['lifecycle', LIFECYCLE_PARAMETERS], ['spot', SPOT_PARAMETERS]])(
+    'the same %s invocation status twice in one batch: one counts, the other is duplicate-in-batch', async (_trigger, parameters) => {
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const outcomes = await h.handler.batch([invocationEvent(), invocationEvent()]);
+
+    expect(outcomes.map((o) => o.ok && o.result.action)).toEqual(['command-finished', 'ignored']);
+    expect(outcomes[1]).toEqual({ ok: true, result: { action: 'ignored', reason: 'duplicate-in-batch', instanceId: INSTANCE } });
+    expect(h.ssm.commandCalls(ListCommandsCommand)).toHaveLength(1);
+    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88)]);
+  });
+
   test.each(['Success', 'Failed', 'TimedOut'])(
     'the %s status of a second command (sent for a repeated lifecycle event) after the first released the instance: no Rescued/NotRescued',
     async (status) => {
       const h = harness();
+      const second = 'f0e1d2c3-b4a5-4968-8776-655443322110';
+      h.ssm.on(ListCommandsCommand).resolves(listedCommand({ commandId: second }));
       h.autoScaling.on(CompleteLifecycleActionCommand).rejects(noActiveAction());
-      const result = await h.handler(commandStatusEvent({ status }, { id: '0d4b3f0e-96a2-4c51-9d37-7f2c1b8e6a10' }));
+      const result = await h.handler(invocationEvent({ status, commandId: second }, { id: '0d4b3f0e-96a2-4c51-9d37-7f2c1b8e6a10' }));
       expect(result).toEqual({ action: 'ignored', reason: 'already-counted', instanceId: INSTANCE });
-      expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
+      expect(inputs(h.ssm.commandCalls(ListCommandsCommand))).toEqual([{ CommandId: second }]);
+      expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([COMPLETE_INPUT]);
       expect(h.metrics()).toEqual([]);
     },
   );
 
   test('another ValidationError on completion is not swallowed', async () => {
     const h = harness();
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand());
     h.autoScaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(noActiveAction(), { message: 'No Lifecycle Hook found' }));
-    await expect(h.handler(commandStatusEvent())).rejects.toThrow('No Lifecycle Hook found');
+    await expect(h.handler(invocationEvent())).rejects.toThrow('No Lifecycle Hook found');
     expect(h.metrics()).toEqual([]);
+    expect(h.logs().filter((l) => l.level === 'error')).toEqual([{
+      level: 'error', msg: 'event failed; the queue retries it, then moves it to the dead-letter queue',
+      eventId: '7f3c2a1e-5b9d-4c8e-a2f1-0e6d4b3c2a19', instanceId: INSTANCE, kind: 'command-invocation', operation: 'CompleteLifecycleAction',
+      error: 'ValidationError', detail: 'No Lifecycle Hook found',
+    }]);
   });
 });
 
@@ -588,9 +848,30 @@ describe('throttling', () => {
     expect(h.sleeps).toEqual([200, 400, 800, 1600, 3200]);
     expect(h.autoScaling.calls()).toHaveLength(0);
     expect(h.metrics()).toEqual([]);
-    expect(h.logs().filter((l) => l.level === 'error')).toEqual([expect.objectContaining({
-      eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', instanceId: INSTANCE, kind: 'lifecycle', operation: 'SendCommand', error: 'ThrottlingException',
-    })]);
+    expect(h.logs().filter((l) => l.level === 'error')).toEqual([{
+      level: 'error', msg: 'event failed; the queue retries it, then moves it to the dead-letter queue',
+      eventId: LIFECYCLE_EVENT_ID, instanceId: INSTANCE, kind: 'lifecycle', operation: 'SendCommand', error: 'ThrottlingException', detail: 'Rate exceeded',
+    }]);
+  });
+
+  test('an error that is not an AWS answer (a dropped connection, a bug) fails the event rather than releasing the instance', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).rejects(new Error('socket hang up'));
+    await expect(h.handler(lifecycleEvent())).rejects.toThrow('socket hang up');
+    expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(h.autoScaling.calls()).toHaveLength(0);
+    expect(h.metrics()).toEqual([]);
+  });
+
+  test('ListCommands throttled: retried, then the instance is released', async () => {
+    const h = harness();
+    h.ssm.on(ListCommandsCommand).rejectsOnce(throttling()).resolves(listedCommand());
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    expect(await h.handler(invocationEvent())).toMatchObject({ action: 'command-finished', completion: 'completed' });
+    expect(h.ssm.commandCalls(ListCommandsCommand)).toHaveLength(2);
+    expect(h.sleeps).toEqual([100]);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'AWS call throttled; backing off', operation: 'ListCommands', attempt: 1 }));
   });
 
   test('server errors (5xx) are retried like throttling', async () => {
@@ -599,7 +880,8 @@ describe('throttling', () => {
       .rejectsOnce(new SSMServiceException({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'oops' }))
       .rejectsOnce(new SSMServiceException({ name: 'Unknown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'oops' }))
       .resolves({});
-    const result = await h.handler(commandStatusEvent());
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand());
+    const result = await h.handler(invocationEvent());
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(3);
     expect(result).toMatchObject({ completion: 'completed' });
   });
@@ -609,7 +891,8 @@ describe('throttling', () => {
     h.autoScaling.on(CompleteLifecycleActionCommand)
       .rejectsOnce(new SSMServiceException({ name: 'TooManyUpdates', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'busy' }))
       .resolves({});
-    await h.handler(commandStatusEvent());
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand());
+    await h.handler(invocationEvent());
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(2);
   });
 });
@@ -623,7 +906,7 @@ describe('malformed and hostile events: logged rejection, zero AWS calls, no thr
     ['empty object', {}],
     ['wrong source', lifecycleEvent({}, { source: 'custom.autoscaling' })],
     ['wrong detail-type', lifecycleEvent({}, { 'detail-type': 'EC2 Instance Launch Successful' })],
-    ['invocation-level SSM event', commandStatusEvent({}, { 'detail-type': 'EC2 Command Invocation Status-change Notification' })],
+    ['command status labelled as an invocation (no instance-id)', commandStatusEvent({}, { 'detail-type': 'EC2 Command Invocation Status-change Notification' })],
     ['missing detail', lifecycleEvent({}, { detail: undefined })],
     ['detail is a string', lifecycleEvent({}, { detail: 'x' })],
     ['missing instance id', lifecycleEvent({ EC2InstanceId: undefined })],
@@ -644,7 +927,9 @@ describe('malformed and hostile events: logged rejection, zero AWS calls, no thr
     ['impossible date', lifecycleEvent({}, { time: '2026-13-45T99:99:99Z' })],
     ['resources not an array', lifecycleEvent({}, { resources: 'arn' })],
     ['100k resources', lifecycleEvent({}, { resources: new Array(100000).fill('x') })],
-    ['command: two instances', commandStatusEvent({}, { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-1234567890abcdef0', 'arn:aws:ec2:us-east-1:123456789012:instance/i-0234567890abcdef0'] })],
+    ['command: 51 instances (SendCommand takes 50)', commandStatusEvent({ instances: Array.from({ length: 51 }, (_, i) => instanceId(i)) })],
+    ['command: no instance', commandStatusEvent({ instances: [] })],
+    ['command: one good instance ARN, one hostile', commandStatusEvent({}, { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-1234567890abcdef0', 'arn:aws:ec2:us-east-1:123456789012:instance/i-0234567890abcdef0;halt'] })],
     ['command: resource not an instance', commandStatusEvent({}, { resources: ['arn:aws:ec2:us-east-1:123456789012:volume/vol-1234567890abcdef0'] })],
     ['command: hostile instance ARN', commandStatusEvent({}, { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-1234567890abcdef0`id`'] })],
     ['command: parameters not an object', commandStatusEvent({ parameters: ['asgName'] as any })],
@@ -652,6 +937,13 @@ describe('malformed and hostile events: logged rejection, zero AWS calls, no thr
     ['command: 100 KB parameter', commandStatusEvent({ parameters: { asgName: [big], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] } })],
     ['command: unknown status', commandStatusEvent({ status: 'Exploded' })],
     ['command: status is a number', commandStatusEvent({ status: 1 as any })],
+    ['invocation: instance id with command substitution', invocationEvent({ instance: 'i-$(curl evil)' })],
+    ['invocation: instance id missing', invocationEvent({}, { detail: { ...invocationEvent().detail, 'instance-id': undefined } })],
+    ['invocation: command id not a UUID', invocationEvent({ commandId: '../../etc/passwd' })],
+    ['invocation: document name with a space', invocationEvent({ document: 'logrescue rescue' })],
+    ['invocation: unknown status', invocationEvent({ status: 'Exploded' })],
+    ['invocation: requested time not ISO', invocationEvent({}, { detail: { ...invocationEvent().detail, 'requested-date-time': 'now' } })],
+    ['invocation: 100 KB document name', invocationEvent({ document: big })],
     ['spot: unknown action', spotEvent({ 'instance-action': 'reboot' })],
     ['spot: instance id with spaces', spotEvent({ 'instance-id': 'i-12345678 ; halt' })],
   ];

@@ -1,18 +1,21 @@
 /**
- * The three EventBridge events the log rescue handler accepts, and a strict parser for them.
+ * The four EventBridge events the log rescue handler accepts, and a strict parser for them.
  *
  * Anything that reaches the handler is treated as untrusted: a rule can be edited, a test event can
  * be sent by hand, and every string here ends up in an AWS API call or a log line. The parser
  * checks type, length and alphabet of every field it returns, and reports the first problem as a
  * field path (never the value, so a hostile value is not echoed into the logs).
  */
-import { ASG_NAME_PATTERN, EVENTS, HOOK_NAME_PATTERN, NO_LIFECYCLE_HOOK, TERMINAL_COMMAND_STATUSES } from '../../config/patterns';
+import {
+  ASG_NAME_PATTERN, EVENTS, HOOK_NAME_PATTERN, MAX_INSTANCES_PER_COMMAND, NO_LIFECYCLE_HOOK, TERMINAL_COMMAND_STATUSES,
+} from '../../config/patterns';
 
 export const LIFECYCLE_SOURCE = EVENTS.lifecycle.source;
 export const LIFECYCLE_DETAIL_TYPE = EVENTS.lifecycle.detailType;
 export const TERMINATING_TRANSITION = 'autoscaling:EC2_INSTANCE_TERMINATING';
 export const COMMAND_SOURCE = EVENTS.commandStatus.source;
 export const COMMAND_DETAIL_TYPE = EVENTS.commandStatus.detailType;
+export const INVOCATION_DETAIL_TYPE = EVENTS.commandInvocation.detailType;
 export const SPOT_SOURCE = EVENTS.spotWarning.source;
 export const SPOT_DETAIL_TYPE = EVENTS.spotWarning.detailType;
 
@@ -48,7 +51,8 @@ export const EVENT_TIME_PATTERN = /^\d{8}T\d{6}Z$/;
 export const TRIGGER_PATTERN = /^(lifecycle|spot)$/;
 
 const MAX_SHORT = 256;
-const MAX_RESOURCES = 10;
+/** A command-level event lists every instance of the command. */
+const MAX_RESOURCES = MAX_INSTANCES_PER_COMMAND;
 const MAX_RESOURCE_LENGTH = 2048;
 /** NotificationMetadata is at most 1023 characters in the Auto Scaling API. */
 const MAX_METADATA = 1023;
@@ -77,6 +81,7 @@ export interface LifecycleActionEvent extends Envelope {
   destination?: string;
 }
 
+/** The command-level event: one per command, whatever its number of instances. */
 export interface CommandStatusEvent extends Envelope {
   kind: 'command-status';
   commandId: string;
@@ -85,6 +90,19 @@ export interface CommandStatusEvent extends Envelope {
   terminal: boolean;
   /** As sent by SSM, checked for shape and size only: see `readRescueParameters`. */
   parameters: Record<string, string[]>;
+  requestedTime: string;
+  requestedTimeMs: number;
+  /** From `resources`: every instance the command was sent to (1..50). */
+  instanceIds: string[];
+}
+
+/** The invocation-level event: one instance's copy of a command changed status. Carries no parameters. */
+export interface CommandInvocationEvent extends Envelope {
+  kind: 'command-invocation';
+  commandId: string;
+  documentName: string;
+  status: string;
+  terminal: boolean;
   requestedTime: string;
   requestedTimeMs: number;
   instanceId: string;
@@ -96,7 +114,7 @@ export interface SpotWarningEvent extends Envelope {
   instanceAction: SpotAction;
 }
 
-export type RescueEvent = LifecycleActionEvent | CommandStatusEvent | SpotWarningEvent;
+export type RescueEvent = LifecycleActionEvent | CommandStatusEvent | CommandInvocationEvent | SpotWarningEvent;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -207,29 +225,41 @@ function parseParameters(d: Record<string, unknown>): Record<string, string[]> {
   return out;
 }
 
-function parseCommandStatus(event: Record<string, unknown>): CommandStatusEvent {
-  const env = envelope(event);
-  const d = detailOf(event);
+function commandCommon(d: Record<string, unknown>) {
   const status = str(d, 'status', 'detail.status', STATUS, 'a command status', 32);
   const terminal = (TERMINAL_COMMAND_STATUSES as readonly string[]).includes(status);
   if (!terminal && !(PENDING_COMMAND_STATUSES as readonly string[]).includes(status)) reject('detail.status: not a known command status');
   const requested = isoTime(d, 'requested-date-time', 'detail.requested-date-time');
-  // A command to one instance names exactly that instance.
-  if (env.resources.length !== 1) reject('resources: not exactly one instance ARN');
-  const arn = INSTANCE_ARN.exec(env.resources[0]);
-  if (!arn) reject('resources[0]: not an EC2 instance ARN');
   return {
-    kind: 'command-status',
-    ...env,
     commandId: str(d, 'command-id', 'detail.command-id', COMMAND_ID, 'a command id', 36),
     documentName: str(d, 'document-name', 'detail.document-name', DOCUMENT_NAME, 'a document name'),
     status,
     terminal,
-    parameters: parseParameters(d),
     requestedTime: requested.text,
     requestedTimeMs: requested.ms,
-    instanceId: arn[2],
   };
+}
+
+function parseCommandStatus(event: Record<string, unknown>): CommandStatusEvent {
+  const env = envelope(event);
+  const d = detailOf(event);
+  const common = commandCommon(d);
+  // Our commands go to instances by id: the event names each of them.
+  if (env.resources.length === 0) reject('resources: no instance ARN');
+  const instanceIds = env.resources.map((r, i) => {
+    const arn = INSTANCE_ARN.exec(r);
+    if (!arn) reject(`resources[${i}]: not an EC2 instance ARN`);
+    return arn[2];
+  });
+  return { kind: 'command-status', ...env, ...common, parameters: parseParameters(d), instanceIds: [...new Set(instanceIds)] };
+}
+
+function parseCommandInvocation(event: Record<string, unknown>): CommandInvocationEvent {
+  const env = envelope(event);
+  const d = detailOf(event);
+  const common = commandCommon(d);
+  const instanceId = str(d, 'instance-id', 'detail.instance-id', INSTANCE_ID_PATTERN, 'an instance id', 19);
+  return { kind: 'command-invocation', ...env, ...common, instanceId };
 }
 
 function parseSpot(event: Record<string, unknown>): SpotWarningEvent {
@@ -249,6 +279,7 @@ export function parseEvent(event: unknown): Parsed<RescueEvent> {
     const detailType = str(event, 'detail-type', 'detail-type', /^[A-Za-z0-9 .-]+$/, 'a detail type', 128);
     if (source === LIFECYCLE_SOURCE && detailType === LIFECYCLE_DETAIL_TYPE) return { ok: true, value: parseLifecycle(event) };
     if (source === COMMAND_SOURCE && detailType === COMMAND_DETAIL_TYPE) return { ok: true, value: parseCommandStatus(event) };
+    if (source === COMMAND_SOURCE && detailType === INVOCATION_DETAIL_TYPE) return { ok: true, value: parseCommandInvocation(event) };
     if (source === SPOT_SOURCE && detailType === SPOT_DETAIL_TYPE) return { ok: true, value: parseSpot(event) };
     return reject('source/detail-type: not an event this handler takes');
   } catch (e) {

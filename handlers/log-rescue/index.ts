@@ -1,9 +1,10 @@
 /**
  * Lambda entry of the log rescue handler: builds the real clients and settings once per container
- * and hands every event to `createRescueHandler`. No logic lives here.
+ * and hands every batch from the event queue to `createQueueHandler`. No logic lives here.
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { createQueueHandler } from './queue';
 import { createRescueHandler, settingsFromEnv } from './rescue';
 
 // The handler retries throttling itself, with a bounded total delay; the SDK must not retry underneath it.
@@ -18,4 +19,4 @@ const rescue = createRescueHandler({
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 });
 
-export const handler = (event: unknown) => rescue(event);
+export const handler = createQueueHandler(rescue);

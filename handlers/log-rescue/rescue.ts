@@ -1,28 +1,40 @@
 /**
- * The termination log rescue, as one function per event, over injected AWS clients and clock.
+ * The termination log rescue over a batch of EventBridge events (as the event queue hands them to
+ * one invocation), over injected AWS clients and clock.
  *
- * - Lifecycle action: wait (bounded) for the instance's SSM agent, then send the rescue document
- *   (recording a heartbeat first when the command could otherwise outlive the lifecycle action).
- *   If the logs cannot be rescued, release the instance at once instead of holding it until the
- *   heartbeat expires.
- * - Command status: the rescue document finished (any way); release the instance. Nobody polls.
+ * - Lifecycle actions: wait (bounded) for the instances' SSM agents, then send the rescue document,
+ *   ONE command per group of up to 50 instances of the same group, hook and event second
+ *   (recording a heartbeat first for an instance whose command could otherwise outlive its
+ *   lifecycle action). An instance whose logs cannot be rescued is released at once instead of
+ *   being held until the heartbeat expires.
+ * - Invocation status: one instance's copy of the command finished (any way); release that
+ *   instance. The event carries no parameters: the command's (group, hook, trigger) come from
+ *   `ListCommands`, once per command per container. Nobody polls.
+ * - Command status: the backstop for an invocation status that never arrived or never went
+ *   through (an agent that never answered, a status event dead-lettered). Deferred once through
+ *   the queue, it then releases, with each invocation's own status, the instances their lifecycle
+ *   actions still hold.
  * - Spot warning: send the same document with the 2-minute budget; nothing to release.
  *
  * Rescued / NotRescued count instances, not event deliveries: the delivery that releases the
  * instance counts it; a repeated or late delivery that finds it already released counts nothing.
  *
- * The handler never throws for an event it cannot use (Lambda would retry it, and retry a flood of
- * them); it throws only when AWS keeps throttling or a call fails in a way a retry may fix, so that
- * Lambda's async retry and on-failure destination take over. No module-level state: everything
- * timed goes through `now`/`sleep`, so a simulation can drive many handlers on a virtual clock.
+ * The handler never fails an event it cannot use (the queue would retry it, and retry a flood of
+ * them); an event fails only when AWS keeps throttling or a call fails in a way a retry may fix,
+ * and then only the events that call was for, so the queue retries just those. No module-level
+ * state: everything timed goes through `now`/`sleep`, so a simulation can drive many handlers on a
+ * virtual clock.
  */
-import { DescribeInstanceInformationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, type SSMClient,
+} from '@aws-sdk/client-ssm';
 import {
   CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
+import { MAX_INSTANCES_PER_COMMAND } from '../../config/patterns';
 import {
   compactUtc, NO_HOOK, parseEvent, readRescueParameters,
-  type CommandStatusEvent, type LifecycleActionEvent, type SpotWarningEvent, type Trigger,
+  type CommandInvocationEvent, type CommandStatusEvent, type LifecycleActionEvent, type RescueEvent, type SpotWarningEvent, type Trigger,
 } from './events';
 import { createMetrics, type Metrics } from './metrics';
 import {
@@ -56,7 +68,13 @@ export type IgnoredReason =
   /** A lifecycle event for an instance its lifecycle action no longer holds (a repeated or late delivery). */
   | 'already-released'
   /** A command status for an instance another delivery already released and counted. */
-  | 'already-counted' | 'lifecycle-hook-handles-it';
+  | 'already-counted' | 'lifecycle-hook-handles-it'
+  /** The same event, or another event for the same instance, earlier in the same batch. */
+  | 'duplicate-in-batch'
+  /** An invocation status of a command SSM no longer lists (commands are listed for 30 days). */
+  | 'unknown-command'
+  /** A command-level status of a Spot rescue: its invocation statuses count each instance. */
+  | 'counted-per-invocation';
 
 /** How the lifecycle action ended up: completed by us, or already gone (completed, or heartbeat expired). */
 export type Completion = 'completed' | 'already-completed' | 'none';
@@ -64,12 +82,28 @@ export type Completion = 'completed' | 'already-completed' | 'none';
 export type RescueResult =
   | { action: 'rejected'; reason: string }
   | { action: 'ignored'; reason: IgnoredReason; instanceId?: string }
-  | { action: 'command-sent'; trigger: Trigger; instanceId: string; asgName: string; commandId: string; eventTime: string; polls: number }
+  | {
+      action: 'command-sent'; trigger: Trigger; instanceId: string; asgName: string; commandId: string; eventTime: string; polls: number;
+      /** Instances the command went to, this one included. */
+      commandInstances: number;
+    }
   | { action: 'not-rescued'; trigger: Trigger; instanceId: string; asgName: string; reason: NotRescuedReason; completion: Completion; polls: number }
   | {
       action: 'command-finished'; trigger: Trigger; instanceId: string; asgName: string; commandId: string; status: string;
       rescued: boolean; reason?: NotRescuedReason; completion: Completion; durationSeconds: number;
-    };
+    }
+  /** A command-level status: what it did for each instance its lifecycle action still held. */
+  | { action: 'backstop'; commandId: string; status: string; results: RescueResult[] };
+
+/** What became of one event of a batch: a result, or the error the queue should retry it for. */
+export type Outcome = { ok: true; result: RescueResult } | { ok: false; error: unknown };
+
+export interface RescueHandler {
+  /** One event; throws when the event should be retried. */
+  (event: unknown): Promise<RescueResult>;
+  /** A batch, each event's outcome in order. Never throws. */
+  batch(events: readonly unknown[]): Promise<Outcome[]>;
+}
 
 /** Seconds SSM may take to deliver the command; the agent was just seen Online. */
 export const DELIVERY_TIMEOUT_SECONDS = 60;
@@ -79,6 +113,14 @@ export const ONLINE_POLL_INTERVAL_MS = 5000;
  * instance (its delivery timeout); the config keeps the heartbeat at least this far above it.
  */
 export const HEARTBEAT_MARGIN_SECONDS = DELIVERY_TIMEOUT_SECONDS;
+/**
+ * Lifecycle writes (complete, heartbeat) one invocation keeps in flight at once. Auto Scaling
+ * throttles them per account, and has no batch form: fifty at once from one invocation would only
+ * throttle each other into exhausting their retries, while a few at a time keep within the rate.
+ */
+export const LIFECYCLE_WRITE_CONCURRENCY = 4;
+/** Commands whose parameters a container remembers (one storm of 1,000 instances needs about 40). */
+const COMMAND_CACHE_SIZE = 1000;
 const NO_ACTIVE_ACTION = /No active Lifecycle Action found/i;
 /**
  * Lifecycle states of an instance its termination lifecycle action has let go. Any other state
@@ -87,20 +129,78 @@ const NO_ACTIVE_ACTION = /No active Lifecycle Action found/i;
  * instance held until its heartbeat expires, a wrong guess the other way costs one online wait.
  */
 const RELEASED_STATES = new Set(['Terminating:Proceed', 'Terminated', 'Warmed:Terminating:Proceed', 'Warmed:Terminated']);
+/**
+ * Age a command-level status must reach before the backstop acts on it. The queue's visibility
+ * timeout (130 s by default) is longer, so a deferred event acts on its second receive.
+ */
+export const BACKSTOP_DELAY_SECONDS = 60;
 
-type Online = {
-  state: 'online' | 'offline' | 'not-managed'; polls: number; pingStatus?: string;
-  /** The lifecycle action no longer holds the instance; `lifecycleState` is what Auto Scaling said (absent: not listed). */
-  released?: boolean; lifecycleState?: string;
-};
+/** Not a failure: an event that should come back later (the queue delivers it again). */
+export class Deferred extends Error {
+  override readonly name = 'Deferred';
+}
 
-export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promise<RescueResult> {
+/** States in which a termination lifecycle action holds the instance. */
+const HELD_STATES = new Set(['Terminating:Wait', 'Warmed:Terminating:Wait']);
+
+/** One instance to rescue, from a lifecycle event or a Spot warning. */
+interface Job {
+  readonly index: number;
+  readonly eventId: string;
+  readonly instanceId: string;
+  readonly asgName: string;
+  readonly hookName: string;
+  readonly trigger: Trigger;
+  readonly eventTime: string;
+  readonly lifecycle?: LifecycleActionEvent;
+  readonly spot?: SpotWarningEvent;
+}
+
+type Indexed<E> = { index: number; e: E };
+
+/** Run at most `limit` of the given tasks at once, in the order they ask. */
+function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+function chunks<T>(items: readonly T[], size = MAX_INSTANCES_PER_COMMAND): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const t of items) {
+    const k = key(t);
+    const g = groups.get(k);
+    if (g) g.push(t);
+    else groups.set(k, [t]);
+  }
+  return [...groups.values()];
+}
+
+export function createRescueHandler(deps: RescueDeps): RescueHandler {
   const { ssm, autoScaling, settings, log, now, sleep } = deps;
   const random = deps.random ?? Math.random;
   const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const metrics: Metrics = createMetrics({ log, now, namespace: settings.metricNamespace, stack: settings.stackId });
+  /** Per container: a command's document and parameters never change. */
+  const commands = new Map<string, { documentName: string; parameters: Record<string, string[]> }>();
+  const lifecycleWrite = createLimiter(LIFECYCLE_WRITE_CONCURRENCY);
 
-  type Context = { eventId: string; instanceId?: string; asgName?: string };
+  type Context = { eventId?: string; instanceId?: string; asgName?: string; instances?: number };
   const info = (ctx: Context, msg: string, extra: object = {}) => log({ level: 'info', msg, ...ctx, ...extra });
   const warn = (ctx: Context, msg: string, extra: object = {}) => log({ level: 'warn', msg, ...ctx, ...extra });
 
@@ -109,81 +209,111 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
       sleep, random,
       onRetry: ({ attempt, delayMs, error }) => warn(ctx, 'AWS call throttled; backing off', { operation, attempt, delayMs, error }),
     }, policy).catch((err: unknown) => {
-      // Tagged so the one error record of a failed invocation can name the call.
+      // Tagged so the error record of a failed event can name the call.
       if (typeof err === 'object' && err !== null) Object.assign(err, { logRescueOperation: operation });
       throw err;
     });
 
-  /** Whether the instance's lifecycle action has let it go: it is past Terminating:Wait, or no group lists it. */
-  async function released(ctx: Context, instanceId: string): Promise<{ released: boolean; lifecycleState?: string }> {
-    const out = await call(ctx, 'DescribeAutoScalingInstances', () => autoScaling.send(new DescribeAutoScalingInstancesCommand({
-      InstanceIds: [instanceId],
-    })));
-    const state = out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId)?.LifecycleState;
-    return { released: state === undefined || RELEASED_STATES.has(state), ...(state ? { lifecycleState: state } : {}) };
-  }
+  // ------------------------------------------------------------------ AWS reads, batched
 
-  /**
-   * Poll the agent until Online or `waitMs` passed. With `checkReleased`, an agent that is not Online
-   * on the first poll (the common path stays one call) is first checked for a lifecycle action that
-   * let its instance go already: a repeated or late event should not hold a slot of the reserved
-   * concurrency through the online wait, nor count the instance a second time.
-   */
-  async function waitOnline(ctx: Context, instanceId: string, waitMs: number, checkReleased = false): Promise<Online> {
-    const deadline = now() + waitMs;
-    for (let polls = 1; ; polls++) {
-      const out = await call(ctx, 'DescribeInstanceInformation', () => ssm.send(new DescribeInstanceInformationCommand({
-        Filters: [{ Key: 'InstanceIds', Values: [instanceId] }],
+  /** Lifecycle state and group of each instance Auto Scaling lists (absent: not listed). */
+  async function groupMembership(ctx: Context, instanceIds: readonly string[]): Promise<Map<string, { asgName?: string; state?: string }>> {
+    const found = new Map<string, { asgName?: string; state?: string }>();
+    await Promise.all(chunks(instanceIds).map(async (ids) => {
+      const res = await call(ctx, 'DescribeAutoScalingInstances', () => autoScaling.send(new DescribeAutoScalingInstancesCommand({
+        InstanceIds: ids, MaxRecords: ids.length,
       })));
-      const item = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
-      if (item?.PingStatus === 'Online') return { state: 'online', polls };
-      if (polls === 1 && checkReleased) {
-        const r = await released(ctx, instanceId);
-        if (r.released) {
-          return { state: item ? 'offline' : 'not-managed', polls, pingStatus: item?.PingStatus, released: true, lifecycleState: r.lifecycleState };
-        }
+      for (const i of res.AutoScalingInstances ?? []) {
+        if (i.InstanceId) found.set(i.InstanceId, { asgName: i.AutoScalingGroupName, state: i.LifecycleState });
       }
-      const remaining = deadline - now();
-      if (remaining <= 0) return { state: item ? 'offline' : 'not-managed', polls, pingStatus: item?.PingStatus };
-      await sleep(Math.min(ONLINE_POLL_INTERVAL_MS, remaining));
-    }
+    }));
+    return found;
   }
 
-  /** `undefined` when SSM refused the command for a reason a retry will not fix. */
-  async function sendRescue(ctx: Context, p: {
-    instanceId: string; asgName: string; hookName: string; trigger: Trigger; eventTime: string;
-  }): Promise<string | undefined> {
+  /** Ping status of each instance SSM lists (absent: not managed). */
+  async function pingStatuses(ctx: Context, instanceIds: readonly string[]): Promise<Map<string, string | undefined>> {
+    const found = new Map<string, string | undefined>();
+    await Promise.all(chunks(instanceIds).map(async (ids) => {
+      let nextToken: string | undefined;
+      do {
+        const res = await call(ctx, 'DescribeInstanceInformation', () => ssm.send(new DescribeInstanceInformationCommand({
+          Filters: [{ Key: 'InstanceIds', Values: ids }], MaxResults: MAX_INSTANCES_PER_COMMAND, NextToken: nextToken,
+        })));
+        for (const i of res.InstanceInformationList ?? []) if (i.InstanceId) found.set(i.InstanceId, i.PingStatus);
+        nextToken = res.NextToken;
+      } while (nextToken);
+    }));
+    return found;
+  }
+
+  /** A command's document and parameters (null: SSM does not list it), remembered per container. */
+  async function commandOf(ctx: Context, commandId: string): Promise<{ documentName: string; parameters: Record<string, string[]> } | null> {
+    const known = commands.get(commandId);
+    if (known !== undefined) return known;
+    const res = await call(ctx, 'ListCommands', () => ssm.send(new ListCommandsCommand({ CommandId: commandId })));
+    const c = res.Commands?.find((x) => x.CommandId === commandId);
+    const value = c ? { documentName: c.DocumentName ?? '', parameters: (c.Parameters ?? {}) as Record<string, string[]> } : null;
+    // Not listed is not remembered: a command may show up a moment after its first event.
+    if (value) {
+      if (commands.size >= COMMAND_CACHE_SIZE) commands.delete(commands.keys().next().value as string);
+      commands.set(commandId, value);
+    }
+    return value;
+  }
+
+  /** Each invocation's own status. */
+  async function invocationStatuses(ctx: Context, commandId: string): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    let nextToken: string | undefined;
+    do {
+      const res = await call(ctx, 'ListCommandInvocations', () => ssm.send(new ListCommandInvocationsCommand({
+        CommandId: commandId, MaxResults: MAX_INSTANCES_PER_COMMAND, NextToken: nextToken,
+      })));
+      for (const i of res.CommandInvocations ?? []) if (i.InstanceId && i.Status) found.set(i.InstanceId, i.Status);
+      nextToken = res.NextToken;
+    } while (nextToken);
+    return found;
+  }
+
+  // ------------------------------------------------------------------ AWS writes
+
+  /** `{ refused }` when SSM refused the command for a reason a retry will not fix. */
+  async function sendRescue(ctx: Context, jobs: readonly Job[]): Promise<string | { refused: string }> {
+    const first = jobs[0];
     try {
-      const out = await call(ctx, 'SendCommand', () => ssm.send(new SendCommandCommand({
+      const res = await call(ctx, 'SendCommand', () => ssm.send(new SendCommandCommand({
         DocumentName: settings.documentName,
-        InstanceIds: [p.instanceId],
+        InstanceIds: jobs.map((j) => j.instanceId),
         TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+        // Every instance at once, and one instance's failure never stops the others.
+        MaxConcurrency: '100%',
+        MaxErrors: '100%',
         // The document's execution timeout, log globs and journal flag are its own defaults.
         Parameters: {
-          asgName: [p.asgName],
-          hookName: [p.hookName],
-          trigger: [p.trigger],
-          eventTime: [p.eventTime],
+          asgName: [first.asgName],
+          hookName: [first.hookName],
+          trigger: [first.trigger],
+          eventTime: [first.eventTime],
         },
-        Comment: `log rescue (${p.trigger}) event ${ctx.eventId}`.slice(0, 100),
+        Comment: `log rescue (${first.trigger}) of ${jobs.length} instance(s), event ${first.eventId}`.slice(0, 100),
       })));
-      return out.Command?.CommandId ?? '';
+      return res.Command?.CommandId ?? '';
     } catch (err) {
       // Throttled to the end, or not an AWS answer at all: worth another try later, not a release.
       if (!isServiceError(err) || isRetryable(err)) throw err;
       warn(ctx, 'SendCommand refused', { error: errorName(err), detail: errorMessage(err) });
-      return undefined;
+      return { refused: errorName(err) };
     }
   }
 
   async function complete(ctx: Context, asgName: string, hookName: string, instanceId: string): Promise<Completion> {
     try {
-      await call(ctx, 'CompleteLifecycleAction', () => autoScaling.send(new CompleteLifecycleActionCommand({
+      await lifecycleWrite(() => call(ctx, 'CompleteLifecycleAction', () => autoScaling.send(new CompleteLifecycleActionCommand({
         AutoScalingGroupName: asgName,
         LifecycleHookName: hookName,
         InstanceId: instanceId,
         LifecycleActionResult: 'CONTINUE',
-      })));
+      }))));
       info(ctx, 'lifecycle action completed', { result: 'CONTINUE' });
       return 'completed';
     } catch (err) {
@@ -199,11 +329,11 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
   /**
    * Before a lifecycle command is sent: when its status could come after the lifecycle action
    * expires (the event's age + the execution timeout + the delivery timeout is past the heartbeat
-   * timeout, as after a long Lambda queue or retries), record a heartbeat, which restarts the full
+   * timeout, as after a long queue or retries), record a heartbeat, which restarts the full
    * heartbeat timeout. `released`: no action holds the instance any more.
    *
    * Any other failure is logged and the command is sent anyway: it may well finish before the
-   * action expires, while throwing would only send it later (after Lambda's retry), or never.
+   * action expires, while failing the event would only send it later (after the queue's retry), or never.
    */
   async function keepHeld(ctx: Context, e: LifecycleActionEvent): Promise<'not-needed' | 'recorded' | 'not-recorded' | 'released'> {
     const elapsedSeconds = Math.max(0, (now() - e.timeMs) / 1000);
@@ -213,11 +343,11 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
       heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
     };
     try {
-      await call(ctx, 'RecordLifecycleActionHeartbeat', () => autoScaling.send(new RecordLifecycleActionHeartbeatCommand({
+      await lifecycleWrite(() => call(ctx, 'RecordLifecycleActionHeartbeat', () => autoScaling.send(new RecordLifecycleActionHeartbeatCommand({
         AutoScalingGroupName: e.asgName,
         LifecycleHookName: e.hookName,
         InstanceId: e.instanceId,
-      })));
+      }))));
       info(ctx, 'lifecycle heartbeat recorded', extra);
       return 'recorded';
     } catch (err) {
@@ -229,44 +359,46 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
     }
   }
 
-  async function onLifecycle(e: LifecycleActionEvent): Promise<RescueResult> {
-    const ctx: Context = { eventId: e.id, instanceId: e.instanceId, asgName: e.asgName };
-    if (!settings.asgNames.includes(e.asgName)) return ignore(ctx, 'asg-not-configured');
-    if (e.hookName !== settings.hookName) return ignore(ctx, 'hook-not-configured', { hookName: e.hookName });
+  // ------------------------------------------------------------------ rescue: wait, send, or release
 
-    const online = await waitOnline(ctx, e.instanceId, settings.onlineWaitSeconds * 1000, true);
-    if (online.released) {
-      return ignore(ctx, 'already-released', { pingStatus: online.pingStatus, lifecycleState: online.lifecycleState ?? 'not listed' });
+  const jobCtx = (j: Job): Context => ({ eventId: j.eventId, instanceId: j.instanceId, asgName: j.asgName });
+
+  // ------------------------------------------------------------------ per kind of event
+
+  /** Release (for a lifecycle rescue) and count one instance whose copy of the command finished. */
+  async function finish(ctx: Context, p: {
+    instanceId: string; commandId: string; status: string; asgName: string; hookName: string; trigger: Trigger; durationSeconds: number;
+  }): Promise<RescueResult> {
+    const rescued = p.status === 'Success';
+    const reason: NotRescuedReason | undefined = rescued ? undefined : `command-${p.status.toLowerCase()}`;
+    // The hook name the command carried, not the configured one: the action belongs to that hook.
+    const completion = p.trigger === 'lifecycle' ? await complete(ctx, p.asgName, p.hookName, p.instanceId) : 'none';
+    if (completion === 'already-completed') {
+      // A repeated status event, the other of the invocation and command statuses, or the status of
+      // a second command sent for a repeated lifecycle event: the delivery that released the
+      // instance counted it. (Also taken when the heartbeat expired first: such an instance is then
+      // counted nowhere rather than twice.)
+      return ignore(ctx, 'already-counted', { trigger: p.trigger, commandId: p.commandId, status: p.status });
     }
-    let reason: NotRescuedReason | undefined = online.state === 'online' ? undefined : online.state;
-    if (!reason) {
-      const heartbeat = await keepHeld(ctx, e);
-      if (heartbeat === 'released') return ignore(ctx, 'already-released', { by: 'RecordLifecycleActionHeartbeat' });
-      const eventTime = compactUtc(e.time);
-      const commandId = await sendRescue(ctx, {
-        instanceId: e.instanceId, asgName: e.asgName, hookName: e.hookName, trigger: 'lifecycle', eventTime,
-      });
-      if (commandId !== undefined) {
-        // The status event that releases the instance is due within the document's execution timeout.
-        info(ctx, 'rescue command sent', {
-          trigger: 'lifecycle', commandId, eventTime, polls: online.polls, executionTimeoutSeconds: settings.executionTimeoutSeconds, heartbeat,
-        });
-        metrics.commandSent();
-        return { action: 'command-sent', trigger: 'lifecycle', instanceId: e.instanceId, asgName: e.asgName, commandId, eventTime, polls: online.polls };
-      }
-      reason = 'send-failed';
-    }
-    // Holding the instance until the heartbeat expires would rescue nothing and delay the scale-in.
-    warn(ctx, 'logs not rescued; releasing the instance', { reason, polls: online.polls, pingStatus: online.pingStatus });
-    const completion = await complete(ctx, e.asgName, e.hookName, e.instanceId);
-    // Already released: by another delivery of this event, which counted it (or the heartbeat ran out
-    // meanwhile, and then nothing can count it). Counting here would count the instance twice.
-    if (completion === 'completed') metrics.notRescued(reason);
-    return { action: 'not-rescued', trigger: 'lifecycle', instanceId: e.instanceId, asgName: e.asgName, reason, completion, polls: online.polls };
+    (rescued ? info : warn)(ctx, rescued ? 'logs rescued' : 'logs not rescued', {
+      trigger: p.trigger, commandId: p.commandId, status: p.status, reason, durationSeconds: p.durationSeconds, completion,
+    });
+    if (rescued) metrics.rescued();
+    else metrics.notRescued(reason!);
+    metrics.duration(p.durationSeconds);
+    return {
+      action: 'command-finished', trigger: p.trigger, instanceId: p.instanceId, asgName: p.asgName, commandId: p.commandId, status: p.status,
+      rescued, ...(reason ? { reason } : {}), completion, durationSeconds: p.durationSeconds,
+    };
   }
 
+  /**
+   * The command-level status: every invocation of the command has ended. The invocation statuses
+   * normally released each instance already; this releases any instance still held (an invocation
+   * whose status never came), counting it with its invocation's own status.
+   */
   async function onCommandStatus(e: CommandStatusEvent): Promise<RescueResult> {
-    const ctx: Context = { eventId: e.id, instanceId: e.instanceId };
+    const ctx: Context = { eventId: e.id, ...(e.instanceIds.length === 1 ? { instanceId: e.instanceIds[0] } : { instances: e.instanceIds.length }) };
     if (e.documentName !== settings.documentName) return ignore(ctx, 'other-document', { documentName: e.documentName });
     if (!e.terminal) return ignore(ctx, 'not-terminal', { status: e.status });
     const params = readRescueParameters(e.parameters);
@@ -274,63 +406,25 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
     const { asgName, hookName, trigger } = params.value;
     ctx.asgName = asgName;
     if (!settings.asgNames.includes(asgName)) return ignore(ctx, 'asg-not-configured');
+    // A Spot rescue has nothing to release: its invocation statuses count each instance.
+    if (trigger !== 'lifecycle') return ignore(ctx, 'counted-per-invocation', { commandId: e.commandId, status: e.status });
+    // The invocation statuses come at the same time as this one and normally release every
+    // instance; acting now would race them and double a storm's Auto Scaling calls, which Auto
+    // Scaling throttles. So this event waits one visibility timeout in the queue first.
+    const ageSeconds = (now() - e.timeMs) / 1000;
+    if (ageSeconds < BACKSTOP_DELAY_SECONDS) throw new Deferred(`command status ${Math.round(ageSeconds)} s old; the backstop acts from ${BACKSTOP_DELAY_SECONDS} s`);
 
-    const rescued = e.status === 'Success';
-    const reason: NotRescuedReason | undefined = rescued ? undefined : `command-${e.status.toLowerCase()}`;
+    const member = await groupMembership(ctx, e.instanceIds);
+    const held = e.instanceIds.filter((id) => HELD_STATES.has(member.get(id)?.state ?? ''));
+    if (held.length === 0) return ignore(ctx, 'already-counted', { commandId: e.commandId, status: e.status });
+    // A Success command succeeded on every instance; otherwise each invocation says how it ended.
+    const statuses = e.status === 'Success' ? new Map<string, string>() : await invocationStatuses(ctx, e.commandId);
+    warn(ctx, 'command finished with instances still held; releasing them', { commandId: e.commandId, status: e.status, held: held.length });
     const durationSeconds = Math.max(0, (e.timeMs - e.requestedTimeMs) / 1000);
-    // The hook name the command carried, not the configured one: the action belongs to that hook.
-    const completion = trigger === 'lifecycle' ? await complete(ctx, asgName, hookName, e.instanceId) : 'none';
-    if (completion === 'already-completed') {
-      // A repeated status event, or the status of a second command sent for a repeated lifecycle
-      // event: the delivery that released the instance counted it. (Also taken when the heartbeat
-      // expired first: such an instance is then counted nowhere rather than twice.)
-      return ignore(ctx, 'already-counted', { trigger, commandId: e.commandId, status: e.status });
-    }
-    (rescued ? info : warn)(ctx, rescued ? 'logs rescued' : 'logs not rescued', {
-      trigger, commandId: e.commandId, status: e.status, reason, durationSeconds, completion,
-    });
-    if (rescued) metrics.rescued();
-    else metrics.notRescued(reason!);
-    metrics.duration(durationSeconds);
-    return {
-      action: 'command-finished', trigger, instanceId: e.instanceId, asgName, commandId: e.commandId, status: e.status,
-      rescued, ...(reason ? { reason } : {}), completion, durationSeconds,
-    };
-  }
-
-  async function onSpot(e: SpotWarningEvent): Promise<RescueResult> {
-    const ctx: Context = { eventId: e.id, instanceId: e.instanceId };
-    const out = await call(ctx, 'DescribeAutoScalingInstances', () => autoScaling.send(new DescribeAutoScalingInstancesCommand({
-      InstanceIds: [e.instanceId],
+    const results = await Promise.all(held.map((instanceId) => finish({ ...ctx, instanceId, instances: undefined }, {
+      instanceId, commandId: e.commandId, status: statuses.get(instanceId) ?? e.status, asgName, hookName, trigger, durationSeconds,
     })));
-    const member = out.AutoScalingInstances?.find((i) => i.InstanceId === e.instanceId);
-    const asgName = member?.AutoScalingGroupName;
-    if (!asgName || !settings.asgNames.includes(asgName)) return ignore(ctx, 'not-in-configured-group', asgName ? { asgName } : {});
-    ctx.asgName = asgName;
-    // Already terminating: our hook holds it and the lifecycle event rescues it; a second command
-    // would upload twice and count twice.
-    if (member?.LifecycleState?.startsWith('Terminating')) {
-      return ignore(ctx, 'lifecycle-hook-handles-it', { lifecycleState: member.LifecycleState });
-    }
-
-    // No waiting: the instance has two minutes left in all.
-    const online = await waitOnline(ctx, e.instanceId, 0);
-    let reason: NotRescuedReason | undefined = online.state === 'online' ? undefined : online.state;
-    if (!reason) {
-      const eventTime = compactUtc(e.time);
-      const commandId = await sendRescue(ctx, {
-        instanceId: e.instanceId, asgName, hookName: NO_HOOK, trigger: 'spot', eventTime,
-      });
-      if (commandId !== undefined) {
-        info(ctx, 'rescue command sent', { trigger: 'spot', commandId, eventTime, instanceAction: e.instanceAction });
-        metrics.commandSent();
-        return { action: 'command-sent', trigger: 'spot', instanceId: e.instanceId, asgName, commandId, eventTime, polls: online.polls };
-      }
-      reason = 'send-failed';
-    }
-    warn(ctx, 'logs not rescued before the Spot interruption', { reason, pingStatus: online.pingStatus });
-    metrics.notRescued(reason);
-    return { action: 'not-rescued', trigger: 'spot', instanceId: e.instanceId, asgName, reason, completion: 'none', polls: online.polls };
+    return { action: 'backstop', commandId: e.commandId, status: e.status, results };
   }
 
   function ignore(ctx: Context, reason: IgnoredReason, extra: object = {}): RescueResult {
@@ -343,26 +437,281 @@ export function createRescueHandler(deps: RescueDeps): (event: unknown) => Promi
     return { action: 'rejected', reason };
   }
 
-  return async function rescue(event: unknown): Promise<RescueResult> {
-    const parsed = parseEvent(event);
-    if (!parsed.ok) return rejected(parsed.reason, safeLabels(event));
-    const e = parsed.value;
-    try {
-      switch (e.kind) {
-        case 'lifecycle': return await onLifecycle(e);
-        case 'command-status': return await onCommandStatus(e);
-        case 'spot': return await onSpot(e);
-      }
-    } catch (err) {
-      log({
-        level: 'error', msg: 'event failed; Lambda retries it, then sends it to the failure destination',
-        eventId: e.id, instanceId: e.instanceId, kind: e.kind,
-        operation: (err as { logRescueOperation?: string } | null)?.logRescueOperation,
-        error: errorName(err), detail: errorMessage(err),
-      });
-      throw err;
+  // ------------------------------------------------------------------ entry points
+
+  async function batch(events: readonly unknown[]): Promise<Outcome[]> {
+    // Each batch keeps its own bookkeeping: the functions below are made per batch.
+    const out: Outcome[] = new Array<Outcome>(events.length);
+    const kinds: string[] = new Array<string>(events.length);
+    // ------------------------------------------------------------------ batch bookkeeping
+
+    function settled(index: number): boolean {
+      return out[index] !== undefined;
     }
-  };
+
+    function done(index: number, result: RescueResult): RescueResult {
+      out[index] = { ok: true, result };
+      return result;
+    }
+
+    /**
+     * Run `work` for some events of the batch; if it throws, every one of them it had not settled
+     * fails with that error (and only those: the queue retries them, not the whole batch).
+     */
+    async function settle(events: ReadonlyArray<{ index: number; eventId: string; instanceId?: string }>, work: () => Promise<void>): Promise<void> {
+      try {
+        await work();
+      } catch (err) {
+        for (const e of events) {
+          if (settled(e.index)) continue;
+          out[e.index] = { ok: false, error: err };
+          if (err instanceof Deferred) {
+            info({ eventId: e.eventId, instanceId: e.instanceId }, 'event deferred; the queue delivers it again after its visibility timeout', { detail: err.message });
+            continue;
+          }
+          log({
+            level: 'error', msg: 'event failed; the queue retries it, then moves it to the dead-letter queue',
+            eventId: e.eventId, instanceId: e.instanceId, kind: kinds[e.index],
+            operation: (err as { logRescueOperation?: string } | null)?.logRescueOperation,
+            error: errorName(err), detail: errorMessage(err),
+          });
+        }
+      }
+    }
+
+    /**
+     * Poll the agents until each is Online or `waitMs` passed, sending the rescue to each as soon as
+     * it is (the common path: every agent online on the first poll, one call per 50 instances). With
+     * `checkReleased`, instances not Online on the first poll are first checked for a lifecycle
+     * action that let them go already: a repeated or late event should not hold the invocation
+     * through the online wait, nor count the instance a second time.
+     */
+    async function rescue(jobs: Job[], waitMs: number, checkReleased: boolean): Promise<void> {
+      const ctx: Context = { instances: jobs.length };
+      const deadline = now() + waitMs;
+      const waves: Promise<void>[] = [];
+      let pending = jobs;
+      try {
+        for (let polls = 1; pending.length > 0; polls++) {
+          const ping = await pingStatuses(ctx, pending.map((j) => j.instanceId));
+          const online = pending.filter((j) => ping.get(j.instanceId) === 'Online');
+          if (online.length > 0) waves.push(settle(online, () => sendWave(online, polls)));
+          pending = pending.filter((j) => ping.get(j.instanceId) !== 'Online');
+          if (polls === 1 && checkReleased && pending.length > 0) {
+            const member = await groupMembership(ctx, pending.map((j) => j.instanceId));
+            pending = pending.filter((j) => {
+              const state = member.get(j.instanceId)?.state;
+              if (state !== undefined && !RELEASED_STATES.has(state)) return true;
+              done(j.index, ignore(jobCtx(j), 'already-released', {
+                pingStatus: ping.get(j.instanceId), lifecycleState: state ?? 'not listed',
+              }));
+              return false;
+            });
+          }
+          const remaining = deadline - now();
+          if (pending.length === 0) break;
+          if (remaining <= 0) {
+            const gaveUp = pending;
+            pending = [];
+            await Promise.all(gaveUp.map((j) => settle([j], () => notRescued(j, ping.has(j.instanceId) ? 'offline' : 'not-managed', polls, ping.get(j.instanceId)))));
+            break;
+          }
+          await sleep(Math.min(ONLINE_POLL_INTERVAL_MS, remaining));
+        }
+      } finally {
+        // Sends already under way finish (and settle their own events) whatever happened to the wait.
+        await Promise.all(waves);
+      }
+    }
+
+    /** Send to instances whose agents are online: one command per group, hook and event second, 50 at most. */
+    async function sendWave(jobs: Job[], polls: number): Promise<void> {
+      const heartbeats = await Promise.all(jobs.map(async (j) => (j.lifecycle ? keepHeld(jobCtx(j), j.lifecycle) : 'not-needed' as const)));
+      const ready = jobs.filter((j, i) => {
+        if (heartbeats[i] !== 'released') return true;
+        done(j.index, ignore(jobCtx(j), 'already-released', { by: 'RecordLifecycleActionHeartbeat' }));
+        return false;
+      });
+      const heartbeatOf = new Map(jobs.map((j, i) => [j.instanceId, heartbeats[i]]));
+      const groups = groupBy(ready, (j) => [j.trigger, j.asgName, j.hookName, j.eventTime].join('\n')).flatMap((g) => chunks(g));
+      await Promise.all(groups.map((g) => settle(g, () => sendGroup(g, polls, heartbeatOf))));
+    }
+
+    async function sendGroup(jobs: Job[], polls: number, heartbeatOf: Map<string, string>): Promise<void> {
+      const ctx: Context = jobs.length === 1 ? jobCtx(jobs[0]) : { eventId: jobs[0].eventId, asgName: jobs[0].asgName, instances: jobs.length };
+      const commandId = await sendRescue(ctx, jobs);
+      if (typeof commandId !== 'string') {
+        // One bad instance (say, it left SSM a moment ago) refuses the whole command: try each alone.
+        // Any other refusal (a denied role, a missing document) would refuse each of them too.
+        if (jobs.length > 1 && commandId.refused === 'InvalidInstanceId') {
+          await Promise.all(jobs.map((j) => settle([j], () => sendGroup([j], polls, heartbeatOf))));
+          return;
+        }
+        await Promise.all(jobs.map((j) => settle([j], () => notRescued(j, 'send-failed', polls))));
+        return;
+      }
+      for (const j of jobs) {
+        // The status event that releases the instance is due within the document's execution timeout.
+        info(jobCtx(j), 'rescue command sent', {
+          trigger: j.trigger, commandId, eventTime: j.eventTime, polls, commandInstances: jobs.length,
+          executionTimeoutSeconds: settings.executionTimeoutSeconds, heartbeat: heartbeatOf.get(j.instanceId),
+          ...(j.spot ? { instanceAction: j.spot.instanceAction } : {}),
+        });
+        metrics.commandSent();
+        done(j.index, {
+          action: 'command-sent', trigger: j.trigger, instanceId: j.instanceId, asgName: j.asgName, commandId, eventTime: j.eventTime,
+          polls, commandInstances: jobs.length,
+        });
+      }
+    }
+
+    async function notRescued(j: Job, reason: NotRescuedReason, polls: number, pingStatus?: string): Promise<void> {
+      const ctx = jobCtx(j);
+      if (j.trigger === 'spot') {
+        warn(ctx, 'logs not rescued before the Spot interruption', { reason, pingStatus });
+        metrics.notRescued(reason);
+        done(j.index, { action: 'not-rescued', trigger: 'spot', instanceId: j.instanceId, asgName: j.asgName, reason, completion: 'none', polls });
+        return;
+      }
+      // Holding the instance until the heartbeat expires would rescue nothing and delay the scale-in.
+      warn(ctx, 'logs not rescued; releasing the instance', { reason, polls, pingStatus });
+      const completion = await complete(ctx, j.asgName, j.hookName, j.instanceId);
+      // Already released: by another delivery of this event, which counted it (or the heartbeat ran out
+      // meanwhile, and then nothing can count it). Counting here would count the instance twice.
+      if (completion === 'completed') metrics.notRescued(reason);
+      done(j.index, { action: 'not-rescued', trigger: 'lifecycle', instanceId: j.instanceId, asgName: j.asgName, reason, completion, polls });
+    }
+
+    /** A second event for an instance already in this batch adds nothing but a second command. */
+    function firstPerInstance<E extends { id: string; instanceId: string }>(items: Indexed<E>[]): Indexed<E>[] {
+      const seen = new Set<string>();
+      return items.filter(({ index, e }) => {
+        if (!seen.has(e.instanceId)) {
+          seen.add(e.instanceId);
+          return true;
+        }
+        done(index, ignore({ eventId: e.id, instanceId: e.instanceId }, 'duplicate-in-batch'));
+        return false;
+      });
+    }
+
+    async function onLifecycles(items: Indexed<LifecycleActionEvent>[]): Promise<void> {
+      const wanted = items.filter(({ index, e }) => {
+        const ctx: Context = { eventId: e.id, instanceId: e.instanceId, asgName: e.asgName };
+        if (!settings.asgNames.includes(e.asgName)) done(index, ignore(ctx, 'asg-not-configured'));
+        else if (e.hookName !== settings.hookName) done(index, ignore(ctx, 'hook-not-configured', { hookName: e.hookName }));
+        return !settled(index);
+      });
+      const jobs: Job[] = firstPerInstance(wanted).map(({ index, e }) => ({
+        index, eventId: e.id, instanceId: e.instanceId, asgName: e.asgName, hookName: e.hookName, trigger: 'lifecycle',
+        eventTime: compactUtc(e.time), lifecycle: e,
+      }));
+      await settle(jobs, () => rescue(jobs, settings.onlineWaitSeconds * 1000, true));
+    }
+
+    async function onSpots(items: Indexed<SpotWarningEvent>[]): Promise<void> {
+      const unique = firstPerInstance(items);
+      const events = unique.map(({ index, e }) => ({ index, eventId: e.id, instanceId: e.instanceId }));
+      await settle(events, async () => {
+        const member = await groupMembership({ instances: unique.length }, unique.map(({ e }) => e.instanceId));
+        const jobs: Job[] = [];
+        for (const { index, e } of unique) {
+          const m = member.get(e.instanceId);
+          const ctx: Context = { eventId: e.id, instanceId: e.instanceId };
+          if (!m?.asgName || !settings.asgNames.includes(m.asgName)) {
+            done(index, ignore(ctx, 'not-in-configured-group', m?.asgName ? { asgName: m.asgName } : {}));
+          } else if (m.state?.startsWith('Terminating')) {
+            // Already terminating: our hook holds it and the lifecycle event rescues it; a second
+            // command would upload twice and count twice.
+            done(index, ignore({ ...ctx, asgName: m.asgName }, 'lifecycle-hook-handles-it', { lifecycleState: m.state }));
+          } else {
+            jobs.push({
+              index, eventId: e.id, instanceId: e.instanceId, asgName: m.asgName, hookName: NO_HOOK, trigger: 'spot',
+              eventTime: compactUtc(e.time), spot: e,
+            });
+          }
+        }
+        // No waiting: the instance has two minutes left in all.
+        await rescue(jobs, 0, false);
+      });
+    }
+
+    async function onInvocations(items: Indexed<CommandInvocationEvent>[]): Promise<void> {
+      const wanted = items.filter(({ index, e }) => {
+        const ctx: Context = { eventId: e.id, instanceId: e.instanceId };
+        if (e.documentName !== settings.documentName) done(index, ignore(ctx, 'other-document', { documentName: e.documentName }));
+        else if (!e.terminal) done(index, ignore(ctx, 'not-terminal', { status: e.status }));
+        return !settled(index);
+      });
+      // A repeated delivery in the same batch: for a Spot rescue nothing else would stop a second count.
+      const seen = new Set<string>();
+      const unique = wanted.filter(({ index, e }) => {
+        const key = `${e.commandId}/${e.instanceId}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          return true;
+        }
+        done(index, ignore({ eventId: e.id, instanceId: e.instanceId }, 'duplicate-in-batch'));
+        return false;
+      });
+      const byCommand = groupBy(unique, ({ e }) => e.commandId);
+      await Promise.all(byCommand.map((group) => {
+        const events = group.map(({ index, e }) => ({ index, eventId: e.id, instanceId: e.instanceId }));
+        return settle(events, async () => {
+          const first = group[0].e;
+          const command = await commandOf({ eventId: first.id, instanceId: first.instanceId }, first.commandId);
+          await Promise.all(group.map(({ index, e }) => settle([{ index, eventId: e.id, instanceId: e.instanceId }], async () => {
+            const ctx: Context = { eventId: e.id, instanceId: e.instanceId };
+            if (!command) return void done(index, ignore(ctx, 'unknown-command', { commandId: e.commandId }));
+            if (command.documentName !== settings.documentName) return void done(index, ignore(ctx, 'other-document', { documentName: command.documentName }));
+            const params = readRescueParameters(command.parameters);
+            if (!params.ok) return void done(index, rejected(params.reason, ctx));
+            const { asgName, hookName, trigger } = params.value;
+            ctx.asgName = asgName;
+            if (!settings.asgNames.includes(asgName)) return void done(index, ignore(ctx, 'asg-not-configured'));
+            done(index, await finish(ctx, {
+              instanceId: e.instanceId, commandId: e.commandId, status: e.status, asgName, hookName, trigger,
+              durationSeconds: Math.max(0, (e.timeMs - e.requestedTimeMs) / 1000),
+            }));
+          })));
+        });
+      }));
+    }
+
+
+    const lifecycles: Indexed<LifecycleActionEvent>[] = [];
+    const spots: Indexed<SpotWarningEvent>[] = [];
+    const invocations: Indexed<CommandInvocationEvent>[] = [];
+    const statuses: Indexed<CommandStatusEvent>[] = [];
+    events.forEach((raw, index) => {
+      const parsed = parseEvent(raw);
+      if (!parsed.ok) {
+        done(index, rejected(parsed.reason, safeLabels(raw)));
+        return;
+      }
+      const e: RescueEvent = parsed.value;
+      kinds[index] = e.kind;
+      if (e.kind === 'lifecycle') lifecycles.push({ index, e });
+      else if (e.kind === 'spot') spots.push({ index, e });
+      else if (e.kind === 'command-invocation') invocations.push({ index, e });
+      else statuses.push({ index, e });
+    });
+    await Promise.all([
+      onLifecycles(lifecycles), onSpots(spots), onInvocations(invocations),
+      ...statuses.map(({ index, e }) => settle([{ index, eventId: e.id, instanceId: e.instanceIds[0] }], async () => {
+        done(index, await onCommandStatus(e));
+      })),
+    ]);
+    return out;
+  }
+
+  async function one(event: unknown): Promise<RescueResult> {
+    const [outcome] = await batch([event]);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  }
+
+  return Object.assign(one, { batch });
 }
 
 function isNoActiveAction(err: unknown): boolean {

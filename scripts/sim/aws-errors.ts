@@ -5,7 +5,7 @@
  * would see in production.
  */
 import {
-  InvalidDocument, InvalidInstanceId, InvalidInstanceInformationFilterValue, InvalidParameters, SSMServiceException,
+  InvalidCommandId, InvalidDocument, InvalidInstanceId, InvalidInstanceInformationFilterValue, InvalidParameters, SSMServiceException,
   ThrottlingException,
 } from '@aws-sdk/client-ssm';
 import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
@@ -24,6 +24,7 @@ export const ssmErrors = {
   invalidDocument: (requestId: string, name: string) => new InvalidDocument({
     $metadata: meta(400, requestId), message: `Document ${name.slice(0, 128)} does not exist`,
   }),
+  invalidCommandId: (requestId: string) => new InvalidCommandId({ $metadata: meta(400, requestId), message: 'Invalid command id' }),
   validation: (requestId: string, message: string) => new SSMServiceException({
     name: 'ValidationException', $fault: 'client', $metadata: meta(400, requestId), message,
   }),

@@ -1,5 +1,5 @@
 /**
- * The two EventBridge events of a scale-in, shaped as Auto Scaling and Systems Manager send them
+ * The EventBridge events of a scale-in, shaped as Auto Scaling and Systems Manager send them
  * (the same shapes as __tests__/handlers/fixtures.ts).
  */
 import type { World } from './world';
@@ -42,8 +42,11 @@ export function lifecycleActionEvent(w: World, p: { asgName: string; hookName: s
   };
 }
 
+const instanceArn = (id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${id}`;
+
+/** The command-level event: every instance of the command in `resources`, and its parameters. */
 export function commandStatusEvent(w: World, p: {
-  commandId: string; documentName: string; instanceId: string; status: string;
+  commandId: string; documentName: string; instanceIds: readonly string[]; status: string;
   parameters: Record<string, string[]>; requestedAt: number; expiresAt: number;
 }): BusEvent {
   return {
@@ -54,12 +57,35 @@ export function commandStatusEvent(w: World, p: {
     account: ACCOUNT,
     time: w.isoSeconds(w.now()),
     region: REGION,
-    resources: [`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${p.instanceId}`],
+    resources: p.instanceIds.map(instanceArn),
     detail: {
       'command-id': p.commandId,
       'document-name': p.documentName,
       'expire-after': w.isoMillis(p.expiresAt),
       parameters: structuredClone(p.parameters),
+      'requested-date-time': w.isoMillis(p.requestedAt),
+      status: p.status,
+    },
+  };
+}
+
+/** The invocation-level event: one instance's copy of the command; no parameters. */
+export function commandInvocationEvent(w: World, p: {
+  commandId: string; documentName: string; instanceId: string; status: string; requestedAt: number;
+}): BusEvent {
+  return {
+    version: '0',
+    id: w.rng.uuid(),
+    'detail-type': 'EC2 Command Invocation Status-change Notification',
+    source: 'aws.ssm',
+    account: ACCOUNT,
+    time: w.isoSeconds(w.now()),
+    region: REGION,
+    resources: [instanceArn(p.instanceId)],
+    detail: {
+      'command-id': p.commandId,
+      'document-name': p.documentName,
+      'instance-id': p.instanceId,
       'requested-date-time': w.isoMillis(p.requestedAt),
       status: p.status,
     },

@@ -1,7 +1,7 @@
 /**
  * Simulated EventBridge: the stack's rules (the patterns modules/rescue-events.ts deploys), at-least-once
  * delivery with duplicates and latency jitter (so events can overtake each other), and the target's
- * retry policy with the dead-letter queue for deliveries that keep failing.
+ * retry policy with the dead-letter queue for deliveries to the event queue that keep failing.
  */
 import { EventPattern, rescueEventPatterns } from '../../modules/rescue-events';
 import type { BusEvent } from './event-shapes';
@@ -38,7 +38,7 @@ export class SimulatedEventBridge {
   deliveryFailures = 0;
   private readonly rng: Random;
 
-  constructor(private readonly w: World, private readonly invoke: (event: BusEvent) => void) {
+  constructor(private readonly w: World, private readonly deliver: (event: BusEvent) => void) {
     const o = w.options;
     this.rng = w.rng.fork('eventbridge');
     // The stack's own patterns, for the simulated group, hook and document.
@@ -67,12 +67,12 @@ export class SimulatedEventBridge {
     return this.w.options.eventBridgeLatencyMs + this.rng.exponential(this.w.options.eventBridgeJitterMs);
   }
 
-  /** One delivery attempt to the Lambda target (an async Invoke, which Lambda accepts into its queue). */
+  /** One delivery attempt to the rule's target, the event queue (SendMessage). */
   private attempt(event: BusEvent, putAt: number, retries: number): void {
     const o = this.w.options;
     if (!this.rng.chance(o.deliveryFailureShare)) {
       this.deliveries++;
-      this.invoke(event);
+      this.deliver(event);
       return;
     }
     this.deliveryFailures++;

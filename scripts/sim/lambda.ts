@@ -1,20 +1,24 @@
 /**
- * Simulated Lambda running the REAL handler (`createRescueHandler`) for asynchronous invocations:
+ * Simulated event queue (SQS) and the handler Lambda behind its event source mapping, running the
+ * REAL handler (`createRescueHandler` behind `createQueueHandler`, as index.ts wires them):
  *
- * - Execution environments: at most `reservedConcurrency` at once, each with its own handler and
- *   clients (as `index.ts` builds them once per environment), a cold start on first use.
- * - The async event queue: an event that finds no free concurrency is throttled and returned to the
- *   queue, retried with an interval growing exponentially from 1 s to 5 min, until the maximum event
- *   age, then sent to the on-failure destination.
- * - Function errors (the handler throws, or the invocation times out): up to `lambdaMaxRetries`
- *   retries, the first after about 1 min and the second after about 2 min, then the on-failure
- *   destination (the project's dead-letter queue).
- * - A timed-out invocation is frozen: its pending sleeps and calls never resume, and its
- *   environment is replaced.
+ * - The queue: EventBridge's targets send each event as a message. A received message is invisible
+ *   for the visibility timeout; one the handler does not report as failed is deleted, a failed one
+ *   (or every message of an invocation that threw or timed out) is received again when its
+ *   visibility timeout ends, and after `maxReceiveCount` receives the queue moves it to the
+ *   dead-letter queue instead.
+ * - The event source mapping: it gathers up to `batchSize` visible messages, waiting at most
+ *   `batchWindowSeconds` from the first, and invokes the function with them while fewer than
+ *   `reservedConcurrency` invocations run (its maximum concurrency is the reserved concurrency).
+ * - Execution environments: each with its own handler and clients (as `index.ts` builds them once
+ *   per environment), a cold start on first use. A timed-out invocation is frozen: its pending
+ *   sleeps and calls never resume, and its environment is replaced.
+ * - Injected failures: a share of invocations whose AWS calls all time out at the connection level.
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { createRescueHandler, type RescueResult } from '../../handlers/log-rescue/rescue';
+import { createQueueHandler } from '../../handlers/log-rescue/queue';
+import { createRescueHandler, type Outcome, type RescueHandler, type RescueResult } from '../../handlers/log-rescue/rescue';
 import { connectionTimeout } from './aws-errors';
 import { instanceOf } from './eventbridge';
 import type { BusEvent } from './event-shapes';
@@ -23,37 +27,39 @@ import { stamp, type World } from './world';
 
 interface Environment {
   readonly id: number;
-  readonly handler: (event: unknown) => Promise<RescueResult>;
+  readonly handler: (event: unknown) => Promise<unknown>;
   warm: boolean;
   dead: boolean;
   /** The invocation it is running, if any. */
   current?: { failing: boolean };
 }
 
-/** One event in Lambda's async queue, with what happened to each of its invocations. */
-export interface QueuedEvent {
+/** One message on the event queue, with what happened to it. */
+export interface QueuedMessage {
+  readonly messageId: string;
   readonly event: BusEvent;
-  readonly acceptedAt: number;
-  /** Invocations made (the handler ran). */
-  runs: number;
-  throttles: number;
-  /** Chosen for injected failures. */
-  readonly injected: boolean;
-  readonly outcomes: Array<'ok' | 'error' | 'timeout'>;
+  readonly sentAt: number;
+  visibleAt: number;
+  receives: number;
+  inFlight: boolean;
+  deleted: boolean;
   deadLettered: boolean;
+  readonly outcomes: Array<'ok' | 'failed' | 'error' | 'timeout'>;
 }
 
 const NEVER = new Promise<never>(() => undefined);
 
 export class SimulatedLambda {
   invocations = 0;
-  throttles = 0;
   coldStarts = 0;
   functionErrors = 0;
   timeouts = 0;
-  asyncRetries = 0;
+  /** Messages received again after a failed or unfinished attempt. */
+  redeliveries = 0;
+  injectedInvocations = 0;
   maxConcurrent = 0;
-  readonly queued: QueuedEvent[] = [];
+  maxBatch = 0;
+  readonly messages: QueuedMessage[] = [];
   /** Handler results by `action` or `action:reason`, and completions. */
   readonly results = new Map<string, number>();
   /** EMF metrics the handler wrote, by `Name` or `Name:Reason`, summed. */
@@ -64,6 +70,9 @@ export class SimulatedLambda {
   private busy = 0;
   private created = 0;
   private readonly rng: Random;
+  /** When the oldest message waiting for a batch became visible to the poller. */
+  private gatheringSince?: number;
+  private pollAt?: number;
 
   constructor(
     private readonly w: World,
@@ -72,31 +81,80 @@ export class SimulatedLambda {
     this.rng = w.rng.fork('lambda');
   }
 
-  /** EventBridge's async Invoke: Lambda accepts the event into its queue. */
-  invokeAsync(event: BusEvent): void {
-    const o = this.w.options;
-    const item: QueuedEvent = {
-      event, acceptedAt: this.w.now(), runs: 0, throttles: 0, outcomes: [], deadLettered: false,
-      injected: this.rng.chance(o.lambdaFailureShare),
+  /** EventBridge's SendMessage to the event queue. */
+  sendMessage(event: BusEvent): void {
+    const now = this.w.now();
+    const m: QueuedMessage = {
+      messageId: this.rng.uuid(), event, sentAt: now, visibleAt: now + this.w.options.lambdaQueueDelayMs,
+      receives: 0, inFlight: false, deleted: false, deadLettered: false, outcomes: [],
     };
-    this.queued.push(item);
-    this.w.clock.after(o.lambdaQueueDelayMs, () => this.dispatch(item));
+    this.messages.push(m);
+    this.schedulePoll(m.visibleAt);
   }
 
-  private dispatch(item: QueuedEvent): void {
+  private visible(): QueuedMessage[] {
+    const now = this.w.now();
+    return this.messages.filter((m) => !m.deleted && !m.deadLettered && !m.inFlight && m.visibleAt <= now);
+  }
+
+  private schedulePoll(at: number): void {
+    const when = Math.max(at, this.w.now());
+    if (this.pollAt !== undefined && this.pollAt <= when) return;
+    this.pollAt = when;
+    this.w.clock.at(when, () => {
+      if (this.pollAt === when) this.pollAt = undefined;
+      this.poll();
+    });
+  }
+
+  /** The event source mapping's poller: invoke with a full batch, or with what the window gathered. */
+  private poll(): void {
     const o = this.w.options;
-    if (this.w.now() - item.acceptedAt > o.lambdaMaxEventAgeSeconds * 1000) {
-      this.deadLetter(item, 'maximum event age exceeded');
+    const now = this.w.now();
+    const ready = this.visible().filter((m) => {
+      if (m.receives < o.maxReceiveCount) return true;
+      // Received as often as the redrive policy allows and still not deleted: to the dead-letter queue.
+      m.deadLettered = true;
+      this.w.deadLetter({ from: 'queue-redrive', reason: `received ${m.receives} times`, detailType: m.event['detail-type'], instanceId: instanceOf(m.event) });
+      return false;
+    });
+    if (ready.length === 0) {
+      this.gatheringSince = undefined;
+      this.scheduleNextVisible();
       return;
     }
-    if (this.busy >= o.reservedConcurrency) {
-      this.throttles++;
-      item.throttles++;
-      const base = Math.min(300_000, 1000 * 2 ** (item.throttles - 1));
-      this.w.clock.after(base * this.rng.uniform(0.75, 1.25), () => this.dispatch(item));
+    this.gatheringSince ??= Math.min(...ready.map((m) => m.visibleAt));
+    const windowEnds = this.gatheringSince + o.batchWindowSeconds * 1000;
+    if (ready.length < o.batchSize && now < windowEnds) {
+      this.schedulePoll(windowEnds);
       return;
     }
-    this.run(item, this.idle.pop() ?? this.createEnvironment());
+    // Full or out of time; with no free concurrency it waits for an invocation to finish.
+    if (this.busy >= o.reservedConcurrency) return;
+    const batch = ready.sort((a, b) => a.visibleAt - b.visibleAt).slice(0, o.batchSize);
+    this.gatheringSince = undefined;
+    for (const m of batch) {
+      if (m.receives > 0) this.redeliveries++;
+      m.receives++;
+      m.inFlight = true;
+      m.visibleAt = now + o.queueVisibilitySeconds * 1000;
+      this.w.clock.at(m.visibleAt, () => this.reappear(m));
+    }
+    this.run(batch, this.idle.pop() ?? this.createEnvironment());
+    // More may be waiting already.
+    this.schedulePoll(now);
+  }
+
+  private scheduleNextVisible(): void {
+    const next = this.messages.filter((m) => !m.deleted && !m.deadLettered && !m.inFlight).map((m) => m.visibleAt);
+    if (next.length > 0) this.schedulePoll(Math.min(...next));
+  }
+
+  /** The visibility timeout of a received message ended without it being deleted. */
+  private reappear(m: QueuedMessage): void {
+    if (m.deleted || m.deadLettered || !m.inFlight || this.w.now() < m.visibleAt) return;
+    m.inFlight = false;
+    this.schedulePoll(this.w.now());
   }
 
   private createEnvironment(): Environment {
@@ -108,7 +166,7 @@ export class SimulatedLambda {
       send: (command: unknown) => this.call(env, () => service.send(command)),
     });
     const o = this.w.options;
-    const handler = createRescueHandler({
+    const rescue = createRescueHandler({
       ssm: viaEnvironment(this.services.ssm) as unknown as SSMClient,
       autoScaling: viaEnvironment(this.services.autoScaling) as unknown as AutoScalingClient,
       settings: {
@@ -126,7 +184,15 @@ export class SimulatedLambda {
       sleep: (ms) => (env.dead ? NEVER : new Promise<void>((resolve) => this.w.clock.after(ms, () => { if (!env.dead) resolve(); }))),
       random: () => handlerRng.next(),
     });
-    return Object.assign(env, { handler });
+    // The results of each batch, for the report; the queue handler itself sees the real `batch`.
+    const observed: RescueHandler = Object.assign((event: unknown) => rescue(event), {
+      batch: async (events: readonly unknown[]): Promise<Outcome[]> => {
+        const outcomes = await rescue.batch(events);
+        if (!env.dead) for (const o of outcomes) if (o.ok) this.countResult(o.result);
+        return outcomes;
+      },
+    });
+    return Object.assign(env, { handler: createQueueHandler(observed) });
   }
 
   /** An AWS call from an environment: fails at the connection level when injected; frozen once timed out. */
@@ -140,52 +206,53 @@ export class SimulatedLambda {
     });
   }
 
-  private run(item: QueuedEvent, env: Environment): void {
+  private run(batch: QueuedMessage[], env: Environment): void {
     const o = this.w.options;
     this.busy++;
     this.maxConcurrent = Math.max(this.maxConcurrent, this.busy);
-    item.runs++;
-    const invocation = { failing: item.injected && item.runs <= o.lambdaFailureAttempts };
-    env.current = invocation;
+    this.maxBatch = Math.max(this.maxBatch, batch.length);
+    const failing = this.rng.chance(o.lambdaFailureShare);
+    if (failing) this.injectedInvocations++;
+    env.current = { failing };
     const initMs = env.warm ? 0 : o.coldStartMs;
     if (!env.warm) this.coldStarts++;
     env.warm = true;
     let done = false;
-    const finish = (outcome: 'ok' | 'error' | 'timeout', result?: RescueResult) => {
+    const finish = (outcome: 'ok' | 'error' | 'timeout', failed: ReadonlySet<string> = new Set()) => {
       if (done) return;
       done = true;
       this.busy--;
       env.current = undefined;
       if (outcome === 'timeout') env.dead = true;
       else this.idle.push(env);
-      item.outcomes.push(outcome);
-      if (outcome === 'ok') {
-        this.count(this.results, result!.action);
-        if ('reason' in result! && result!.reason) this.count(this.results, `${result!.action}:${result!.reason}`);
-        if ('completion' in result!) this.count(this.results, `completion:${result!.completion}`);
-        return;
-      }
-      this.functionErrors++;
+      if (outcome !== 'ok') this.functionErrors++;
       if (outcome === 'timeout') this.timeouts++;
-      if (item.runs > o.lambdaMaxRetries) {
-        this.deadLetter(item, 'retries exhausted');
-        return;
+      for (const m of batch) {
+        const ok = outcome === 'ok' && !failed.has(m.messageId);
+        m.outcomes.push(ok ? 'ok' : outcome === 'ok' ? 'failed' : outcome);
+        // Deleted; the rest reappear when their visibility timeout ends.
+        if (ok) m.deleted = true;
       }
-      this.asyncRetries++;
-      const delay = 60_000 * item.runs + this.rng.uniform(0, 10_000);
-      this.w.clock.after(delay, () => this.dispatch(item));
+      this.schedulePoll(this.w.now());
     };
     this.w.clock.after(initMs, () => {
       this.invocations++;
-      if (item.event.source === 'aws.autoscaling') stamp(this.w.instances.get(instanceOf(item.event) ?? ''), 'lifecycleInvoked', this.w.now());
+      for (const m of batch) {
+        if (m.event.source === 'aws.autoscaling') stamp(this.w.instances.get(instanceOf(m.event) ?? ''), 'lifecycleInvoked', this.w.now());
+      }
       this.w.clock.after(o.lambdaTimeoutSeconds * 1000, () => finish('timeout'));
-      env.handler(structuredClone(item.event)).then((r) => finish('ok', r), () => finish('error'));
+      env.handler(sqsEvent(batch, this.w.now())).then(
+        (r) => finish('ok', new Set((r as { batchItemFailures: Array<{ itemIdentifier: string }> }).batchItemFailures.map((f) => f.itemIdentifier))),
+        () => finish('error'),
+      );
     });
   }
 
-  private deadLetter(item: QueuedEvent, reason: string): void {
-    item.deadLettered = true;
-    this.w.deadLetter({ from: 'lambda-on-failure', reason, detailType: item.event['detail-type'], instanceId: instanceOf(item.event) });
+  private countResult(result: RescueResult): void {
+    this.count(this.results, result.action);
+    if ('reason' in result && result.reason) this.count(this.results, `${result.action}:${result.reason}`);
+    if ('completion' in result) this.count(this.results, `completion:${result.completion}`);
+    if (result.action === 'backstop') for (const r of result.results) this.countResult(r);
   }
 
   private collect(record: object): void {
@@ -205,4 +272,26 @@ export class SimulatedLambda {
   private count(map: Map<string, number>, key: string, by = 1): void {
     map.set(key, (map.get(key) ?? 0) + by);
   }
+}
+
+/** The event Lambda's SQS poller hands the function, as it really looks. */
+function sqsEvent(batch: readonly QueuedMessage[], now: number): object {
+  return {
+    Records: batch.map((m) => ({
+      messageId: m.messageId,
+      receiptHandle: `AQEB${m.messageId.replace(/-/g, '')}`,
+      body: JSON.stringify(m.event),
+      attributes: {
+        ApproximateReceiveCount: String(m.receives),
+        SentTimestamp: String(Math.round(m.sentAt)),
+        SenderId: 'AIDAIENQZJOLO23YVJ4VO',
+        ApproximateFirstReceiveTimestamp: String(Math.round(now)),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:logrescue-dev-log-rescue-events',
+      awsRegion: 'us-east-1',
+    })),
+  };
 }

@@ -6,6 +6,7 @@
  * CompleteLifecycleAction (they are per account and Region, and vary); the defaults below are
  * assumptions in the range reported by users who hit them, and every one is a flag.
  */
+import { handlerTimeoutSeconds, RESCUE_QUEUE_MAX_RECEIVE_COUNT, rescueQueueVisibilitySeconds } from '../../config/patterns';
 import type { AppConfig } from '../../config/schema';
 
 export interface SimulationOptions {
@@ -59,7 +60,7 @@ export interface SimulationOptions {
   readonly duplicateShare: number;
   /** A duplicate arrives up to this much later than its first copy. @default 10000 */
   readonly duplicateDelayMaxMs: number;
-  /** Share of EventBridge-to-Lambda delivery attempts that fail (retried per the target's retry policy). @default 0 */
+  /** Share of EventBridge-to-queue delivery attempts that fail (retried per the target's retry policy). @default 0 */
   readonly deliveryFailureShare: number;
   /** Target retry policy. @default config logRescue.retry.maximumRetryAttempts (8) */
   readonly eventBridgeMaxRetries: number;
@@ -68,24 +69,26 @@ export interface SimulationOptions {
 
   /** Reserved concurrency of the handler. @default config logRescue.handler.reservedConcurrency (30) */
   readonly reservedConcurrency: number;
-  /** Time an event waits in Lambda's async queue before a poller picks it up. @default 50 */
+  /** Time from a message becoming visible to the event source mapping's poller receiving it. @default 50 */
   readonly lambdaQueueDelayMs: number;
   /** Init duration of a new execution environment. @default 300 */
   readonly coldStartMs: number;
-  /** Function timeout; the stack sets onlineWaitSeconds + 60. @default 80 */
+  /** Function timeout. @default config: handlerTimeoutSeconds(onlineWaitSeconds) (120) */
   readonly lambdaTimeoutSeconds: number;
-  /** Async invocation retries on function error; the stack sets 2. @default 2 */
-  readonly lambdaMaxRetries: number;
-  /** @default config logRescue.retry.maximumEventAgeSeconds (3600) */
-  readonly lambdaMaxEventAgeSeconds: number;
+  /** Most messages per invocation. @default config logRescue.handler.batchSize (50) */
+  readonly batchSize: number;
+  /** Longest the poller gathers a batch. @default config logRescue.handler.batchWindowSeconds (1) */
+  readonly batchWindowSeconds: number;
+  /** A received message not deleted is received again this long after. @default config: rescueQueueVisibilitySeconds (130) */
+  readonly queueVisibilitySeconds: number;
+  /** Receives before the queue moves a message to the dead-letter queue. @default RESCUE_QUEUE_MAX_RECEIVE_COUNT (3) */
+  readonly maxReceiveCount: number;
   /**
-   * Share of delivered events whose invocations fail: every AWS call of the invocation times out at
-   * the connection level (an endpoint brownout), so the handler's retries run out and it throws.
-   * @default 0
+   * Share of invocations that fail: every AWS call of the invocation times out at the connection
+   * level (an endpoint brownout), so the handler's retries run out and it reports the batch's
+   * events that needed AWS as failures. @default 0
    */
   readonly lambdaFailureShare: number;
-  /** How many consecutive invocations of such an event fail (3 or more exhausts 1 + 2 retries). @default 1 */
-  readonly lambdaFailureAttempts: number;
 
   /** Handler settings, from config (the hook's heartbeat timeout is the handler's HEARTBEAT_TIMEOUT_SECONDS too). */
   readonly onlineWaitSeconds: number;
@@ -119,9 +122,11 @@ export function deploymentOptions(config: AppConfig): Partial<SimulationOptions>
     executionTimeoutSeconds: c.command.executionTimeoutSeconds,
     onlineWaitSeconds: c.handler.onlineWaitSeconds,
     reservedConcurrency: c.handler.reservedConcurrency,
-    // modules/rescue-function.ts: timeout = online wait + 60; async retries 2; event age from config.
-    lambdaTimeoutSeconds: c.handler.onlineWaitSeconds + 60,
-    lambdaMaxEventAgeSeconds: c.retry.maximumEventAgeSeconds,
+    // As modules/rescue-function.ts and the event queue derive them.
+    lambdaTimeoutSeconds: handlerTimeoutSeconds(c.handler.onlineWaitSeconds),
+    batchSize: c.handler.batchSize,
+    batchWindowSeconds: c.handler.batchWindowSeconds,
+    queueVisibilitySeconds: rescueQueueVisibilitySeconds(c.handler.onlineWaitSeconds),
     eventBridgeMaxRetries: c.retry.maximumRetryAttempts,
     eventBridgeMaxEventAgeSeconds: c.retry.maximumEventAgeSeconds,
   };
@@ -158,11 +163,12 @@ export const DEFAULT_OPTIONS: SimulationOptions = {
   reservedConcurrency: 30,
   lambdaQueueDelayMs: 50,
   coldStartMs: 300,
-  lambdaTimeoutSeconds: 80,
-  lambdaMaxRetries: 2,
-  lambdaMaxEventAgeSeconds: 3600,
+  lambdaTimeoutSeconds: 120,
+  batchSize: 50,
+  batchWindowSeconds: 1,
+  queueVisibilitySeconds: 130,
+  maxReceiveCount: RESCUE_QUEUE_MAX_RECEIVE_COUNT,
   lambdaFailureShare: 0,
-  lambdaFailureAttempts: 1,
   onlineWaitSeconds: 20,
   heartbeatTimeoutSeconds: 900,
   executionTimeoutSeconds: 600,
@@ -208,9 +214,11 @@ export const FLAGS: Record<string, { key: keyof SimulationOptions; kind: Kind; m
   concurrency: { key: 'reservedConcurrency', kind: 'int', min: 1, max: 10_000, help: 'Lambda reserved concurrency' },
   'cold-start-ms': { key: 'coldStartMs', kind: 'number', min: 0, max: 60_000, help: 'Lambda init duration' },
   'lambda-timeout': { key: 'lambdaTimeoutSeconds', kind: 'int', min: 1, max: 900, help: 'Lambda timeout seconds' },
-  'lambda-max-age': { key: 'lambdaMaxEventAgeSeconds', kind: 'int', min: 60, max: 21_600, help: 'Lambda async max event age' },
-  'lambda-failures': { key: 'lambdaFailureShare', kind: 'share', min: 0, max: 1, help: 'share of events whose invocations fail' },
-  'lambda-failure-attempts': { key: 'lambdaFailureAttempts', kind: 'int', min: 1, max: 10, help: 'consecutive failing invocations of such an event' },
+  'batch-size': { key: 'batchSize', kind: 'int', min: 1, max: 50, help: 'messages per invocation' },
+  'batch-window': { key: 'batchWindowSeconds', kind: 'number', min: 0, max: 300, help: 'seconds the poller gathers a batch' },
+  visibility: { key: 'queueVisibilitySeconds', kind: 'int', min: 0, max: 43_200, help: 'queue visibility timeout seconds' },
+  'max-receives': { key: 'maxReceiveCount', kind: 'int', min: 1, max: 1000, help: 'receives before the dead-letter queue' },
+  'lambda-failures': { key: 'lambdaFailureShare', kind: 'share', min: 0, max: 1, help: 'share of invocations that fail' },
   'online-wait': { key: 'onlineWaitSeconds', kind: 'int', min: 0, max: 60, help: 'handler online wait seconds' },
   heartbeat: { key: 'heartbeatTimeoutSeconds', kind: 'int', min: 30, max: 7200, help: 'lifecycle hook heartbeat timeout' },
   'execution-timeout': { key: 'executionTimeoutSeconds', kind: 'int', min: 30, max: 7200, help: 'document execution timeout' },

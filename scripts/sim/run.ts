@@ -80,7 +80,7 @@ export interface SimulationResult {
   readonly commandTimeouts: number;
   /** Median time of the uploads that completed (the first upload of each instance). */
   readonly medianUploadSeconds: number;
-  /** Lower bound of p50 hold from the SendCommand rate limit alone (no latency, no concurrency limit). */
+  /** Lower bound of p50 hold from the CompleteLifecycleAction rate limit alone (no latency, no concurrency limit). */
   readonly p50FloorSeconds: number;
   readonly expired: number;
   /**
@@ -92,9 +92,10 @@ export interface SimulationResult {
   readonly perInstance: readonly InstanceOutcome[];
   readonly deadLetters: readonly DeadLetter[];
   readonly lambda: {
-    readonly throttles: number; readonly coldStarts: number; readonly functionErrors: number; readonly timeouts: number;
-    readonly asyncRetries: number; readonly maxConcurrent: number; readonly injectedEvents: number;
-    readonly events: ReadonlyArray<{ detailType: string; instanceId?: string; runs: number; outcomes: readonly string[]; deadLettered: boolean; injected: boolean }>;
+    readonly coldStarts: number; readonly functionErrors: number; readonly timeouts: number;
+    readonly redeliveries: number; readonly maxConcurrent: number; readonly maxBatch: number; readonly injectedInvocations: number;
+    /** Every message of the event queue: how often it was received, and how each receive ended. */
+    readonly messages: ReadonlyArray<{ detailType: string; instanceId?: string; receives: number; outcomes: readonly string[]; deadLettered: boolean }>;
   };
   readonly eventBridge: { readonly published: number; readonly matched: number; readonly deliveries: number; readonly duplicates: number; readonly deliveryFailures: number };
   readonly api: Readonly<Record<'sendCommand' | 'describe' | 'complete', { allowed: number; throttled: number }>>;
@@ -104,6 +105,8 @@ export interface SimulationResult {
     readonly logs: Readonly<Record<string, number>>;
   };
   readonly commandsSent: number;
+  /** Instances over all commands: a command goes to up to 50. */
+  readonly commandInstances: number;
   /** RecordLifecycleActionHeartbeat calls Auto Scaling accepted. */
   readonly heartbeats: number;
   readonly simulatedSeconds: number;
@@ -150,24 +153,24 @@ function createInstances(w: World): void {
 }
 
 /**
- * The p50 hold no design sending one command per instance could beat at this SendCommand rate:
- * every online instance's command leaves no earlier than its token (in order of entry), and its
- * upload follows; an offline instance is held at least the online wait.
+ * The p50 hold no design could beat at this CompleteLifecycleAction rate: Auto Scaling has no
+ * batch form of it, so every instance needs a call of its own, and none can be released before
+ * its upload ends (an offline one before the online wait). Releases take the rate's tokens in the
+ * order their uploads end; nothing else (no latency, no concurrency limit) is counted.
  */
 function p50Floor(w: World): number {
   const o = w.options;
-  const bucket = new TokenBucket(o.sendCommandRate, o.sendCommandBurst, o.startMs);
+  const bucket = new TokenBucket(o.completeRate, o.completeBurst, o.startMs);
+  const due = [...w.instances.values()]
+    .map((r) => r.enterAt + 1000 * (r.agent === 'online' ? Math.min(r.uploadSeconds, o.executionTimeoutSeconds) : o.onlineWaitSeconds))
+    .map((at, i) => ({ at, enterAt: [...w.instances.values()][i].enterAt }))
+    .sort((a, b) => a.at - b.at);
   const holds: number[] = [];
-  const recs = [...w.instances.values()].sort((a, b) => a.enterAt - b.enterAt);
   let t = o.startMs;
-  for (const r of recs) {
-    if (r.agent !== 'online') {
-      holds.push(o.onlineWaitSeconds);
-      continue;
-    }
-    t = Math.max(t, r.enterAt);
-    while (!bucket.take(t)) t += 1000 / Math.max(o.sendCommandRate, 1e-9) / 10;
-    holds.push((t - r.enterAt) / 1000 + Math.min(r.uploadSeconds, o.executionTimeoutSeconds));
+  for (const d of due) {
+    t = Math.max(t, d.at);
+    while (!bucket.take(t)) t += 1000 / Math.max(o.completeRate, 1e-9) / 10;
+    holds.push((t - d.enterAt) / 1000);
   }
   return median(holds);
 }
@@ -182,11 +185,12 @@ export async function runSimulation(overrides: Partial<SimulationOptions> = {}):
   const ssm = new SimulatedSsm(w, publish);
   const autoScaling = new SimulatedAutoScaling(w, publish);
   const lambda = new SimulatedLambda(w, { ssm, autoScaling });
-  bus = new SimulatedEventBridge(w, (event) => lambda.invokeAsync(event));
+  bus = new SimulatedEventBridge(w, (event) => lambda.sendMessage(event));
 
   autoScaling.startScaleIn();
   // Everything has settled long before this; it only bounds a run that would not.
-  const horizon = options.startMs + (options.spreadSeconds + options.heartbeatTimeoutSeconds + 2 * options.lambdaMaxEventAgeSeconds + 3600) * 1000;
+  const horizon = options.startMs + (options.spreadSeconds + options.heartbeatTimeoutSeconds + options.eventBridgeMaxEventAgeSeconds
+    + options.maxReceiveCount * (options.queueVisibilitySeconds + options.lambdaTimeoutSeconds) + 3600) * 1000;
   await w.clock.run(horizon);
 
   return summarize(w, lambda, bus, ssm, autoScaling);
@@ -247,7 +251,7 @@ function summarize(
     {
       name: 'p50_hold', ok: Number(one(p50Hold)) <= Number(one(p50Limit)),
       detail: `p50_hold_s=${one(p50Hold)} (target <= median upload ${one(medianUploadSeconds)} + ${TARGET_P50_MARGIN_SECONDS} = ${one(p50Limit)}; `
-        + `floor from the SendCommand rate alone: ${one(floor)})`,
+        + `floor from the CompleteLifecycleAction rate alone: ${one(floor)})`,
     },
   ];
 
@@ -281,18 +285,19 @@ function summarize(
     perInstance,
     deadLetters: [...w.deadLetters],
     lambda: {
-      throttles: lambda.throttles, coldStarts: lambda.coldStarts, functionErrors: lambda.functionErrors, timeouts: lambda.timeouts,
-      asyncRetries: lambda.asyncRetries, maxConcurrent: lambda.maxConcurrent,
-      injectedEvents: lambda.queued.filter((q) => q.injected).length,
-      events: lambda.queued.map((q) => ({
-        detailType: q.event['detail-type'], instanceId: instanceOf(q.event), runs: q.runs, outcomes: [...q.outcomes],
-        deadLettered: q.deadLettered, injected: q.injected,
+      coldStarts: lambda.coldStarts, functionErrors: lambda.functionErrors, timeouts: lambda.timeouts,
+      redeliveries: lambda.redeliveries, maxConcurrent: lambda.maxConcurrent, maxBatch: lambda.maxBatch,
+      injectedInvocations: lambda.injectedInvocations,
+      messages: lambda.messages.map((m) => ({
+        detailType: m.event['detail-type'], instanceId: instanceOf(m.event), receives: m.receives, outcomes: [...m.outcomes],
+        deadLettered: m.deadLettered,
       })),
     },
     eventBridge: { published: bus.published, matched: bus.matched, deliveries: bus.deliveries, duplicates: bus.duplicates, deliveryFailures: bus.deliveryFailures },
     api,
     handler: { results: obj(lambda.results), metrics: obj(lambda.metrics), logs: obj(lambda.logCounts) },
     commandsSent: ssm.commandsAccepted,
+    commandInstances: ssm.invocationsAccepted,
     heartbeats: autoScaling.heartbeats,
     simulatedSeconds: (w.now() - o.startMs) / 1000,
     steps: w.clock.steps,
@@ -315,8 +320,9 @@ function detailLines(r: Omit<SimulationResult, 'details'>, holds: number[]): str
   return [
     `simulate: config seed=${o.seed} spread_s=${o.spreadSeconds} offline=${pct(o.offlineShare)} command_failures=${pct(o.commandFailureShare)} `
       + `command_timeouts=${pct(o.commandTimeoutShare)} duplicates=${pct(o.duplicateShare)} delivery_failures=${pct(o.deliveryFailureShare)} `
-      + `lambda_failures=${pct(o.lambdaFailureShare)}x${o.lambdaFailureAttempts}`,
-    `simulate: deployment concurrency=${o.reservedConcurrency} online_wait_s=${o.onlineWaitSeconds} heartbeat_s=${o.heartbeatTimeoutSeconds} `
+      + `lambda_failures=${pct(o.lambdaFailureShare)}`,
+    `simulate: deployment concurrency=${o.reservedConcurrency} batch=${o.batchSize}/${o.batchWindowSeconds}s visibility_s=${o.queueVisibilitySeconds} `
+      + `max_receives=${o.maxReceiveCount} online_wait_s=${o.onlineWaitSeconds} heartbeat_s=${o.heartbeatTimeoutSeconds} `
       + `execution_timeout_s=${o.executionTimeoutSeconds} lambda_timeout_s=${o.lambdaTimeoutSeconds} `
       + `rates_per_s send=${o.sendCommandRate}/${o.sendCommandBurst} describe=${o.describeRate}/${o.describeBurst} complete=${o.completeRate}/${o.completeBurst}`,
     `simulate: agents online=${r.online} connection_lost=${offline.filter((p) => p.agent === 'connection-lost').length} `
@@ -325,14 +331,14 @@ function detailLines(r: Omit<SimulationResult, 'details'>, holds: number[]): str
       + `p99_s=${one(percentile(holds, 99))}; released completed=${r.instances - r.expired} expired=${r.expired}`,
     `simulate: stages median_s ${STAGE_GAPS.map((g) => `${g}=${r.stageMedians[g].toFixed(2)}`).join(' ')} `
       + `(sum ${Object.values(r.stageMedians).reduce((a, b) => a + b, 0).toFixed(1)})`,
-    `simulate: lambda invocations=${r.invocations} per_instance=${(r.invocations / r.instances).toFixed(2)} throttled=${r.lambda.throttles} `
-      + `cold_starts=${r.lambda.coldStarts} function_errors=${r.lambda.functionErrors} timeouts=${r.lambda.timeouts} async_retries=${r.lambda.asyncRetries} `
-      + `max_concurrent=${r.lambda.maxConcurrent}`,
+    `simulate: lambda invocations=${r.invocations} per_instance=${(r.invocations / r.instances).toFixed(2)} messages=${r.lambda.messages.length} `
+      + `max_batch=${r.lambda.maxBatch} cold_starts=${r.lambda.coldStarts} function_errors=${r.lambda.functionErrors} timeouts=${r.lambda.timeouts} `
+      + `injected_failures=${r.lambda.injectedInvocations} redeliveries=${r.lambda.redeliveries} max_concurrent=${r.lambda.maxConcurrent}`,
     `simulate: eventbridge published=${r.eventBridge.published} matched=${r.eventBridge.matched} deliveries=${r.eventBridge.deliveries} `
       + `duplicates=${r.eventBridge.duplicates} delivery_failures=${r.eventBridge.deliveryFailures}`,
     `simulate: api SendCommand ok=${r.api.sendCommand.allowed} throttled=${r.api.sendCommand.throttled}; DescribeInstanceInformation ok=${r.api.describe.allowed} `
       + `throttled=${r.api.describe.throttled}; CompleteLifecycleAction+RecordLifecycleActionHeartbeat ok=${r.api.complete.allowed} `
-      + `throttled=${r.api.complete.throttled}; commands accepted=${sent} heartbeats recorded=${r.heartbeats}`,
+      + `throttled=${r.api.complete.throttled}; commands accepted=${sent} (instances ${r.commandInstances}) heartbeats recorded=${r.heartbeats}`,
     `simulate: handler ${kv(r.handler.results)}`,
     `simulate: metrics Rescued=${rescuedMetric} NotRescued=${notRescuedMetric} (${kv(Object.fromEntries(Object.entries(r.handler.metrics).filter(([k]) => k.startsWith('NotRescued:'))))}) `
       + `vs truth rescued=${r.rescued} not_rescued=${r.notRescued}`,

@@ -1,35 +1,53 @@
 /**
- * Simulated Systems Manager: the agents' ping status, SendCommand validated against the real
- * rescue document, the document running on the instance (upload time, failure, timeout), and the
- * command-level "EC2 Command Status-change Notification" events it emits.
+ * Simulated Systems Manager: the agents' ping status, SendCommand (up to 50 instances) validated
+ * against the real rescue document, the document running on each instance (upload time, failure,
+ * timeout), the invocation-level "EC2 Command Invocation Status-change Notification" event of each
+ * instance's copy, the command-level "EC2 Command Status-change Notification" once every copy has
+ * ended, and ListCommands / ListCommandInvocations.
  *
- * A command to an agent that is not Online waits for delivery until its TimeoutSeconds, then ends
- * TimedOut. An instance terminated mid-run never reports; SSM ends the command TimedOut when its
- * execution timeout passes.
+ * A copy for an agent that is not Online waits for delivery until the command's TimeoutSeconds,
+ * then ends TimedOut. An instance terminated mid-run never reports; SSM ends its copy TimedOut when
+ * the execution timeout passes.
  */
 import {
-  DescribeInstanceInformationCommand, SendCommandCommand,
-  type DescribeInstanceInformationCommandOutput, type SendCommandCommandOutput,
+  DescribeInstanceInformationCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand,
+  type Command, type DescribeInstanceInformationCommandOutput, type ListCommandInvocationsCommandOutput,
+  type ListCommandsCommandOutput, type SendCommandCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { ssmErrors } from './aws-errors';
 import { loadRescueDocument, parameterProblem, type SimulatedDocument } from './document';
-import { commandStatusEvent, type BusEvent } from './event-shapes';
+import { commandInvocationEvent, commandStatusEvent, type BusEvent } from './event-shapes';
 import type { Random } from './random';
 import { okMetadata, stamp, type InstanceRecord, type World } from './world';
 
 const INSTANCE_ID = /^(mi|i)-[0-9a-f]{8,17}$/;
 
-interface CommandRun {
+interface CommandState {
   readonly commandId: string;
-  readonly rec: InstanceRecord;
+  readonly documentName: string;
   readonly parameters: Record<string, string[]>;
   readonly requestedAt: number;
   readonly expiresAt: number;
+  readonly timeoutSeconds: number;
+  readonly comment?: string;
+  readonly invocations: Invocation[];
 }
+
+/** One instance's copy of a command. */
+interface Invocation {
+  readonly command: CommandState;
+  readonly rec: InstanceRecord;
+  status: string;
+}
+
+const TERMINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
 
 export class SimulatedSsm {
   readonly document: SimulatedDocument;
   commandsAccepted = 0;
+  /** Instances over all accepted commands. */
+  invocationsAccepted = 0;
+  private readonly commands = new Map<string, CommandState>();
   private readonly delayRng: Random;
 
   constructor(private readonly w: World, private readonly publish: (event: BusEvent) => void) {
@@ -50,12 +68,16 @@ export class SimulatedSsm {
   send(command: unknown): Promise<unknown> {
     if (command instanceof DescribeInstanceInformationCommand) return this.w.apiCall((rid) => this.describe(command, rid));
     if (command instanceof SendCommandCommand) return this.w.apiCall((rid) => this.sendCommand(command, rid));
+    if (command instanceof ListCommandsCommand) return this.w.apiCall((rid) => this.listCommands(command, rid));
+    if (command instanceof ListCommandInvocationsCommand) return this.w.apiCall((rid) => this.listInvocations(command, rid));
     return this.w.apiCall((rid) => { throw ssmErrors.validation(rid, `${(command as object)?.constructor?.name} is not simulated`); });
   }
 
   private describe(command: DescribeInstanceInformationCommand, requestId: string): DescribeInstanceInformationCommandOutput {
     if (!this.w.buckets.describe.take(this.w.now())) throw ssmErrors.throttling(requestId);
     const filters = command.input.Filters ?? [];
+    const max = command.input.MaxResults ?? 10;
+    if (max < 5 || max > 50) throw ssmErrors.validation(requestId, 'MaxResults must be 5..50');
     let ids: string[] | undefined;
     for (const f of filters) {
       if (f.Key !== 'InstanceIds') throw ssmErrors.validation(requestId, `filter key ${f.Key} is not simulated`);
@@ -80,7 +102,13 @@ export class SimulatedSsm {
         ComputerName: `ip-10-0-1-23.ec2.internal`,
       }];
     });
-    return { $metadata: okMetadata(requestId), InstanceInformationList: list };
+    // Pages of MaxResults, the token being the offset.
+    const from = command.input.NextToken ? Number(command.input.NextToken) : 0;
+    const page = list.slice(from, from + max);
+    return {
+      $metadata: okMetadata(requestId), InstanceInformationList: page,
+      ...(from + max < list.length ? { NextToken: String(from + max) } : {}),
+    };
   }
 
   private sendCommand(command: SendCommandCommand, requestId: string): SendCommandCommandOutput {
@@ -89,69 +117,111 @@ export class SimulatedSsm {
     if (input.DocumentName !== this.document.name) throw ssmErrors.invalidDocument(requestId, input.DocumentName ?? '');
     const ids = input.InstanceIds ?? [];
     if (ids.length < 1 || ids.length > 50) throw ssmErrors.validation(requestId, 'InstanceIds must name 1..50 instances');
+    if (new Set(ids).size !== ids.length) throw ssmErrors.validation(requestId, 'InstanceIds has duplicates');
     const timeout = input.TimeoutSeconds ?? 3600;
     if (timeout < 30 || timeout > 2_592_000) throw ssmErrors.validation(requestId, 'TimeoutSeconds must be 30..2592000');
+    // With the defaults (MaxErrors 0), the first failed copy would stop the rest of a multi-instance command.
+    if (ids.length > 1 && (input.MaxErrors !== '100%' || input.MaxConcurrency !== '100%')) {
+      throw ssmErrors.validation(requestId, 'a multi-instance rescue must set MaxConcurrency and MaxErrors to 100%');
+    }
     const problem = parameterProblem(this.document, input.Parameters as Record<string, string[]> | undefined);
     if (problem) throw ssmErrors.invalidParameters(requestId, problem);
     const recs = ids.map((id) => this.w.instances.get(id));
     for (let i = 0; i < ids.length; i++) {
-      // An instance SSM never saw (or one that is not EC2-managed) is refused outright.
+      // An instance SSM never saw (or one that is not EC2-managed) refuses the whole command.
       if (!recs[i] || recs[i]!.agent === 'not-registered') throw ssmErrors.invalidInstanceId(requestId, ids[i]);
     }
-    if (ids.length !== 1) throw ssmErrors.validation(requestId, 'the simulation runs one instance per command, as the handler does');
 
     const now = this.w.now();
-    const commandId = this.w.rng.uuid();
-    const parameters = structuredClone((input.Parameters ?? {}) as Record<string, string[]>);
-    const run: CommandRun = { commandId, rec: recs[0]!, parameters, requestedAt: now, expiresAt: now + timeout * 1000 };
-    run.rec.commandsSent++;
-    stamp(run.rec, 'commandAccepted', now);
+    const state: CommandState = {
+      commandId: this.w.rng.uuid(), documentName: this.document.name,
+      parameters: structuredClone((input.Parameters ?? {}) as Record<string, string[]>),
+      requestedAt: now, expiresAt: now + timeout * 1000, timeoutSeconds: timeout, comment: input.Comment, invocations: [],
+    };
+    for (const rec of recs) state.invocations.push({ command: state, rec: rec!, status: 'Pending' });
+    this.commands.set(state.commandId, state);
     this.commandsAccepted++;
-    this.deliver(run);
+    this.invocationsAccepted += ids.length;
+    for (const inv of state.invocations) {
+      inv.rec.commandsSent++;
+      stamp(inv.rec, 'commandAccepted', now);
+      this.deliver(inv);
+    }
+    return { $metadata: okMetadata(requestId), Command: this.describeCommand(state) };
+  }
+
+  private describeCommand(c: CommandState): Command {
+    const ended = c.invocations.filter((i) => TERMINAL.has(i.status));
     return {
-      $metadata: okMetadata(requestId),
-      Command: {
-        CommandId: commandId,
-        DocumentName: input.DocumentName,
-        DocumentVersion: '$DEFAULT',
-        Comment: input.Comment,
-        ExpiresAfter: new Date(run.expiresAt),
-        Parameters: parameters,
-        InstanceIds: ids,
-        Targets: [],
-        RequestedDateTime: new Date(now),
-        Status: 'Pending',
-        StatusDetails: 'Pending',
-        MaxConcurrency: '50',
-        MaxErrors: '0',
-        TargetCount: 1,
-        CompletedCount: 0,
-        ErrorCount: 0,
-        DeliveryTimedOutCount: 0,
-        ServiceRole: '',
-        TimeoutSeconds: timeout,
-      },
+      CommandId: c.commandId,
+      DocumentName: c.documentName,
+      DocumentVersion: '$DEFAULT',
+      Comment: c.comment,
+      ExpiresAfter: new Date(c.expiresAt),
+      Parameters: structuredClone(c.parameters),
+      InstanceIds: c.invocations.map((i) => i.rec.id),
+      Targets: [],
+      RequestedDateTime: new Date(c.requestedAt),
+      Status: this.commandStatus(c) as Command['Status'],
+      StatusDetails: this.commandStatus(c),
+      MaxConcurrency: '100%',
+      MaxErrors: '100%',
+      TargetCount: c.invocations.length,
+      CompletedCount: ended.length,
+      ErrorCount: ended.filter((i) => i.status !== 'Success').length,
+      DeliveryTimedOutCount: 0,
+      ServiceRole: '',
+      TimeoutSeconds: c.timeoutSeconds,
     };
   }
 
-  private deliver(run: CommandRun): void {
+  /** All copies Success: Success; otherwise the worst of them once all have ended. */
+  private commandStatus(c: CommandState): string {
+    const statuses = c.invocations.map((i) => i.status);
+    if (statuses.some((st) => !TERMINAL.has(st))) return statuses.every((st) => st === 'Pending') ? 'Pending' : 'InProgress';
+    for (const st of ['Failed', 'TimedOut', 'Cancelled']) if (statuses.includes(st)) return st;
+    return 'Success';
+  }
+
+  private listCommands(command: ListCommandsCommand, requestId: string): ListCommandsCommandOutput {
+    if (!this.w.buckets.describe.take(this.w.now())) throw ssmErrors.throttling(requestId);
+    const c = command.input.CommandId ? this.commands.get(command.input.CommandId) : undefined;
+    if (command.input.CommandId && !c) throw ssmErrors.invalidCommandId(requestId);
+    return { $metadata: okMetadata(requestId), Commands: c ? [this.describeCommand(c)] : [] };
+  }
+
+  private listInvocations(command: ListCommandInvocationsCommand, requestId: string): ListCommandInvocationsCommandOutput {
+    if (!this.w.buckets.describe.take(this.w.now())) throw ssmErrors.throttling(requestId);
+    const c = command.input.CommandId ? this.commands.get(command.input.CommandId) : undefined;
+    if (!c) throw ssmErrors.invalidCommandId(requestId);
+    return {
+      $metadata: okMetadata(requestId),
+      CommandInvocations: c.invocations.map((i) => ({
+        CommandId: c.commandId, InstanceId: i.rec.id, DocumentName: c.documentName, RequestedDateTime: new Date(c.requestedAt),
+        Status: i.status as 'Success', StatusDetails: i.status,
+      })),
+    };
+  }
+
+  private deliver(inv: Invocation): void {
     const delay = this.w.options.agentDeliveryMs * Math.exp(0.5 * this.delayRng.normal());
     this.w.clock.after(delay, () => {
-      if (this.pingStatus(run.rec) === 'Online' && this.w.now() < run.expiresAt) {
-        this.execute(run);
+      if (this.pingStatus(inv.rec) === 'Online' && this.w.now() < inv.command.expiresAt) {
+        this.execute(inv);
       } else {
-        this.w.clock.at(run.expiresAt, () => this.finish(run, 'TimedOut'));
+        this.w.clock.at(inv.command.expiresAt, () => this.finish(inv, 'TimedOut'));
       }
     });
   }
 
-  private execute(run: CommandRun): void {
+  private execute(inv: Invocation): void {
     const o = this.w.options;
-    const rec = run.rec;
+    const rec = inv.rec;
     const started = this.w.now();
     rec.commandsRun++;
     stamp(rec, 'commandStarted', started);
-    this.emit(run, 'InProgress');
+    inv.status = 'InProgress';
+    this.emitInvocation(inv, 'InProgress');
     // A repeated command on the same instance takes about as long as the first.
     const seconds = rec.commandsRun === 1 ? rec.uploadSeconds : rec.uploadSeconds * Math.exp(0.1 * rec.rng.normal());
     const timeoutMs = o.executionTimeoutSeconds * 1000;
@@ -170,28 +240,42 @@ export class SimulatedSsm {
     this.w.clock.at(endsAt, () => {
       if (rec.state === 'Terminated') {
         // The agent died with the instance: nothing uploaded, nothing reported.
-        this.w.clock.at(started + timeoutMs, () => this.finish(run, 'TimedOut'));
+        this.w.clock.at(started + timeoutMs, () => this.finish(inv, 'TimedOut'));
         return;
       }
       if (status === 'Success' && rec.uploadedAt === undefined) rec.uploadedAt = this.w.now();
       stamp(rec, 'commandEnded', this.w.now());
-      this.finish(run, status);
+      this.finish(inv, status);
     });
   }
 
-  private finish(run: CommandRun, status: string): void {
-    run.rec.statuses.push(status);
-    this.emit(run, status);
-  }
-
-  private emit(run: CommandRun, status: string): void {
-    const delay = this.w.options.statusEventDelayMs * Math.exp(0.5 * this.delayRng.normal());
-    this.w.clock.after(delay, () => {
-      if (status !== 'InProgress') stamp(run.rec, 'statusEvent', this.w.now());
-      this.publish(commandStatusEvent(this.w, {
-        commandId: run.commandId, documentName: this.document.name, instanceId: run.rec.id, status,
-        parameters: run.parameters, requestedAt: run.requestedAt, expiresAt: run.expiresAt,
+  private finish(inv: Invocation, status: string): void {
+    inv.status = status;
+    inv.rec.statuses.push(status);
+    this.emitInvocation(inv, status);
+    const c = inv.command;
+    if (c.invocations.every((i) => TERMINAL.has(i.status))) {
+      const overall = this.commandStatus(c);
+      this.emit(() => commandStatusEvent(this.w, {
+        commandId: c.commandId, documentName: c.documentName, instanceIds: c.invocations.map((i) => i.rec.id), status: overall,
+        parameters: c.parameters, requestedAt: c.requestedAt, expiresAt: c.expiresAt,
       }));
+    }
+  }
+
+  private emitInvocation(inv: Invocation, status: string): void {
+    this.emit(() => {
+      if (status !== 'InProgress') stamp(inv.rec, 'statusEvent', this.w.now());
+      return commandInvocationEvent(this.w, {
+        commandId: inv.command.commandId, documentName: inv.command.documentName, instanceId: inv.rec.id, status,
+        requestedAt: inv.command.requestedAt,
+      });
     });
+  }
+
+  /** SSM's events reach EventBridge a little after the change. */
+  private emit(make: () => BusEvent): void {
+    const delay = this.w.options.statusEventDelayMs * Math.exp(0.5 * this.delayRng.normal());
+    this.w.clock.after(delay, () => this.publish(make()));
   }
 }

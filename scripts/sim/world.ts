@@ -44,7 +44,7 @@ export function stamp(rec: InstanceRecord | undefined, stage: Stage, at: number)
 }
 
 export interface DeadLetter {
-  readonly from: 'eventbridge-target' | 'lambda-on-failure';
+  readonly from: 'eventbridge-target' | 'queue-redrive';
   readonly reason: string;
   readonly detailType: string;
   readonly instanceId?: string;

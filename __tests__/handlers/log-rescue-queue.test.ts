@@ -1,0 +1,125 @@
+/**
+ * The Lambda entry's queue side: an SQS batch (as the event source mapping builds it) in, the
+ * messageIds to retry out.
+ */
+import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { createQueueHandler } from '../../handlers/log-rescue/queue';
+import {
+  ASG, COMMAND_ID, INSTANCE, LIFECYCLE_PARAMETERS,
+  answerAgents, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,
+} from './fixtures';
+
+const messageId = (n: number) => `059f36b4-87a3-44ab-83d2-${n.toString(16).padStart(12, '0')}`;
+const sqsEvent = (bodies: string[]) => ({ Records: bodies.map((body, k) => sqsRecord(body, messageId(k))) });
+const json = (event: unknown) => JSON.stringify(event);
+
+function queueHarness() {
+  const h = harness({ random: () => 1 });
+  return { ...h, queue: createQueueHandler(h.handler) };
+}
+
+describe('an SQS batch', () => {
+  test('good, hostile, non-JSON and failing events: batchItemFailures lists exactly the failing messages', async () => {
+    const h = queueHarness();
+    answerAgents(h, () => 'Online');
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    // The second group's command is throttled to the end; the first group's goes.
+    h.ssm.on(SendCommandCommand, { Parameters: { ...LIFECYCLE_PARAMETERS, asgName: ['api asg'] } }).rejects(throttling());
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ instances: [instanceId(5), instanceId(6)] }));
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+    h.autoScaling.on(CompleteLifecycleActionCommand, { InstanceId: instanceId(6) }).rejects(new AutoScalingServiceException({
+      name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',
+    }));
+
+    const response = await h.queue(sqsEvent([
+      json(lifecycleEvent({ EC2InstanceId: instanceId(0) }, { id: eventId(0) })),
+      json(lifecycleEvent({ EC2InstanceId: 'i-$(curl evil)' }, { id: eventId(1) })),
+      '{"version":"0","id":"truncated',
+      json(lifecycleEvent({ EC2InstanceId: instanceId(3), AutoScalingGroupName: 'api asg' }, { id: eventId(3) })),
+      json(invocationEvent({ instance: instanceId(5) }, { id: eventId(5) })),
+      json(invocationEvent({ instance: instanceId(6) }, { id: eventId(6) })),
+    ]));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: messageId(3) }, { itemIdentifier: messageId(5) }] });
+    expect(h.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input.InstanceIds)).toEqual([
+      [instanceId(0)], ...new Array(6).fill([instanceId(3)]),
+    ]);
+    // The rejected bodies reached no AWS call.
+    expect(JSON.stringify(h.trail.map((c) => c.input))).not.toMatch(/curl|truncated/);
+    expect(h.logs().filter((l) => l.msg === 'event rejected')).toEqual([
+      { level: 'warn', msg: 'event rejected', reason: 'detail.EC2InstanceId: not an instance id', eventId: eventId(1), source: 'aws.autoscaling', detailType: 'EC2 Instance-terminate Lifecycle Action' },
+      { level: 'warn', msg: 'event rejected', reason: 'event: not an object' },
+    ]);
+    expect(h.logs().filter((l) => l.level === 'error').map((l) => [l.eventId, l.operation]).sort()).toEqual([
+      [eventId(3), 'SendCommand'], [eventId(6), 'CompleteLifecycleAction'],
+    ]);
+  });
+
+  test('only hostile and non-JSON bodies: nothing to retry, no AWS call', async () => {
+    const h = queueHarness();
+    const response = await h.queue(sqsEvent([
+      json(lifecycleEvent({ AutoScalingGroupName: `${ASG}\nINFO fake log line` })),
+      '',
+      'null',
+      json([lifecycleEvent()]),
+      'a'.repeat(256 * 1024),
+    ]));
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(h.awsCalls()).toBe(0);
+    expect(h.logs()).toHaveLength(5);
+    expect(h.logs().every((l) => l.level === 'warn' && l.msg === 'event rejected')).toBe(true);
+    expect(JSON.stringify(h.logs())).not.toContain('fake log line');
+  });
+
+  test('an empty batch: nothing to retry', async () => {
+    const h = queueHarness();
+    expect(await h.queue({ Records: [] })).toEqual({ batchItemFailures: [] });
+    expect(h.awsCalls()).toBe(0);
+  });
+
+  test('every event of the batch fails: every message is listed, in order', async () => {
+    const h = queueHarness();
+    h.ssm.on(DescribeInstanceInformationCommand).rejects(throttling());
+    const response = await h.queue(sqsEvent([0, 1, 2].map((k) => json(lifecycleEvent({ EC2InstanceId: instanceId(k) }, { id: eventId(k) })))));
+    expect(response).toEqual({ batchItemFailures: [0, 1, 2].map((k) => ({ itemIdentifier: messageId(k) })) });
+  });
+
+  test.each<[string, (records: any[]) => unknown[]]>([
+    ['a null record', (r) => [r[0], null]],
+    ['a record without body', (r) => [r[0], { ...r[1], body: undefined }]],
+    ['a body that is not a string', (r) => [r[0], { ...r[1], body: { detail: {} } }]],
+    ['a record without messageId', (r) => [r[0], { ...r[1], messageId: undefined }]],
+    ['a messageId with a newline', (r) => [r[0], { ...r[1], messageId: 'abc\nERROR fake' }]],
+    ['a 129-character messageId', (r) => [r[0], { ...r[1], messageId: 'a'.repeat(129) }]],
+  ])('%s: throws (no partial failure can name it), before any AWS call', async (_name, edit) => {
+    const h = queueHarness();
+    answerAgents(h, () => 'Online');
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    const records = sqsEvent([json(lifecycleEvent()), json(lifecycleEvent({ EC2InstanceId: instanceId(1) }))]).Records;
+
+    await expect(h.queue({ Records: edit(records) })).rejects.toThrow('Records[1]: not an SQS message (messageId and body)');
+    expect(h.awsCalls()).toBe(0);
+  });
+});
+
+describe('one EventBridge event (a test event sent by hand)', () => {
+  test('handled as one event: its result is returned', async () => {
+    const h = queueHarness();
+    answerAgents(h, () => 'Online');
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    expect(await h.queue(lifecycleEvent())).toMatchObject({ action: 'command-sent', instanceId: INSTANCE, commandId: COMMAND_ID, commandInstances: 1 });
+  });
+
+  test('rejected: returned, not thrown, no AWS call', async () => {
+    const h = queueHarness();
+    expect(await h.queue({ source: 'nobody' })).toEqual({ action: 'rejected', reason: 'detail-type: missing' });
+    expect(h.awsCalls()).toBe(0);
+  });
+
+  test('failing: throws, so the invocation fails and is retried', async () => {
+    const h = queueHarness();
+    h.ssm.on(DescribeInstanceInformationCommand).rejects(throttling());
+    await expect(h.queue(lifecycleEvent())).rejects.toThrow('Rate exceeded');
+  });
+});
