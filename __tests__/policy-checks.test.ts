@@ -11,6 +11,9 @@ interface Finding { stack: string; address: string; rule: string; detail: string
 /** Actions AWS authorizes only against Resource "*" (no resource-level permissions). */
 const STAR_ONLY_ACTIONS = new Set([
   'ssm:DescribeInstanceInformation',
+  // The service authorization reference lists no resource type for either (the log rescue handler
+  // reads a command's parameters and its per-instance statuses with them).
+  'ssm:ListCommands', 'ssm:ListCommandInvocations',
   'autoscaling:DescribeAutoScalingInstances',
   'logs:DescribeLogGroups',
   'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
@@ -55,6 +58,24 @@ function conditionKeys(st: any): string[] {
 }
 
 const refersTo = (value: unknown, type: string, name: string) => new RegExp(`\\$\\{${type}\\.${name}\\.[a-z_]+\\}`).test(JSON.stringify(value ?? ''));
+
+/** The logical name of the aws_sqs_queue a `${aws_sqs_queue.<name>.arn}` value points at. */
+const queueNamed = (value: unknown) => /^\$\{aws_sqs_queue\.([^.}]+)\.arn\}$/.exec(String(value ?? ''))?.[1];
+
+/**
+ * Whether a queue of the stack dead-letters what its consumer keeps failing: a redrive_policy
+ * naming another queue of the stack (or an SQS ARN) after at least one receive.
+ */
+function deadLetters(res: Record<string, Record<string, any>>, queue: string | undefined): boolean {
+  const redrive = queue ? res.aws_sqs_queue?.[queue]?.redrive_policy : undefined;
+  if (typeof redrive !== 'string') return false;
+  const p = decodeJsonExpression(redrive) as any;
+  if (isExpr(p) || !(typeof p.maxReceiveCount === 'number' && p.maxReceiveCount >= 1)) return false;
+  const target = p.deadLetterTargetArn;
+  const targetQueue = isExpr(target) ? /^aws_sqs_queue\.([^.]+)\.arn$/.exec(target.$expr)?.[1] : undefined;
+  if (targetQueue) return targetQueue !== queue && Boolean(res.aws_sqs_queue?.[targetQueue]);
+  return typeof target === 'string' && /^arn:[a-z-]+:sqs:/.test(target);
+}
 
 function check(stackName: string, stack: StackJson): Finding[] {
   const findings: Finding[] = [];
@@ -121,8 +142,12 @@ function check(stackName: string, stack: StackJson): Finding[] {
   for (const [name, f] of each('aws_lambda_function')) {
     const address = `aws_lambda_function.${name}`;
     const invokeConfigs = each('aws_lambda_function_event_invoke_config').filter(([, c]) => refersTo(c.function_name, 'aws_lambda_function', name));
-    const hasFailureTarget = f.dead_letter_config?.target_arn || invokeConfigs.some(([, c]) => c.destination_config?.on_failure?.destination);
-    if (!hasFailureTarget) add(address, 'lambda-failure-destination', 'no DLQ or on-failure destination');
+    // A function fed by an SQS queue fails a message back to that queue; the queue's redrive policy
+    // is then its dead-letter queue (Lambda's own DLQ and destinations apply to async invocations only).
+    const mappings = each('aws_lambda_event_source_mapping').filter(([, m]) => refersTo(m.function_name, 'aws_lambda_function', name));
+    const hasFailureTarget = f.dead_letter_config?.target_arn || invokeConfigs.some(([, c]) => c.destination_config?.on_failure?.destination)
+      || (mappings.length > 0 && mappings.every(([, m]) => deadLetters(res, queueNamed(m.event_source_arn))));
+    if (!hasFailureTarget) add(address, 'lambda-failure-destination', 'no DLQ, on-failure destination or dead-lettering source queue');
     if (!f.timeout) add(address, 'lambda-timeout', 'no explicit timeout');
     if (f.reserved_concurrent_executions === undefined) add(address, 'lambda-reserved-concurrency', 'no reserved concurrency');
   }
@@ -185,5 +210,30 @@ describe('policy checks', () => {
       'firehose-encrypted', 'lambda-failure-destination', 'lambda-reserved-concurrency', 'lambda-timeout', 'log-group-retention',
       'no-full-access-managed-policy', 'no-star-resource', 'no-wildcard-action', 'sqs-encrypted', 'trust-has-source-condition',
     ]);
+  });
+
+  it('counts a dead-lettering source queue as a function\'s failure destination, and nothing less', () => {
+    const fn = { timeout: 60, reserved_concurrent_executions: 2 };
+    const mapping = (f: string, q: string) => ({ function_name: `\${aws_lambda_function.${f}.arn}`, event_source_arn: `\${aws_sqs_queue.${q}.arn}` });
+    const redrive = (to: string, count = 3) => `\${jsonencode({"deadLetterTargetArn" = ${to}, "maxReceiveCount" = ${count}})}`;
+    const stack: StackJson = {
+      terraform: {},
+      resource: {
+        aws_lambda_function: { fed: fn, fedNoRedrive: fn, fedRedriveElsewhere: fn, fedZeroReceives: fn, bare: fn },
+        aws_sqs_queue: {
+          dlq: { sqs_managed_sse_enabled: true },
+          withDlq: { sqs_managed_sse_enabled: true, redrive_policy: redrive('aws_sqs_queue.dlq.arn') },
+          plain: { sqs_managed_sse_enabled: true },
+          // A redrive policy naming a queue that is not there, or that never moves anything, is no destination.
+          toNowhere: { sqs_managed_sse_enabled: true, redrive_policy: redrive('aws_sqs_queue.missing.arn') },
+          zeroReceives: { sqs_managed_sse_enabled: true, redrive_policy: redrive('aws_sqs_queue.dlq.arn', 0) },
+        },
+        aws_lambda_event_source_mapping: {
+          a: mapping('fed', 'withDlq'), b: mapping('fedNoRedrive', 'plain'), c: mapping('fedRedriveElsewhere', 'toNowhere'), d: mapping('fedZeroReceives', 'zeroReceives'),
+        },
+      },
+    };
+    const flagged = check('queue-fed', stack).filter((f) => f.rule === 'lambda-failure-destination').map((f) => f.address).sort();
+    expect(flagged).toEqual(['bare', 'fedNoRedrive', 'fedRedriveElsewhere', 'fedZeroReceives'].map((n) => `aws_lambda_function.${n}`));
   });
 });

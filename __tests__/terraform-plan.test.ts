@@ -18,9 +18,11 @@ describe('offline terraform init/validate/plan', () => {
     }
     expect(creates(plans['log-rescue'])).toEqual(expect.arrayContaining([
       'aws_autoscaling_lifecycle_hook', 'aws_cloudwatch_event_rule', 'aws_cloudwatch_event_target', 'aws_lambda_function',
-      'aws_lambda_function_event_invoke_config', 'aws_lambda_permission', 'aws_sqs_queue', 'aws_ssm_document', 'aws_iam_policy',
+      'aws_lambda_event_source_mapping', 'aws_sqs_queue', 'aws_sqs_queue_policy', 'aws_sqs_queue_redrive_allow_policy', 'aws_ssm_document', 'aws_iam_policy',
       'aws_cloudwatch_metric_alarm',
     ]));
+    const mapping = plans['log-rescue'].resource_changes.find((r: any) => r.type === 'aws_lambda_event_source_mapping').change.after;
+    expect(mapping).toMatchObject({ batch_size: 50, maximum_batching_window_in_seconds: 1, function_response_types: ['ReportBatchItemFailures'], scaling_config: [{ maximum_concurrency: 30 }] });
   });
 
   it('plans with SSE-KMS, Object Lock, an alarm topic and a cloud backend replaced by the local override', async () => {

@@ -1,12 +1,20 @@
 import { Construct } from 'constructs';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 
+/**
+ * Age of the oldest waiting event that means the handler is behind (or not polling at all). A
+ * healthy batch is picked up within seconds, and each of those minutes holds instances on their
+ * lifecycle hook.
+ */
+const EVENT_QUEUE_MAX_AGE_SECONDS = 300;
+
 export interface RescueAlarmsProps {
   readonly namePrefix: string;
   readonly metricNamespace: string;
   readonly metricStack: string;
   readonly functionName: string;
   readonly deadLetterQueueName: string;
+  readonly eventQueueName: string;
   readonly actions: string[];
 }
 
@@ -47,11 +55,22 @@ export class RescueAlarms extends Construct {
       new CloudwatchMetricAlarm(this, 'handler-errors', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-handler-errors`,
-        alarmDescription: 'The log rescue handler failed; Lambda retries, then the event goes to the dead-letter queue.',
+        alarmDescription: 'The log rescue handler failed a whole batch; the event queue delivers it again, and after the last try moves it to the dead-letter queue.',
         namespace: 'AWS/Lambda',
         metricName: 'Errors',
         dimensions: { FunctionName: props.functionName },
         statistic: 'Sum',
+      }),
+      new CloudwatchMetricAlarm(this, 'event-queue-age', {
+        ...common,
+        alarmName: `${props.namePrefix}-log-rescue-event-queue-age`,
+        alarmDescription: `The handler is falling behind: instances are held waiting for it (events have waited in the event queue for over ${EVENT_QUEUE_MAX_AGE_SECONDS / 60} minutes).`,
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateAgeOfOldestMessage',
+        dimensions: { QueueName: props.eventQueueName },
+        statistic: 'Maximum',
+        period: 60,
+        threshold: EVENT_QUEUE_MAX_AGE_SECONDS,
       }),
     ];
   }

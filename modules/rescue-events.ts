@@ -1,14 +1,12 @@
 import { Construct } from 'constructs';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
-import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { Fn } from 'cdktf';
 import { EVENTS, TERMINAL_COMMAND_STATUSES } from '../config/patterns';
 import { LogRescueConfig } from '../config/schema';
-import { AwsContext } from './aws-context';
-import { policyDocument } from './iam';
+import { rulesOnlyQueuePolicy } from './rescue-queue';
 
 export { TERMINAL_COMMAND_STATUSES };
 
@@ -29,8 +27,15 @@ export function rescueEventPatterns(p: {
       pattern: { ...of(EVENTS.lifecycle), detail: { AutoScalingGroupName: p.groupNames, LifecycleHookName: [p.hookName] } },
     },
     {
+      id: 'command-invocation',
+      description: 'The rescue command finished on one instance',
+      pattern: { ...of(EVENTS.commandInvocation), detail: { 'document-name': [p.documentName], status: [...TERMINAL_COMMAND_STATUSES] } },
+    },
+    // One command covers up to 50 instances; its own final status settles those whose invocation
+    // event never came.
+    {
       id: 'command-status',
-      description: 'The rescue command reached a final status',
+      description: 'The rescue command reached a final status (backstop for instances that did not report)',
       pattern: { ...of(EVENTS.commandStatus), detail: { 'document-name': [p.documentName], status: [...TERMINAL_COMMAND_STATUSES] } },
     },
   ];
@@ -43,7 +48,6 @@ export function rescueEventPatterns(p: {
 
 export interface RescueEventsProps {
   readonly config: LogRescueConfig;
-  readonly aws: AwsContext;
   readonly namePrefix: string;
   readonly groupNames: string[];
   readonly hookName: string;
@@ -51,9 +55,9 @@ export interface RescueEventsProps {
 }
 
 /**
- * The dead-letter queue and the EventBridge rules that drive the flow: lifecycle action ->
- * handler; command finished -> handler completes the action; Spot warning -> handler.
- * The queue exists before the function so the function can use it as its failure destination.
+ * The EventBridge rules that drive the flow (lifecycle action, command finished on an instance or
+ * overall, Spot warning) and the dead-letter queue for events that could not be delivered or
+ * handled. The rules feed the event queue (rescue-queue.ts), which the handler reads.
  */
 export class RescueEvents extends Construct {
   readonly deadLetterQueue: SqsQueue;
@@ -71,24 +75,7 @@ export class RescueEvents extends Construct {
 
     new SqsQueuePolicy(this, 'dlq-policy', {
       queueUrl: this.deadLetterQueue.url,
-      policy: policyDocument([
-        {
-          Sid: 'OnlyOurRulesDeadLetter',
-          Effect: 'Allow',
-          Principal: { Service: 'events.amazonaws.com' },
-          Action: 'sqs:SendMessage',
-          Resource: this.deadLetterQueue.arn,
-          Condition: { ArnEquals: { 'aws:SourceArn': this.rules.map((r) => r.arn) } },
-        },
-        {
-          Sid: 'DenyInsecureTransport',
-          Effect: 'Deny',
-          Principal: '*',
-          Action: 'sqs:*',
-          Resource: this.deadLetterQueue.arn,
-          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-        },
-      ]),
+      policy: rulesOnlyQueuePolicy('OnlyOurRulesDeadLetter', this.deadLetterQueue.arn, this.rules.map((r) => r.arn)),
     });
   }
 
@@ -100,26 +87,24 @@ export class RescueEvents extends Construct {
     }));
   }
 
-  /** Point every rule at the function, with retries and the dead-letter queue. */
-  targetFunction(functionArn: string, functionName: string): void {
+  /**
+   * Point every rule at the event queue, with retries and the dead-letter queue for what EventBridge
+   * cannot deliver. The queue's policy, not a target role, lets the rules send, so each target waits
+   * for it: an event delivered before it would be refused and retried.
+   */
+  targetQueue(queueArn: string, queuePolicy: SqsQueuePolicy): void {
     const retry = this.props.config.retry;
-    this.rules.forEach((rule) => {
-      const id = rule.node.id;
-      new CloudwatchEventTarget(this, `${id}-target`, {
+    for (const rule of this.rules) {
+      new CloudwatchEventTarget(this, `${rule.node.id}-target`, {
         rule: rule.name,
+        // Unchanged from when the target was the function: a new id would replace the target
+        // (delete, then create) instead of switching it in place.
         targetId: 'log-rescue-handler',
-        arn: functionArn,
+        arn: queueArn,
         retryPolicy: { maximumRetryAttempts: retry.maximumRetryAttempts, maximumEventAgeInSeconds: retry.maximumEventAgeSeconds },
         deadLetterConfig: { arn: this.deadLetterQueue.arn },
+        dependsOn: [queuePolicy],
       });
-      new LambdaPermission(this, `${id}-invoke`, {
-        statementId: `events-${id}`,
-        action: 'lambda:InvokeFunction',
-        functionName,
-        principal: 'events.amazonaws.com',
-        sourceArn: rule.arn,
-        sourceAccount: this.props.aws.accountId,
-      });
-    });
+    }
   }
 }

@@ -4,14 +4,14 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
+import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
+import { handlerTimeoutSeconds } from '../config/patterns';
 import { LogRescueConfig } from '../config/schema';
 import { handlerZip } from './handler-asset';
 import { AwsContext } from './aws-context';
 import { policyDocument, serviceTrustPolicy } from './iam';
 
 export const METRIC_NAMESPACE = 'LogRescue';
-const LAMBDA_MAX_EVENT_AGE_SECONDS = 21600;
 
 export interface RescueFunctionProps {
   readonly config: LogRescueConfig;
@@ -20,16 +20,16 @@ export interface RescueFunctionProps {
   readonly documentName: string;
   readonly groupNames: string[];
   readonly hookName: string;
-  /** Where failed async invocations go after Lambda's own retries. */
-  readonly deadLetterQueueArn: string;
+  /** The queue the rules feed; its redrive policy dead-letters what the handler keeps failing. */
+  readonly eventQueueArn: string;
   /** Value of the `Stack` dimension of the handler's metrics. */
   readonly metricStack: string;
 }
 
 /**
- * The handler Lambda (bundled from handlers/log-rescue at synth), its log group, and a role that
- * can send only our document, only to instances of the protected groups, and complete lifecycle
- * actions only on those groups.
+ * The handler Lambda (bundled from handlers/log-rescue at synth), reading the event queue in
+ * batches; its log group; and a role that can send only our document, only to instances of the
+ * protected groups, complete lifecycle actions only on those groups, and consume only that queue.
  */
 export class RescueFunction extends Construct {
   readonly function: LambdaFunction;
@@ -55,7 +55,7 @@ export class RescueFunction extends Construct {
       'arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/%s',
       [aws.partition, aws.region, aws.accountId, props.groupNames],
     );
-    new IamRolePolicy(this, 'policy', {
+    const policy = new IamRolePolicy(this, 'policy', {
       name: 'log-rescue',
       role: this.role.id,
       policy: policyDocument([
@@ -73,10 +73,22 @@ export class RescueFunction extends Construct {
           Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
           Resource: groupArns,
         },
-        // Neither action supports resource-level permissions: AWS accepts only "*" here.
-        { Sid: 'ReadAgentAndGroupMembership', Effect: 'Allow', Action: ['ssm:DescribeInstanceInformation', 'autoscaling:DescribeAutoScalingInstances'], Resource: '*' },
+        // Agent status, group membership, a command's parameters (for an invocation event) and its
+        // per-instance statuses (behind a command-level event). None of these actions supports
+        // resource-level permissions: AWS accepts only "*" here.
+        {
+          Sid: 'ReadOnlyActionsWithoutResourceLevelPermissions',
+          Effect: 'Allow',
+          Action: ['ssm:DescribeInstanceInformation', 'autoscaling:DescribeAutoScalingInstances', 'ssm:ListCommands', 'ssm:ListCommandInvocations'],
+          Resource: '*',
+        },
         { Sid: 'OwnLogsOnly', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${logGroup.arn}:*` },
-        { Sid: 'FailedEventsToDeadLetterQueue', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: props.deadLetterQueueArn },
+        {
+          Sid: 'ConsumeOnlyTheEventQueue',
+          Effect: 'Allow',
+          Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+          Resource: props.eventQueueArn,
+        },
       ]),
     });
 
@@ -92,10 +104,9 @@ export class RescueFunction extends Construct {
       filename: asset.path,
       sourceCodeHash: Fn.filebase64sha256(asset.path),
       memorySize: h.memoryMb,
-      // The online wait plus up to five throttled calls after it (agent check, group check,
-      // heartbeat, send, complete: 15 s of backoff each), with room to spare. A timeout mid-flight
-      // would make Lambda retry the whole event.
-      timeout: h.onlineWaitSeconds + 100,
+      // A timeout mid-flight fails the whole batch: every message in it is received again after the
+      // queue's visibility timeout, which is derived from this one.
+      timeout: handlerTimeoutSeconds(h.onlineWaitSeconds),
       reservedConcurrentExecutions: h.reservedConcurrency,
       loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
       environment: {
@@ -113,12 +124,19 @@ export class RescueFunction extends Construct {
       dependsOn: [logGroup],
     });
 
-    new LambdaFunctionEventInvokeConfig(this, 'async', {
-      functionName: this.function.functionName,
-      maximumRetryAttempts: 2,
-      // Lambda's async queue keeps events at most 6 hours (EventBridge allows 24).
-      maximumEventAgeInSeconds: Math.min(config.retry.maximumEventAgeSeconds, LAMBDA_MAX_EVENT_AGE_SECONDS),
-      destinationConfig: { onFailure: { destination: props.deadLetterQueueArn } },
+    new LambdaEventSourceMapping(this, 'event-queue', {
+      functionName: this.function.arn,
+      eventSourceArn: props.eventQueueArn,
+      batchSize: h.batchSize,
+      maximumBatchingWindowInSeconds: h.batchWindowSeconds,
+      // The handler names the messages it could not handle; the rest of the batch is deleted, so
+      // one bad event does not retry (and re-send commands for) the instances beside it.
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      // Polling stops at the reserved concurrency instead of invoking into throttles, which would
+      // count receives against messages that never ran.
+      scalingConfig: { maximumConcurrency: h.reservedConcurrency },
+      // Lambda checks at creation that the role can read the queue.
+      dependsOn: [policy],
     });
   }
 }

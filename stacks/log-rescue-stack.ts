@@ -10,6 +10,7 @@ import { RescueAlarms } from '../modules/rescue-alarms';
 import { rescueDocumentContent } from '../modules/rescue-document';
 import { RescueEvents } from '../modules/rescue-events';
 import { METRIC_NAMESPACE, RescueFunction } from '../modules/rescue-function';
+import { RescueQueue } from '../modules/rescue-queue';
 import { BaseStack } from './base-stack';
 
 /** Flow 1: rescue an instance's logs to S3 when its Auto Scaling group terminates it. */
@@ -46,12 +47,19 @@ export class LogRescueStack extends BaseStack {
 
     const events = new RescueEvents(this, 'events', {
       config: c,
-      aws: this.aws,
       namePrefix: this.namePrefix,
       groupNames: hooks.groupNames,
       hookName: hooks.hookName,
       documentName: document.name,
     });
+
+    const eventQueue = new RescueQueue(this, 'event-queue', {
+      namePrefix: this.namePrefix,
+      onlineWaitSeconds: c.handler.onlineWaitSeconds,
+      ruleArns: events.rules.map((r) => r.arn),
+      deadLetterQueue: events.deadLetterQueue,
+    });
+    events.targetQueue(eventQueue.queue.arn, eventQueue.policy);
 
     const handler = new RescueFunction(this, 'handler', {
       config: c,
@@ -60,10 +68,9 @@ export class LogRescueStack extends BaseStack {
       documentName: document.name,
       groupNames: hooks.groupNames,
       hookName: hooks.hookName,
-      deadLetterQueueArn: events.deadLetterQueue.arn,
+      eventQueueArn: eventQueue.queue.arn,
       metricStack: this.namePrefix,
     });
-    events.targetFunction(handler.function.arn, handler.function.functionName);
 
     const instancePolicy = new InstanceUploadPolicy(this, 'instance-policy', {
       aws: this.aws,
@@ -80,6 +87,7 @@ export class LogRescueStack extends BaseStack {
       metricStack: this.namePrefix,
       functionName: handler.function.functionName,
       deadLetterQueueName: events.deadLetterQueue.name,
+      eventQueueName: eventQueue.queue.name,
       actions: topic.actions,
     });
 
@@ -87,6 +95,7 @@ export class LogRescueStack extends BaseStack {
     out('bucket_name', this.archive.bucketName, 'Archive bucket of rescued instance logs');
     out('document_name', document.name, 'SSM Command document that uploads an instance\'s logs');
     out('instance_policy_arn', instancePolicy.policy.arn, 'Attach to the fleet\'s instance role (with AmazonSSMManagedInstanceCore)');
+    out('event_queue_url', eventQueue.queue.url, 'The queue every rule feeds the handler from');
     out('dead_letter_queue_url', events.deadLetterQueue.url, 'Events the handler could not process');
     out('function_name', handler.function.functionName, 'Log rescue handler Lambda');
     if (topic.topicArn) out('alarm_topic_arn', topic.topicArn, 'SNS topic the alarms notify');

@@ -34,11 +34,16 @@ describe('log-rescue stack', () => {
       '"detail" = {"AutoScalingGroupName" = ["web-fleet", "worker-fleet"], "LifecycleHookName" = ["log-rescue"]}})}');
   });
 
-  it('matches final statuses of our document only', () => {
-    const rule = resourceAt(stack, 'aws_cloudwatch_event_rule', 'events/command-status');
+  it('matches final statuses of our document only, per instance and per command', () => {
     const doc = ref(stack, 'aws_ssm_document', 'document');
-    expect(text(rule.event_pattern)).toBe(`\${jsonencode({"source" = ["aws.ssm"], "detail-type" = ["EC2 Command Status-change Notification"], ` +
-      `"detail" = {"document-name" = [${doc}.name], "status" = [${TERMINAL_COMMAND_STATUSES.map((s) => `"${s}"`).join(', ')}]}})}`);
+    const statuses = `"status" = [${TERMINAL_COMMAND_STATUSES.map((s) => `"${s}"`).join(', ')}]`;
+    const invocation = resourceAt(stack, 'aws_cloudwatch_event_rule', 'events/command-invocation');
+    expect(invocation.name).toBe('logrescue-dev-log-rescue-command-invocation');
+    expect(text(invocation.event_pattern)).toBe(`\${jsonencode({"source" = ["aws.ssm"], "detail-type" = ["EC2 Command Invocation Status-change Notification"], ` +
+      `"detail" = {"document-name" = [${doc}.name], ${statuses}}})}`);
+    const command = resourceAt(stack, 'aws_cloudwatch_event_rule', 'events/command-status');
+    expect(text(command.event_pattern)).toBe(`\${jsonencode({"source" = ["aws.ssm"], "detail-type" = ["EC2 Command Status-change Notification"], ` +
+      `"detail" = {"document-name" = [${doc}.name], ${statuses}}})}`);
     expect(TERMINAL_COMMAND_STATUSES).toEqual(expect.arrayContaining(['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'DeliveryTimedOut', 'AccessDenied']));
   });
 
@@ -46,38 +51,90 @@ describe('log-rescue stack', () => {
     expect(resourceAt(stack, 'aws_cloudwatch_event_rule', 'events/spot-warning').event_pattern)
       .toBe('${jsonencode({"source" = ["aws.ec2"], "detail-type" = ["EC2 Spot Instance Interruption Warning"]})}');
     const off = synth({ spotInterruption: false });
-    expect(Object.keys(resourcesOf(off, 'aws_cloudwatch_event_rule'))).toHaveLength(2);
+    expect(Object.keys(resourcesOf(off, 'aws_cloudwatch_event_rule'))).toHaveLength(3);
+    expect(Object.keys(resourcesOf(off, 'aws_cloudwatch_event_target'))).toHaveLength(3);
   });
 
-  it('targets the function with a retry policy and the dead-letter queue, and lets only those rules invoke it', () => {
-    const targets = Object.values(resourcesOf(stack, 'aws_cloudwatch_event_target'));
-    expect(targets).toHaveLength(3);
-    const fn = ref(stack, 'aws_lambda_function', 'handler/function');
+  const RULES = ['lifecycle', 'command-invocation', 'command-status', 'spot-warning'];
+  const ruleArns = (s: StackJson) => RULES.map((r) => `${ref(s, 'aws_cloudwatch_event_rule', `events/${r}`)}.arn`);
+
+  it('targets the event queue from every rule, with a retry policy and the dead-letter queue, and no Lambda permission', () => {
+    const targets = Object.values(resourcesOf(stack, 'aws_cloudwatch_event_target')) as any[];
+    expect(targets).toHaveLength(4);
+    const queue = ref(stack, 'aws_sqs_queue', 'event-queue/queue');
     const dlq = ref(stack, 'aws_sqs_queue', 'events/dlq');
-    for (const t of targets as any[]) {
-      expect(t).toMatchObject({
-        arn: `\${${fn}.arn}`,
+    expect(targets.map((t) => t.rule).sort()).toEqual(ruleArns(stack).map((a) => `\${${a.replace(/\.arn$/, '.name')}}`).sort());
+    for (const t of targets) {
+      expect(t).toEqual(expect.objectContaining({
+        arn: `\${${queue}.arn}`,
         retry_policy: { maximum_retry_attempts: 8, maximum_event_age_in_seconds: 3600 },
         dead_letter_config: { arn: `\${${dlq}.arn}` },
-      });
+      }));
+      // The queue policy grants the send; a target role would be a second, broader way in.
+      expect(t.role_arn).toBeUndefined();
+      expect(t.depends_on).toEqual([ref(stack, 'aws_sqs_queue_policy', 'event-queue/policy')]);
     }
-    const perms = Object.values(resourcesOf(stack, 'aws_lambda_permission')) as any[];
-    expect(perms.map((p) => p.source_arn).sort()).toEqual(
-      ['command-status', 'lifecycle', 'spot-warning'].map((r) => `\${${ref(stack, 'aws_cloudwatch_event_rule', `events/${r}`)}.arn}`).sort());
-    for (const p of perms) {
-      expect(p.principal).toBe('events.amazonaws.com');
-      expect(p.source_account).toMatch(/^\$\{data\.aws_caller_identity\.context_caller_[A-F0-9]+\.account_id\}$/);
-    }
+    expect(resourcesOf(stack, 'aws_lambda_permission')).toEqual({});
+    expect(resourcesOf(stack, 'aws_lambda_function_event_invoke_config')).toEqual({});
   });
 
-  it('encrypts the dead-letter queue and lets only our rules write to it', () => {
-    expect(onlyResource(stack, 'aws_sqs_queue')).toMatchObject({ sqs_managed_sse_enabled: true, message_retention_seconds: 1209600 });
-    const policy = text(onlyResource(stack, 'aws_sqs_queue_policy').policy);
-    expect(policy).toContain('"Principal" = {"Service" = "events.amazonaws.com"}');
-    expect(policy).toContain(`"ArnEquals" = {"aws:SourceArn" = [${['lifecycle', 'command-status', 'spot-warning'].map((r) => `${ref(stack, 'aws_cloudwatch_event_rule', `events/${r}`)}.arn`).join(', ')}]}`);
+  it('encrypts the event queue, gives failed events three receives, then dead-letters them', () => {
+    const dlq = ref(stack, 'aws_sqs_queue', 'events/dlq');
+    const queue = resourceAt(stack, 'aws_sqs_queue', 'event-queue/queue');
+    expect(queue).toMatchObject({
+      name: 'logrescue-dev-log-rescue-events', sqs_managed_sse_enabled: true, message_retention_seconds: 345600,
+      // The function timeout (120 s) plus 10.
+      visibility_timeout_seconds: 130,
+    });
+    expect(text(queue.redrive_policy)).toBe(`\${jsonencode({"deadLetterTargetArn" = ${dlq}.arn, "maxReceiveCount" = 3})}`);
+    // Both follow the online wait: a message is never received again while a run may still hold it.
+    const slow = synth({ handler: { onlineWaitSeconds: 45 } });
+    expect(onlyResource(slow, 'aws_lambda_function').timeout).toBe(145);
+    expect(resourceAt(slow, 'aws_sqs_queue', 'event-queue/queue').visibility_timeout_seconds).toBe(155);
+    // Only the event queue may name the dead-letter queue as its own.
+    const allow = onlyResource(stack, 'aws_sqs_queue_redrive_allow_policy');
+    expect(allow.queue_url).toBe(`\${${dlq}.url}`);
+    expect(text(allow.redrive_allow_policy)).toBe(`\${jsonencode({"redrivePermission" = "byQueue", "sourceQueueArns" = [${ref(stack, 'aws_sqs_queue', 'event-queue/queue')}.arn]})}`);
   });
 
-  it('runs the bundled handler on Node.js 22 arm64 with its settings, retries, failure destination and concurrency cap', () => {
+  it('lets only our rules write to the event queue and the dead-letter queue, over TLS only', () => {
+    for (const [queuePath, policyPath, sid] of [['event-queue/queue', 'event-queue/policy', 'OnlyOurRulesSend'], ['events/dlq', 'events/dlq-policy', 'OnlyOurRulesDeadLetter']]) {
+      const q = ref(stack, 'aws_sqs_queue', queuePath);
+      const policy = resourceAt(stack, 'aws_sqs_queue_policy', policyPath);
+      expect(policy.queue_url).toBe(`\${${q}.url}`);
+      expect(text(policy.policy)).toBe(`\${jsonencode({"Version" = "2012-10-17", "Statement" = [` +
+        `{"Sid" = "${sid}", "Effect" = "Allow", "Principal" = {"Service" = "events.amazonaws.com"}, "Action" = "sqs:SendMessage", "Resource" = ${q}.arn, ` +
+        `"Condition" = {"ArnEquals" = {"aws:SourceArn" = [${ruleArns(stack).join(', ')}]}}}, ` +
+        `{"Sid" = "DenyInsecureTransport", "Effect" = "Deny", "Principal" = "*", "Action" = "sqs:*", "Resource" = ${q}.arn, "Condition" = {"Bool" = {"aws:SecureTransport" = "false"}}}]})}`);
+    }
+    expect(resourceAt(stack, 'aws_sqs_queue', 'events/dlq')).toMatchObject({ sqs_managed_sse_enabled: true, message_retention_seconds: 1209600 });
+  });
+
+  it('feeds the handler from the event queue in batches, reporting failures per message, at most its reserved concurrency at once', () => {
+    const mapping = onlyResource(stack, 'aws_lambda_event_source_mapping');
+    expect(mapping).toEqual(expect.objectContaining({
+      event_source_arn: `\${${ref(stack, 'aws_sqs_queue', 'event-queue/queue')}.arn}`,
+      function_name: `\${${ref(stack, 'aws_lambda_function', 'handler/function')}.arn}`,
+      batch_size: 50,
+      maximum_batching_window_in_seconds: 1,
+      function_response_types: ['ReportBatchItemFailures'],
+      scaling_config: { maximum_concurrency: 30 },
+    }));
+    // Lambda refuses to create the mapping until the role may read the queue.
+    expect(mapping.depends_on).toEqual([ref(stack, 'aws_iam_role_policy', 'handler/policy')]);
+  });
+
+  it('takes batch size, batching window and concurrency from config', () => {
+    const s = synth({ handler: { batchSize: 10, batchWindowSeconds: 0, reservedConcurrency: 5 } });
+    expect(onlyResource(s, 'aws_lambda_event_source_mapping')).toMatchObject({
+      batch_size: 10, maximum_batching_window_in_seconds: 0, scaling_config: { maximum_concurrency: 5 },
+    });
+    expect(onlyResource(s, 'aws_lambda_function').reserved_concurrent_executions).toBe(5);
+    const wide = synth({ handler: { batchSize: 25, batchWindowSeconds: 7 } });
+    expect(onlyResource(wide, 'aws_lambda_event_source_mapping')).toMatchObject({ batch_size: 25, maximum_batching_window_in_seconds: 7 });
+  });
+
+  it('runs the bundled handler on Node.js 22 arm64 with its settings and concurrency cap', () => {
     const fn = onlyResource(stack, 'aws_lambda_function');
     expect(fn).toMatchObject({
       function_name: 'logrescue-dev-log-rescue', runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler',
@@ -95,12 +152,10 @@ describe('log-rescue stack', () => {
       METRIC_NAMESPACE: 'LogRescue',
       STACK_ID: 'logrescue-dev',
     });
-    const async = onlyResource(stack, 'aws_lambda_function_event_invoke_config');
-    expect(async).toMatchObject({ maximum_retry_attempts: 2, destination_config: { on_failure: { destination: `\${${ref(stack, 'aws_sqs_queue', 'events/dlq')}.arn}` } } });
     expect(onlyResource(stack, 'aws_cloudwatch_log_group')).toMatchObject({ name: '/aws/lambda/logrescue-dev-log-rescue', retention_in_days: 30 });
   });
 
-  it('gives the function least privilege: our document, tagged instances, our groups, own logs', () => {
+  it('gives the function least privilege: our document, tagged instances, our groups, own logs, the event queue', () => {
     const role = resourceAt(stack, 'aws_iam_role', 'handler/role');
     expect(text(role.assume_role_policy)).toContain('"Principal" = {"Service" = "lambda.amazonaws.com"}, "Action" = "sts:AssumeRole", "Condition" = {"StringEquals" = {"aws:SourceAccount" = data.aws_caller_identity.');
     const p = text(resourceAt(stack, 'aws_iam_role_policy', 'handler/policy').policy);
@@ -110,9 +165,15 @@ describe('log-rescue stack', () => {
     expect(p).toMatch(/"Action" = \["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"\], "Resource" = formatlist\("arn:%s:autoscaling:%s:%s:autoScalingGroup:\*:autoScalingGroupName\/%s", data\.aws_partition\.context_partition_[A-F0-9]+\.partition, "us-east-1", data\.aws_caller_identity\.context_caller_[A-F0-9]+\.account_id, \["web-fleet", "worker-fleet"\]\)/);
     expect(p).toContain('"Action" = ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource" = "${aws_cloudwatch_log_group.');
     expect(p).not.toMatch(/"Action" = "\*"|"ssm:\*"|"autoscaling:\*"/);
-    // The only "*" resource is for the two read actions that support nothing else.
+    // The only "*" resource is for the read actions that support nothing else.
     expect(p.match(/"Resource" = "\*"/g)).toHaveLength(1);
-    expect(p).toContain('"Action" = ["ssm:DescribeInstanceInformation", "autoscaling:DescribeAutoScalingInstances"], "Resource" = "*"');
+    expect(p).toContain('{"Sid" = "ReadOnlyActionsWithoutResourceLevelPermissions", "Effect" = "Allow", ' +
+      '"Action" = ["ssm:DescribeInstanceInformation", "autoscaling:DescribeAutoScalingInstances", "ssm:ListCommands", "ssm:ListCommandInvocations"], "Resource" = "*"}');
+    // It consumes the event queue and nothing else; sending is EventBridge's job.
+    const queue = ref(stack, 'aws_sqs_queue', 'event-queue/queue');
+    expect(p).toContain(`{"Sid" = "ConsumeOnlyTheEventQueue", "Effect" = "Allow", ` +
+      `"Action" = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], "Resource" = ${queue}.arn}`);
+    expect(p.match(/"sqs:[A-Za-z]+"/g)!.sort()).toEqual(['"sqs:ChangeMessageVisibility"', '"sqs:DeleteMessage"', '"sqs:GetQueueAttributes"', '"sqs:ReceiveMessage"']);
   });
 
   it('exports an instance policy that may only put objects under the rescue prefix', () => {
@@ -123,22 +184,34 @@ describe('log-rescue stack', () => {
     expect(text(onlyResource(kms, 'aws_iam_policy').policy)).toContain('"Action" = ["kms:GenerateDataKey", "kms:Encrypt"]');
   });
 
-  it('raises alarms on not rescued, dead letters and handler errors, notifying the configured topic', () => {
+  it('raises alarms on not rescued, dead letters, handler errors and a queue the handler falls behind on, notifying the configured topic', () => {
     const topicArn = 'arn:aws:sns:us-east-1:111122223333:oncall';
     const s = synth({ alarms: { snsTopicArn: topicArn } });
     const alarms = Object.values(resourcesOf(s, 'aws_cloudwatch_metric_alarm')) as any[];
-    expect(alarms.map((a) => `${a.namespace}/${a.metric_name}`).sort()).toEqual(['AWS/Lambda/Errors', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'LogRescue/NotRescued']);
-    for (const a of alarms) expect(a).toMatchObject({ comparison_operator: 'GreaterThanThreshold', threshold: 0, alarm_actions: [topicArn] });
+    expect(alarms.map((a) => `${a.namespace}/${a.metric_name}`).sort()).toEqual([
+      'AWS/Lambda/Errors', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'LogRescue/NotRescued',
+    ]);
+    for (const a of alarms) expect(a).toMatchObject({ comparison_operator: 'GreaterThanThreshold', alarm_actions: [topicArn], ok_actions: [topicArn] });
     expect(alarms.find((a) => a.metric_name === 'NotRescued').dimensions).toEqual({ Stack: 'logrescue-dev' });
+    expect(alarms.find((a) => a.metric_name === 'ApproximateNumberOfMessagesVisible').dimensions).toEqual({ QueueName: `\${${ref(s, 'aws_sqs_queue', 'events/dlq')}.name}` });
+    const behind = resourceAt(s, 'aws_cloudwatch_metric_alarm', 'alarms/event-queue-age');
+    expect(behind).toMatchObject({
+      alarm_name: 'logrescue-dev-log-rescue-event-queue-age',
+      dimensions: { QueueName: `\${${ref(s, 'aws_sqs_queue', 'event-queue/queue')}.name}` },
+      statistic: 'Maximum', period: 60, evaluation_periods: 1, threshold: 300, treat_missing_data: 'notBreaching',
+    });
+    expect(behind.alarm_description).toMatch(/falling behind: instances are held waiting/);
+    for (const a of alarms.filter((x) => x !== behind)) expect(a.threshold).toBe(0);
     const created = synth({ alarms: { createTopic: true, email: 'oncall@example.com' } });
     expect(onlyResource(created, 'aws_sns_topic_subscription')).toMatchObject({ protocol: 'email', endpoint: 'oncall@example.com' });
     expect(text(onlyResource(created, 'aws_sns_topic_policy').policy)).toContain('"aws:SourceAccount"');
   });
 
-  it('caps the Lambda async event age at the 6 hours Lambda allows, while EventBridge keeps the configured age', () => {
-    const s = synth({ retry: { maximumEventAgeSeconds: 86400 } });
-    expect(onlyResource(s, 'aws_lambda_function_event_invoke_config').maximum_event_age_in_seconds).toBe(21600);
-    for (const t of Object.values(resourcesOf(s, 'aws_cloudwatch_event_target')) as any[]) expect(t.retry_policy.maximum_event_age_in_seconds).toBe(86400);
+  it('keeps the configured event age on every EventBridge target', () => {
+    const s = synth({ retry: { maximumEventAgeSeconds: 86400, maximumRetryAttempts: 3 } });
+    for (const t of Object.values(resourcesOf(s, 'aws_cloudwatch_event_target')) as any[]) {
+      expect(t.retry_policy).toEqual({ maximum_event_age_in_seconds: 86400, maximum_retry_attempts: 3 });
+    }
   });
 
   it('lets the document collect only the configured globs', () => {
@@ -153,7 +226,10 @@ describe('log-rescue stack', () => {
   });
 
   it('outputs what a user needs', () => {
-    expect(Object.keys(stack.output!).sort()).toEqual(['bucket_name', 'dead_letter_queue_url', 'document_name', 'function_name', 'instance_policy_arn']);
+    expect(Object.keys(stack.output!).sort()).toEqual(['bucket_name', 'dead_letter_queue_url', 'document_name', 'event_queue_url', 'function_name', 'instance_policy_arn']);
+    expect(stack.output!.event_queue_url).toEqual({
+      value: `\${${ref(stack, 'aws_sqs_queue', 'event-queue/queue')}.url}`, description: 'The queue every rule feeds the handler from',
+    });
   });
 
   it('reads group names from another team\'s state, without duplicating a listed group', () => {

@@ -1,0 +1,77 @@
+import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
+import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
+import { RESCUE_QUEUE_MAX_RECEIVE_COUNT, rescueQueueVisibilitySeconds } from '../config/patterns';
+import { policyDocument } from './iam';
+
+/**
+ * Policy of a queue only our EventBridge rules may send to, over TLS only. The event queue and the
+ * dead-letter queue (which the rules' targets dead-letter to) share it, so they cannot drift apart.
+ */
+export function rulesOnlyQueuePolicy(sid: string, queueArn: string, ruleArns: string[]): string {
+  return policyDocument([
+    {
+      Sid: sid,
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: queueArn,
+      Condition: { ArnEquals: { 'aws:SourceArn': ruleArns } },
+    },
+    {
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'sqs:*',
+      Resource: queueArn,
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    },
+  ]);
+}
+
+export interface RescueQueueProps {
+  readonly namePrefix: string;
+  /** The handler's online wait, which its timeout and so the queue's visibility timeout follow. */
+  readonly onlineWaitSeconds: number;
+  /** The rules that feed the queue; no one else may send to it. */
+  readonly ruleArns: string[];
+  /** Where a message goes after the handler failed it RESCUE_QUEUE_MAX_RECEIVE_COUNT times. */
+  readonly deadLetterQueue: SqsQueue;
+}
+
+/**
+ * The event queue: every rule delivers here and the handler reads it in batches, so a scale-in
+ * storm becomes one SendCommand per batch of instances instead of one per instance.
+ */
+export class RescueQueue extends Construct {
+  readonly queue: SqsQueue;
+  /** What lets the rules send; a target should wait for it. */
+  readonly policy: SqsQueuePolicy;
+
+  constructor(scope: Construct, id: string, props: RescueQueueProps) {
+    super(scope, id);
+    this.queue = new SqsQueue(this, 'queue', {
+      name: `${props.namePrefix}-log-rescue-events`,
+      sqsManagedSseEnabled: true,
+      visibilityTimeoutSeconds: rescueQueueVisibilitySeconds(props.onlineWaitSeconds),
+      // Outlasts a handler outage over a weekend. A message keeps its first enqueue time in the
+      // dead-letter queue, whose 14 days therefore must stay longer than this.
+      messageRetentionSeconds: 4 * 24 * 3600,
+      redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: props.deadLetterQueue.arn, maxReceiveCount: RESCUE_QUEUE_MAX_RECEIVE_COUNT }),
+    });
+
+    this.policy = new SqsQueuePolicy(this, 'policy', {
+      queueUrl: this.queue.url,
+      policy: rulesOnlyQueuePolicy('OnlyOurRulesSend', this.queue.arn, props.ruleArns),
+    });
+
+    // By default any queue of the account may name the dead-letter queue as its own; only this one
+    // may. (EventBridge's dead-lettering is a SendMessage, which the DLQ's own policy governs.)
+    new SqsQueueRedriveAllowPolicy(this, 'dlq-redrive-allow', {
+      queueUrl: props.deadLetterQueue.url,
+      redriveAllowPolicy: Fn.jsonencode({ redrivePermission: 'byQueue', sourceQueueArns: [this.queue.arn] }),
+    });
+  }
+}
