@@ -582,12 +582,18 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       done(j.index, { action: 'not-rescued', trigger: 'lifecycle', instanceId: j.instanceId, asgName: j.asgName, reason, completion, polls });
     }
 
-    /** A second event for an instance already in this batch adds nothing but a second command. */
-    function firstPerInstance<E extends { id: string; instanceId: string }>(items: Indexed<E>[]): Indexed<E>[] {
+    /**
+     * The first event of each key (by default, the instance): a second event for an instance
+     * already in this batch adds nothing but a second command, or a second count.
+     */
+    function firstPerInstance<E extends { id: string; instanceId: string }>(
+      items: Indexed<E>[], key: (e: E) => string = (e) => e.instanceId,
+    ): Indexed<E>[] {
       const seen = new Set<string>();
       return items.filter(({ index, e }) => {
-        if (!seen.has(e.instanceId)) {
-          seen.add(e.instanceId);
+        const k = key(e);
+        if (!seen.has(k)) {
+          seen.add(k);
           return true;
         }
         done(index, ignore({ eventId: e.id, instanceId: e.instanceId }, 'duplicate-in-batch'));
@@ -644,16 +650,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
         return !settled(index);
       });
       // A repeated delivery in the same batch: for a Spot rescue nothing else would stop a second count.
-      const seen = new Set<string>();
-      const unique = wanted.filter(({ index, e }) => {
-        const key = `${e.commandId}/${e.instanceId}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          return true;
-        }
-        done(index, ignore({ eventId: e.id, instanceId: e.instanceId }, 'duplicate-in-batch'));
-        return false;
-      });
+      const unique = firstPerInstance(wanted, (e) => `${e.commandId}/${e.instanceId}`);
       const byCommand = groupBy(unique, ({ e }) => e.commandId);
       await Promise.all(byCommand.map((group) => {
         const events = group.map(({ index, e }) => ({ index, eventId: e.id, instanceId: e.instanceId }));

@@ -92,9 +92,14 @@ export class SimulatedLambda {
     this.schedulePoll(m.visibleAt);
   }
 
+  /** Messages on the queue that no invocation holds: visible now, or once their delay or timeout ends. */
+  private waiting(): QueuedMessage[] {
+    return this.messages.filter((m) => !m.deleted && !m.deadLettered && !m.inFlight);
+  }
+
   private visible(): QueuedMessage[] {
     const now = this.w.now();
-    return this.messages.filter((m) => !m.deleted && !m.deadLettered && !m.inFlight && m.visibleAt <= now);
+    return this.waiting().filter((m) => m.visibleAt <= now);
   }
 
   private schedulePoll(at: number): void {
@@ -146,7 +151,7 @@ export class SimulatedLambda {
   }
 
   private scheduleNextVisible(): void {
-    const next = this.messages.filter((m) => !m.deleted && !m.deadLettered && !m.inFlight).map((m) => m.visibleAt);
+    const next = this.waiting().map((m) => m.visibleAt);
     if (next.length > 0) this.schedulePoll(Math.min(...next));
   }
 

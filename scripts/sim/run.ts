@@ -162,8 +162,10 @@ function p50Floor(w: World): number {
   const o = w.options;
   const bucket = new TokenBucket(o.completeRate, o.completeBurst, o.startMs);
   const due = [...w.instances.values()]
-    .map((r) => r.enterAt + 1000 * (r.agent === 'online' ? Math.min(r.uploadSeconds, o.executionTimeoutSeconds) : o.onlineWaitSeconds))
-    .map((at, i) => ({ at, enterAt: [...w.instances.values()][i].enterAt }))
+    .map((r) => ({
+      at: r.enterAt + 1000 * (r.agent === 'online' ? Math.min(r.uploadSeconds, o.executionTimeoutSeconds) : o.onlineWaitSeconds),
+      enterAt: r.enterAt,
+    }))
     .sort((a, b) => a.at - b.at);
   const holds: number[] = [];
   let t = o.startMs;
