@@ -582,6 +582,24 @@ test('late duplicates of lifecycle events for released offline instances: no onl
   expect(r.checks.find((c) => c.name === 'metrics')!.ok).toBe(true);
 });
 
+describe('a storm that queues behind Auto Scaling\'s completion rate', () => {
+  // 200 instances, CompleteLifecycleAction at 1/s: 190 completions need more than three minutes,
+  // longer than one invocation (120 s) and than one visibility timeout. Before throttled calls
+  // retried to the invocation's deadline, this dead-lettered 154 messages and left 99 held to the heartbeat.
+  const storm = () => runSimulation({ instances: 200, completeRate: 1, completeBurst: 1 });
+
+  test('nothing lost: every online instance rescued and released, none stuck, nothing dead-lettered, no invocation timed out', async () => {
+    const r = await storm();
+    expect(r.maxHoldSeconds).toBeGreaterThan(DEFAULT_OPTIONS.lambdaTimeoutSeconds + VISIBILITY);
+    expect([r.rescued, r.stuck, r.dlq, r.expired]).toEqual([r.rescuable, 0, 0, 0]);
+    expect([r.lambda.timeouts, r.lambda.functionErrors]).toEqual([0, 0]);
+    expect(r.handler.metrics.Rescued).toBe(r.rescued);
+    // Completions run at the rate the whole time: no instance waits for a retry it did not need.
+    expect(r.api.complete.allowed).toBeGreaterThanOrEqual(200);
+    expect(r.maxHoldSeconds).toBeLessThan(200 / 1 + 2 * VISIBILITY);
+  });
+});
+
 /*
  * Heartbeat 700 s, execution timeout 600 s: the handler records a heartbeat before sending when
  * the event's age + 600 + 60 (delivery) is past 700, i.e. for a command sent more than 40 s after

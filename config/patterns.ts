@@ -49,8 +49,9 @@ export const MAX_INSTANCES_PER_COMMAND = 50;
 export const RESCUE_QUEUE_MAX_RECEIVE_COUNT = 3;
 
 /**
- * The handler's timeout: the online wait plus up to five throttled calls after it (agent check,
- * group check, heartbeat, send, complete: 15 s of backoff each), with room to spare.
+ * The handler's timeout: the online wait plus up to five calls after it (agent check, group check,
+ * heartbeat, send, complete: 15 s of backoff each for a server error), with room to spare.
+ * Throttled calls retry until 10 s before it (handlers/log-rescue/queue.ts, DEADLINE_MARGIN_MS).
  */
 export function handlerTimeoutSeconds(onlineWaitSeconds: number): number {
   return onlineWaitSeconds + 100;

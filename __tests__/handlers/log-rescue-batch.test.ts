@@ -403,6 +403,75 @@ describe('partial failure: one event fails, the others of the batch do not', () 
   });
 });
 
+describe('a deadline: throttling is backpressure, retried until the invocation must end', () => {
+  /** Offline instances released at once (no online wait): each event is one CompleteLifecycleAction. */
+  function offlineHarness() {
+    const h = harness({ settings: { onlineWaitSeconds: 0 }, random: () => 1 });
+    answerAgents(h, () => 'ConnectionLost');
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [instanceId(0)]: 'Terminating:Wait' }));
+    return h;
+  }
+  const SERVER_ERROR = () => new AutoScalingServiceException({
+    name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'internal error',
+  });
+
+  test('throttled 20 times, past the policy\'s 6 attempts and 15 s: completed on the 21st, the event does not fail', async () => {
+    const h = offlineHarness();
+    let calls = 0;
+    h.autoScaling.on(CompleteLifecycleActionCommand).callsFake(() => {
+      if (++calls <= 20) throw throttlingAsg();
+      return {};
+    });
+    const start = h.clock.ms;
+
+    const outcomes = await h.handler.batch([lifecycleOf(0)], { deadline: start + 110_000 });
+
+    expect(results(outcomes)).toEqual([expect.objectContaining({ action: 'not-rescued', reason: 'offline', completion: 'completed' })]);
+    expect(calls).toBe(21);
+    // Full-jitter ceilings 200, 400, ... 5000 ms (random 1 takes each ceiling): 81.2 s of backoff in all.
+    expect(h.sleeps).toEqual([200, 400, 800, 1600, 3200, ...new Array(15).fill(5000)]);
+    expect(h.clock.ms - start).toBe(81_200);
+  });
+
+  test('throttled forever: retried while the next attempt starts by the deadline, then only this event fails', async () => {
+    const h = offlineHarness();
+    h.autoScaling.on(CompleteLifecycleActionCommand).rejects(throttlingAsg());
+    const start = h.clock.ms;
+    const deadline = start + 30_000;
+
+    const outcomes = await h.handler.batch([lifecycleOf(0)], { deadline });
+
+    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'Throttling' }) }]);
+    // 6.2 s, then 5 s at a time: 26.2 s; one more sleep would end at 31.2 s, past the deadline.
+    expect(h.sleeps).toEqual([200, 400, 800, 1600, 3200, 5000, 5000, 5000, 5000]);
+    const attempts = h.trail.filter((c) => c.op === 'CompleteLifecycleAction').map((c) => c.at);
+    expect(attempts).toHaveLength(10);
+    expect(Math.max(...attempts)).toBeLessThanOrEqual(deadline);
+  });
+
+  test('a server error is not backpressure: the policy\'s 6 attempts, deadline or not', async () => {
+    const h = offlineHarness();
+    h.autoScaling.on(CompleteLifecycleActionCommand).rejects(SERVER_ERROR());
+
+    const outcomes = await h.handler.batch([lifecycleOf(0)], { deadline: h.clock.ms + 110_000 });
+
+    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'InternalFailure' }) }]);
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(6);
+  });
+
+  test('the deadline is per batch: the next batch without one gets the policy\'s 6 attempts again', async () => {
+    const h = offlineHarness();
+    h.autoScaling.on(CompleteLifecycleActionCommand).rejects(throttlingAsg());
+
+    await h.handler.batch([lifecycleOf(0)], { deadline: h.clock.ms + 30_000 });
+    h.autoScaling.resetHistory();
+    const outcomes = await h.handler.batch([lifecycleOf(0)]);
+
+    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'Throttling' }) }]);
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(6);
+  });
+});
+
 describe('every kind of event in one batch', () => {
   test('each event gets its own outcome, in order', async () => {
     const h = harness();

@@ -4,7 +4,7 @@
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
-import { createQueueHandler } from '../../handlers/log-rescue/queue';
+import { createQueueHandler, DEADLINE_MARGIN_MS } from '../../handlers/log-rescue/queue';
 import {
   ASG, COMMAND_ID, INSTANCE, LIFECYCLE_PARAMETERS,
   answerAgents, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,
@@ -100,6 +100,52 @@ describe('an SQS batch', () => {
 
     await expect(h.queue({ Records: edit(records) })).rejects.toThrow('Records[1]: not an SQS message (messageId and body)');
     expect(h.awsCalls()).toBe(0);
+  });
+});
+
+describe('the invocation\'s deadline', () => {
+  /** A rescue handler that records the options each batch got. */
+  function recording() {
+    const seen: unknown[] = [];
+    const rescue = Object.assign(async () => ({ action: 'ignored' as const, reason: 'not-ours' as const }), {
+      batch: async (events: readonly unknown[], options?: unknown) => {
+        seen.push(options);
+        return events.map(() => ({ ok: true as const, result: { action: 'ignored' as const, reason: 'not-ours' as const } }));
+      },
+    });
+    return { seen, rescue: rescue as unknown as Parameters<typeof createQueueHandler>[0] };
+  }
+
+  test('the batch must be done DEADLINE_MARGIN_MS before Lambda\'s remaining time runs out', async () => {
+    const { seen, rescue } = recording();
+    const queue = createQueueHandler(rescue, () => 1_000_000);
+    await queue(sqsEvent([json(lifecycleEvent())]), { getRemainingTimeInMillis: () => 119_500 });
+    expect(DEADLINE_MARGIN_MS).toBe(10_000);
+    expect(seen).toEqual([{ deadline: 1_000_000 + 119_500 - 10_000 }]);
+  });
+
+  test('no context (a local run): no deadline, so throttling gets the policy\'s bounded attempts', async () => {
+    const { seen, rescue } = recording();
+    await createQueueHandler(rescue)(sqsEvent([json(lifecycleEvent())]));
+    expect(seen).toEqual([{ deadline: undefined }]);
+  });
+
+  test('end to end: a completion throttled 12 times inside a 120 s invocation is done, nothing to retry', async () => {
+    const h = harness({ random: () => 1 });
+    h.ssm.on(ListCommandsCommand).resolves(listedCommand({ instances: [INSTANCE] }));
+    let calls = 0;
+    h.autoScaling.on(CompleteLifecycleActionCommand).callsFake(() => {
+      if (++calls <= 12) throw new AutoScalingServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+      return {};
+    });
+    const queue = createQueueHandler(h.handler, () => h.clock.ms);
+    const start = h.clock.ms;
+
+    const response = await queue(sqsEvent([json(invocationEvent())]), { getRemainingTimeInMillis: () => 120_000 - (h.clock.ms - start) });
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(calls).toBe(13);
+    expect(h.clock.ms - start).toBeLessThanOrEqual(110_000);
   });
 });
 

@@ -20,6 +20,17 @@ export interface QueueBatchResponse {
 }
 
 const MESSAGE_ID = /^[A-Za-z0-9-]{1,128}$/;
+/**
+ * Milliseconds before the invocation's timeout that throttled calls stop retrying: time for the
+ * last attempts in flight to answer and for the batch's failures to be returned, so a storm
+ * throttled to the end still ends in a partial batch failure, not a timeout that retries all 50.
+ */
+export const DEADLINE_MARGIN_MS = 10_000;
+
+/** The part of Lambda's context the queue handler reads. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
 const NOT_JSON = Symbol('not JSON');
 
 function isQueueBatch(event: unknown): event is { Records: unknown[] } {
@@ -30,9 +41,14 @@ function isQueueBatch(event: unknown): event is { Records: unknown[] } {
  * The Lambda entry: an SQS batch from the event source mapping, or (for a test event sent by hand
  * with `aws lambda invoke`) one EventBridge event, which then fails the invocation if it must be retried.
  */
-export function createQueueHandler(rescue: RescueHandler): (event: unknown) => Promise<QueueBatchResponse | RescueResult> {
-  return async (event) => {
+export function createQueueHandler(
+  rescue: RescueHandler,
+  now: () => number = Date.now,
+): (event: unknown, context?: InvocationContext) => Promise<QueueBatchResponse | RescueResult> {
+  return async (event, context) => {
     if (!isQueueBatch(event)) return rescue(event);
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+    const deadline = remaining === undefined ? undefined : now() + remaining - DEADLINE_MARGIN_MS;
     const records = event.Records.map((r, i): QueueRecord => {
       const rec = r as Partial<QueueRecord> | null;
       // Lambda builds these; anything else is not a batch partial failures can be reported for.
@@ -47,7 +63,7 @@ export function createQueueHandler(rescue: RescueHandler): (event: unknown) => P
       } catch {
         return NOT_JSON;
       }
-    }));
+    }), { deadline });
     return {
       batchItemFailures: outcomes.flatMap((o, i) => (o.ok ? [] : [{ itemIdentifier: records[i].messageId }])),
     };

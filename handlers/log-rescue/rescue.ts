@@ -20,7 +20,9 @@
  * instance counts it; a repeated or late delivery that finds it already released counts nothing.
  *
  * The handler never fails an event it cannot use (the queue would retry it, and retry a flood of
- * them); an event fails only when AWS keeps throttling or a call fails in a way a retry may fix,
+ * them); an event fails only when AWS keeps throttling to the invocation's deadline (throttling is
+ * backpressure: a storm of thousands queues behind Auto Scaling's completion rate, and waiting in
+ * the invocation costs no queue receive) or a call fails in a way a retry may fix,
  * and then only the events that call was for, so the queue retries just those. No module-level
  * state: everything timed goes through `now`/`sleep`, so a simulation can drive many handlers on a
  * virtual clock.
@@ -98,11 +100,19 @@ export type RescueResult =
 /** What became of one event of a batch: a result, or the error the queue should retry it for. */
 export type Outcome = { ok: true; result: RescueResult } | { ok: false; error: unknown };
 
+export interface BatchOptions {
+  /**
+   * Epoch ms by which the batch must be done (the invocation's end, less a margin): throttled calls
+   * keep retrying until then. Without it, throttling gets the retry policy's bounded attempts.
+   */
+  deadline?: number;
+}
+
 export interface RescueHandler {
   /** One event; throws when the event should be retried. */
   (event: unknown): Promise<RescueResult>;
   /** A batch, each event's outcome in order. Never throws. */
-  batch(events: readonly unknown[]): Promise<Outcome[]>;
+  batch(events: readonly unknown[], options?: BatchOptions): Promise<Outcome[]>;
 }
 
 /** Seconds SSM may take to deliver the command; the agent was just seen Online. */
@@ -199,6 +209,11 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
   /** Per container: a command's document and parameters never change. */
   const commands = new Map<string, { documentName: string; parameters: Record<string, string[]> }>();
   const lifecycleWrite = createLimiter(LIFECYCLE_WRITE_CONCURRENCY);
+  /**
+   * The running batch's deadline. Per container, like the clients: Lambda runs one invocation at a
+   * time in a container, and `batch` sets it before its first call.
+   */
+  let invocationDeadline: number | undefined;
 
   type Context = { eventId?: string; instanceId?: string; asgName?: string; instances?: number };
   const info = (ctx: Context, msg: string, extra: object = {}) => log({ level: 'info', msg, ...ctx, ...extra });
@@ -207,6 +222,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
   const call = <T>(ctx: Context, operation: string, op: () => Promise<T>): Promise<T> =>
     withRetry(op, {
       sleep, random,
+      ...(invocationDeadline === undefined ? {} : { throttledUntil: { deadline: invocationDeadline, now } }),
       onRetry: ({ attempt, delayMs, error }) => warn(ctx, 'AWS call throttled; backing off', { operation, attempt, delayMs, error }),
     }, policy).catch((err: unknown) => {
       // Tagged so the error record of a failed event can name the call.
@@ -439,7 +455,8 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
 
   // ------------------------------------------------------------------ entry points
 
-  async function batch(events: readonly unknown[]): Promise<Outcome[]> {
+  async function batch(events: readonly unknown[], options: BatchOptions = {}): Promise<Outcome[]> {
+    invocationDeadline = options.deadline;
     // Each batch keeps its own bookkeeping: the functions below are made per batch.
     const out: Outcome[] = new Array<Outcome>(events.length);
     const kinds: string[] = new Array<string>(events.length);

@@ -2,9 +2,15 @@
  * Retry with exponential backoff and full jitter, for throttling and server-side errors only.
  *
  * The SDK clients are built with `maxAttempts: 1` so that this is the only retry layer: its delays
- * go through the injected `sleep` (tests and the simulation run instantly), and its total delay is
- * bounded so a throttled invocation gives up well inside the Lambda timeout and leaves the event to
- * Lambda's own async retry and on-failure destination.
+ * go through the injected `sleep` (tests and the simulation run instantly).
+ *
+ * Two budgets. A server-side or connection error is retried by the policy (a few attempts, a
+ * bounded total delay): it may be a brownout, and the queue retrying the event later is the better
+ * bet. Throttling is not a fault but backpressure from an account-wide rate (Auto Scaling has no
+ * batch form of CompleteLifecycleAction, so a storm of thousands of instances queues behind it):
+ * given a deadline (the invocation's own, less a margin), it is retried until the next attempt
+ * would start past it. Giving up sooner would only send the event round the queue (a visibility
+ * timeout later, one receive closer to the dead-letter queue) to be throttled again.
  */
 
 export interface RetryPolicy {
@@ -23,13 +29,15 @@ export interface RetryDeps {
   random: () => number;
   /** Called before each sleep. */
   onRetry?: (info: { attempt: number; delayMs: number; error: string }) => void;
+  /** Throttling is retried until an attempt would start after this (epoch ms, read with `now`). */
+  throttledUntil?: { deadline: number; now: () => number };
 }
 
 const THROTTLING = new Set([
   'ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException', 'TooManyUpdates',
   'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException', 'SlowDown',
-  'ServiceUnavailable', 'ServiceUnavailableException', 'InternalError', 'InternalFailure', 'InternalServerError',
 ]);
+const SERVER_SIDE = new Set(['ServiceUnavailable', 'ServiceUnavailableException', 'InternalError', 'InternalFailure', 'InternalServerError']);
 /** Connection-level failures: the request may not have reached AWS at all. */
 const TRANSIENT_NETWORK = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN']);
 
@@ -52,14 +60,19 @@ export function isServiceError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && ('$fault' in err || '$metadata' in err);
 }
 
+/** The service said "slow down": a rate limit, not a fault. */
+export function isThrottling(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
+  return THROTTLING.has(errorName(err)) || e.$retryable?.throttling === true || e.$metadata?.httpStatusCode === 429;
+}
+
 export function isRetryable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const name = errorName(err);
-  if (THROTTLING.has(name) || TRANSIENT_NETWORK.has(name)) return true;
-  const e = err as { $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
-  if (e.$retryable?.throttling) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return status === 429 || (typeof status === 'number' && status >= 500);
+  if (isThrottling(err) || SERVER_SIDE.has(name) || TRANSIENT_NETWORK.has(name)) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return typeof status === 'number' && status >= 500;
 }
 
 export async function withRetry<T>(op: () => Promise<T>, deps: RetryDeps, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
@@ -68,10 +81,15 @@ export async function withRetry<T>(op: () => Promise<T>, deps: RetryDeps, policy
     try {
       return await op();
     } catch (err) {
-      if (!isRetryable(err) || attempt >= policy.maxAttempts) throw err;
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+      if (!isRetryable(err)) throw err;
+      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
       const delayMs = Math.floor(Math.min(Math.max(deps.random(), 0), 1) * ceiling);
-      if (slept + delayMs > policy.maxTotalDelayMs) throw err;
+      const until = deps.throttledUntil;
+      if (until && isThrottling(err)) {
+        if (until.now() + delayMs > until.deadline) throw err;
+      } else if (attempt >= policy.maxAttempts || slept + delayMs > policy.maxTotalDelayMs) {
+        throw err;
+      }
       deps.onRetry?.({ attempt, delayMs, error: errorName(err) });
       slept += delayMs;
       await deps.sleep(delayMs);

@@ -18,7 +18,7 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { createQueueHandler } from '../../handlers/log-rescue/queue';
-import { createRescueHandler, type Outcome, type RescueHandler, type RescueResult } from '../../handlers/log-rescue/rescue';
+import { createRescueHandler, type BatchOptions, type Outcome, type RescueHandler, type RescueResult } from '../../handlers/log-rescue/rescue';
 import { connectionTimeout } from './aws-errors';
 import { instanceOf } from './eventbridge';
 import type { BusEvent } from './event-shapes';
@@ -27,7 +27,7 @@ import { stamp, type World } from './world';
 
 interface Environment {
   readonly id: number;
-  readonly handler: (event: unknown) => Promise<unknown>;
+  readonly handler: (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
   warm: boolean;
   dead: boolean;
   /** The invocation it is running, if any. */
@@ -191,13 +191,13 @@ export class SimulatedLambda {
     });
     // The results of each batch, for the report; the queue handler itself sees the real `batch`.
     const observed: RescueHandler = Object.assign((event: unknown) => rescue(event), {
-      batch: async (events: readonly unknown[]): Promise<Outcome[]> => {
-        const outcomes = await rescue.batch(events);
+      batch: async (events: readonly unknown[], options?: BatchOptions): Promise<Outcome[]> => {
+        const outcomes = await rescue.batch(events, options);
         if (!env.dead) for (const o of outcomes) if (o.ok) this.countResult(o.result);
         return outcomes;
       },
     });
-    return Object.assign(env, { handler: createQueueHandler(observed) });
+    return Object.assign(env, { handler: createQueueHandler(observed, () => this.w.now()) });
   }
 
   /** An AWS call from an environment: fails at the connection level when injected; frozen once timed out. */
@@ -245,8 +245,9 @@ export class SimulatedLambda {
       for (const m of batch) {
         if (m.event.source === 'aws.autoscaling') stamp(this.w.instances.get(instanceOf(m.event) ?? ''), 'lifecycleInvoked', this.w.now());
       }
+      const endsAt = this.w.now() + o.lambdaTimeoutSeconds * 1000;
       this.w.clock.after(o.lambdaTimeoutSeconds * 1000, () => finish('timeout'));
-      env.handler(sqsEvent(batch, this.w.now())).then(
+      env.handler(sqsEvent(batch, this.w.now()), { getRemainingTimeInMillis: () => endsAt - this.w.now() }).then(
         (r) => finish('ok', new Set((r as { batchItemFailures: Array<{ itemIdentifier: string }> }).batchItemFailures.map((f) => f.itemIdentifier))),
         () => finish('error'),
       );
