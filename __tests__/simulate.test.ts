@@ -423,7 +423,15 @@ test('command failures and timeouts: exactly those are not rescued, and each is 
   expect(r.handler.metrics['NotRescued:command-timedout']).toBe(timedOut.length);
 });
 
-describe('invocation failures: the event queue retries what failed, the DLQ takes what failed 3 times', () => {
+describe('invocation failures: the event queue retries what failed, the DLQ takes what failed on every receive', () => {
+  /** The redrive limit of the default deployment: receives that span the 900 s heartbeat. */
+  const RECEIVES = DEFAULT_OPTIONS.maxReceiveCount;
+  /**
+   * Three receives (fewer than any valid deployment has: 4 at the shortest heartbeat), so that at
+   * 30% failed invocations some events fail on every receive, and what follows a dead letter shows.
+   */
+  const FEW_RECEIVES = { maxReceiveCount: 3 };
+
   /** Receives each instance's events failed before going through, by kind. */
   const failuresOf = (r: SimulationResult, id: string, kind: string) => messagesOf(r, id, kind).reduce((n, m) => n + failuresBeforeOk(m), 0);
 
@@ -475,20 +483,25 @@ describe('invocation failures: the event queue retries what failed, the DLQ take
     }
   });
 
-  test('beyond the budget (every invocation fails): every message dead-lettered after exactly 3 receives, every instance held to the heartbeat', async () => {
+  test('beyond the budget (every invocation fails): every message dead-lettered after exactly 8 receives, every instance held to the heartbeat', async () => {
+    expect(RECEIVES).toBe(8);
     const r = await runSimulation({ instances: N, seed: 3, lambdaFailureShare: 1 });
     expect(r.lambda.injectedInvocations).toBe(r.invocations);
     // Only lifecycle events: no command was ever sent, so no status followed.
     expect(r.commandsSent).toBe(0);
     expect(byKind(r, LIFECYCLE)).toHaveLength(r.lambda.messages.length);
-    for (const m of r.lambda.messages) expect([m.receives, m.outcomes, m.deadLettered]).toEqual([3, ['failed', 'failed', 'failed'], true]);
+    for (const m of r.lambda.messages) expect([m.receives, m.outcomes, m.deadLettered]).toEqual([RECEIVES, new Array(RECEIVES).fill('failed'), true]);
     expect(r.dlq).toBe(r.lambda.messages.length);
-    expect(r.lambda.redeliveries).toBe(2 * r.lambda.messages.length);
+    expect(r.lambda.redeliveries).toBe((RECEIVES - 1) * r.lambda.messages.length);
     for (const d of r.deadLetters) {
-      expect([d.from, d.reason, d.detailType]).toEqual(['queue-redrive', 'received 3 times', LIFECYCLE]);
-      // Moved when it would have become visible a fourth time.
-      expect(d.at - DEFAULT_OPTIONS.startMs).toBeGreaterThanOrEqual(3 * VISIBILITY * 1000);
+      expect([d.from, d.reason, d.detailType]).toEqual(['queue-redrive', `received ${RECEIVES} times`, LIFECYCLE]);
+      // Moved when it would have become visible once more: after the heartbeat, when no retry could help.
+      expect(d.at - DEFAULT_OPTIONS.startMs).toBeGreaterThanOrEqual(RECEIVES * VISIBILITY * 1000);
+      expect(d.at - DEFAULT_OPTIONS.startMs).toBeGreaterThan(DEFAULT_OPTIONS.heartbeatTimeoutSeconds * 1000);
     }
+    // Every failure from the third receive on is counted for the events-failing alarm, each logged with its receive.
+    expect(r.handler.metrics.EventsFailing).toBe((RECEIVES - 2) * r.lambda.messages.length);
+    expect(r.handler.logs[ERROR_LOG]).toBe(RECEIVES * r.lambda.messages.length);
     expect(new Set(r.deadLetters.map((d) => d.instanceId))).toEqual(new Set(r.perInstance.map((p) => p.id)));
 
     for (const p of r.perInstance) {
@@ -515,7 +528,7 @@ describe('invocation failures: the event queue retries what failed, the DLQ take
   };
 
   test('a lifecycle event dead-lettered: its instance is held to the heartbeat; only those are stuck', async () => {
-    const r = await runSimulation({ instances: N, seed: 4, lambdaFailureShare: 0.3 });
+    const r = await runSimulation({ instances: N, seed: 4, lambdaFailureShare: 0.3, ...FEW_RECEIVES });
     const dead = expectDeadLetteredAfterThreeFailures(r);
     expect(dead.length).toBeGreaterThanOrEqual(3);
     const lost = new Set(r.perInstance.filter((p) => allDeadLettered(r, p.id, LIFECYCLE)).map((p) => p.id));
@@ -529,7 +542,7 @@ describe('invocation failures: the event queue retries what failed, the DLQ take
   });
 
   test('an invocation status dead-lettered: the command-level backstop releases its instance, counted once', async () => {
-    const r = await runSimulation({ instances: N, seed: 1, lambdaFailureShare: 0.3 });
+    const r = await runSimulation({ instances: N, seed: 1, lambdaFailureShare: 0.3, ...FEW_RECEIVES });
     const dead = expectDeadLetteredAfterThreeFailures(r);
     expect(dead.length).toBeGreaterThanOrEqual(3);
     expect(dead.every((m) => m.detailType === INVOCATION_STATUS)).toBe(true);
@@ -597,6 +610,22 @@ describe('a storm that queues behind Auto Scaling\'s completion rate', () => {
     // Completions run at the rate the whole time: no instance waits for a retry it did not need.
     expect(r.api.complete.allowed).toBeGreaterThanOrEqual(200);
     expect(r.maxHoldSeconds).toBeLessThan(200 / 1 + 2 * VISIBILITY);
+  });
+
+  test('a throttled event waits in its invocation, not in the queue: most go through on their first receive, none near the redrive limit', async () => {
+    const r = await storm();
+    const events = r.lambda.messages.filter((m) => m.detailType !== COMMAND_STATUS);
+    expect(events.filter((m) => m.outcomes[0] === 'ok').length / events.length).toBeGreaterThan(0.6);
+    // (Measured: 24 invocation statuses needed 3 receives, which the former limit of 3 made the last.)
+    expect(Math.max(...r.lambda.messages.map((m) => m.receives))).toBeLessThanOrEqual(DEFAULT_OPTIONS.maxReceiveCount - 4);
+    expect(r.handler.metrics.EventsFailing ?? 0).toBe(0);
+  });
+
+  test('at 0.5 completions/s (380 s of completions): still nothing lost, where three receives dead-lettered 74 events', async () => {
+    const r = await runSimulation({ instances: 200, completeRate: 0.5, completeBurst: 1 });
+    expect([r.rescued, r.stuck, r.dlq, r.expired]).toEqual([r.rescuable, 0, 0, 0]);
+    const three = await runSimulation({ instances: 200, completeRate: 0.5, completeBurst: 1, maxReceiveCount: 3 });
+    expect(three.dlq).toBeGreaterThan(0);
   });
 });
 

@@ -42,11 +42,6 @@ export const EVENTS = {
 /** SendCommand takes at most 50 instance ids; the handler sends one command per group of up to 50. */
 export const MAX_INSTANCES_PER_COMMAND = 50;
 
-/**
- * Receives of one message on the handler's event queue before the queue moves it to the
- * dead-letter queue: the first try and two retries, as Lambda's async invocation had.
- */
-export const RESCUE_QUEUE_MAX_RECEIVE_COUNT = 3;
 
 /**
  * The handler's timeout: the online wait plus up to five calls after it (agent check, group check,
@@ -67,4 +62,25 @@ export function handlerTimeoutSeconds(onlineWaitSeconds: number): number {
  */
 export function rescueQueueVisibilitySeconds(onlineWaitSeconds: number): number {
   return handlerTimeoutSeconds(onlineWaitSeconds) + 10;
+}
+
+/**
+ * An event that fails on this receive or later is counted (`EventsFailing`, which raises an alarm):
+ * one or two failures are a blip (a brownout, the backlog of a storm); a third is a problem, and
+ * SQS's age of the oldest message no longer counts a message received this often.
+ */
+export const EVENTS_FAILING_FROM_RECEIVE = 3;
+
+/**
+ * Receives of one message on the event queue before the queue moves it to the dead-letter queue:
+ * enough that its retries span a whole heartbeat timeout (8 with the defaults: 7 visibility
+ * timeouts of 130 s cover 900 s). An event is worth retrying as long as its lifecycle action may
+ * still hold the instance, and a storm queued behind Auto Scaling's completion rate fails events
+ * at the invocation's deadline for as long as the backlog lasts: three receives dead-lettered
+ * events of a 200-instance storm at one completion a second. An event that keeps failing is
+ * reported long before it reaches the dead-letter queue (EVENTS_FAILING_FROM_RECEIVE). The shortest
+ * heartbeat the config allows (270 s) gives 4.
+ */
+export function rescueQueueMaxReceiveCount(heartbeatTimeoutSeconds: number, onlineWaitSeconds: number): number {
+  return Math.ceil(heartbeatTimeoutSeconds / rescueQueueVisibilitySeconds(onlineWaitSeconds)) + 1;
 }

@@ -43,6 +43,15 @@ export class RescueAlarms extends Construct {
         dimensions: { Stack: props.metricStack },
         statistic: 'Sum',
       }),
+      new CloudwatchMetricAlarm(this, 'events-failing', {
+        ...common,
+        alarmName: `${props.namePrefix}-log-rescue-events-failing`,
+        alarmDescription: 'An event has failed on its third receive or later: the queue keeps retrying it while its lifecycle action may hold the instance, then dead-letters it. The handler log (event failed, receive) names the call.',
+        namespace: props.metricNamespace,
+        metricName: 'EventsFailing',
+        dimensions: { Stack: props.metricStack },
+        statistic: 'Sum',
+      }),
       new CloudwatchMetricAlarm(this, 'dead-letters', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-dead-letters`,

@@ -3,7 +3,7 @@ import { Fn } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
-import { RESCUE_QUEUE_MAX_RECEIVE_COUNT, rescueQueueVisibilitySeconds } from '../config/patterns';
+import { rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../config/patterns';
 import { policyDocument } from './iam';
 
 /**
@@ -35,9 +35,11 @@ export interface RescueQueueProps {
   readonly namePrefix: string;
   /** The handler's online wait, which its timeout and so the queue's visibility timeout follow. */
   readonly onlineWaitSeconds: number;
+  /** The lifecycle hook's heartbeat timeout, which the retries of an event span. */
+  readonly heartbeatTimeoutSeconds: number;
   /** The rules that feed the queue; no one else may send to it. */
   readonly ruleArns: string[];
-  /** Where a message goes after the handler failed it RESCUE_QUEUE_MAX_RECEIVE_COUNT times. */
+  /** Where a message goes after its last receive (`rescueQueueMaxReceiveCount`). */
   readonly deadLetterQueue: SqsQueue;
 }
 
@@ -59,7 +61,7 @@ export class RescueQueue extends Construct {
       // Outlasts a handler outage over a weekend. A message keeps its first enqueue time in the
       // dead-letter queue, whose 14 days therefore must stay longer than this.
       messageRetentionSeconds: 4 * 24 * 3600,
-      redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: props.deadLetterQueue.arn, maxReceiveCount: RESCUE_QUEUE_MAX_RECEIVE_COUNT }),
+      redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: props.deadLetterQueue.arn, maxReceiveCount: rescueQueueMaxReceiveCount(props.heartbeatTimeoutSeconds, props.onlineWaitSeconds) }),
     });
 
     this.policy = new SqsQueuePolicy(this, 'policy', {

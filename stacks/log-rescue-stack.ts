@@ -56,6 +56,7 @@ export class LogRescueStack extends BaseStack {
     const eventQueue = new RescueQueue(this, 'event-queue', {
       namePrefix: this.namePrefix,
       onlineWaitSeconds: c.handler.onlineWaitSeconds,
+      heartbeatTimeoutSeconds: c.lifecycleHook.heartbeatTimeoutSeconds,
       ruleArns: events.rules.map((r) => r.arn),
       deadLetterQueue: events.deadLetterQueue,
     });

@@ -7,7 +7,7 @@ import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aw
 import { createQueueHandler, DEADLINE_MARGIN_MS } from '../../handlers/log-rescue/queue';
 import {
   ASG, COMMAND_ID, INSTANCE, LIFECYCLE_PARAMETERS,
-  answerAgents, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,
+  answerAgents, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,
 } from './fixtures';
 
 const messageId = (n: number) => `059f36b4-87a3-44ab-83d2-${n.toString(16).padStart(12, '0')}`;
@@ -121,13 +121,13 @@ describe('the invocation\'s deadline', () => {
     const queue = createQueueHandler(rescue, () => 1_000_000);
     await queue(sqsEvent([json(lifecycleEvent())]), { getRemainingTimeInMillis: () => 119_500 });
     expect(DEADLINE_MARGIN_MS).toBe(10_000);
-    expect(seen).toEqual([{ deadline: 1_000_000 + 119_500 - 10_000 }]);
+    expect(seen).toEqual([{ deadline: 1_000_000 + 119_500 - 10_000, receives: [1] }]);
   });
 
   test('no context (a local run): no deadline, so throttling gets the policy\'s bounded attempts', async () => {
     const { seen, rescue } = recording();
     await createQueueHandler(rescue)(sqsEvent([json(lifecycleEvent())]));
-    expect(seen).toEqual([{ deadline: undefined }]);
+    expect(seen).toEqual([{ deadline: undefined, receives: [1] }]);
   });
 
   test('end to end: a completion throttled 12 times inside a 120 s invocation is done, nothing to retry', async () => {
@@ -146,6 +146,27 @@ describe('the invocation\'s deadline', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(calls).toBe(13);
     expect(h.clock.ms - start).toBeLessThanOrEqual(110_000);
+  });
+});
+
+describe('an event that keeps failing', () => {
+  test('its receive count goes into the error line; from the third receive on it is counted in EventsFailing', async () => {
+    const h = queueHarness();
+    h.ssm.on(DescribeInstanceInformationCommand).rejects(throttling());
+    const records = [2, 3, 7].map((n, k) => {
+      const r = sqsRecord(json(lifecycleEvent({ EC2InstanceId: instanceId(k) }, { id: eventId(k) })), messageId(k));
+      return { ...r, attributes: { ...r.attributes, ApproximateReceiveCount: String(n) } };
+    });
+    // A count Lambda would never send is not trusted: no receive, no metric.
+    records.push({ ...records[0], messageId: messageId(3), body: json(lifecycleEvent({ EC2InstanceId: instanceId(3) }, { id: eventId(3) })), attributes: { ...records[0].attributes, ApproximateReceiveCount: '3; rm -rf' } });
+
+    const response = await h.queue({ Records: records });
+
+    expect(response).toEqual({ batchItemFailures: [0, 1, 2, 3].map((k) => ({ itemIdentifier: messageId(k) })) });
+    expect(h.logs().filter((l) => l.level === 'error').map((l) => [l.eventId, l.receive])).toEqual([
+      [eventId(0), 2], [eventId(1), 3], [eventId(2), 7], [eventId(3), undefined],
+    ]);
+    expect(h.metrics().filter((m) => 'EventsFailing' in m)).toEqual([emf('EventsFailing', 'Count', 1), emf('EventsFailing', 'Count', 1)]);
   });
 });
 

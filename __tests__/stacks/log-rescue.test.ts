@@ -78,7 +78,7 @@ describe('log-rescue stack', () => {
     expect(resourcesOf(stack, 'aws_lambda_function_event_invoke_config')).toEqual({});
   });
 
-  it('encrypts the event queue, gives failed events three receives, then dead-letters them', () => {
+  it('encrypts the event queue, retries a failed event for as long as a heartbeat timeout, then dead-letters it', () => {
     const dlq = ref(stack, 'aws_sqs_queue', 'events/dlq');
     const queue = resourceAt(stack, 'aws_sqs_queue', 'event-queue/queue');
     expect(queue).toMatchObject({
@@ -86,7 +86,12 @@ describe('log-rescue stack', () => {
       // The function timeout (120 s) plus 10.
       visibility_timeout_seconds: 130,
     });
-    expect(text(queue.redrive_policy)).toBe(`\${jsonencode({"deadLetterTargetArn" = ${dlq}.arn, "maxReceiveCount" = 3})}`);
+    // Seven visibility timeouts (910 s) after the first receive, the heartbeat (900 s) is over.
+    expect(text(queue.redrive_policy)).toBe(`\${jsonencode({"deadLetterTargetArn" = ${dlq}.arn, "maxReceiveCount" = 8})}`);
+    const receives = (over: Record<string, unknown>) => text(resourceAt(synth(over), 'aws_sqs_queue', 'event-queue/queue').redrive_policy).match(/"maxReceiveCount" = (\d+)/)?.[1];
+    expect(receives({ lifecycleHook: { heartbeatTimeoutSeconds: 7200 } })).toBe('57');
+    // The shortest heartbeat the config allows: the command's shortest timeout (30 s) + 240.
+    expect(receives({ lifecycleHook: { heartbeatTimeoutSeconds: 270 }, command: { executionTimeoutSeconds: 30 } })).toBe('4');
     // Both follow the online wait: a message is never received again while a run may still hold it.
     const slow = synth({ handler: { onlineWaitSeconds: 45 } });
     expect(onlyResource(slow, 'aws_lambda_function').timeout).toBe(145);
@@ -189,7 +194,7 @@ describe('log-rescue stack', () => {
     const s = synth({ alarms: { snsTopicArn: topicArn } });
     const alarms = Object.values(resourcesOf(s, 'aws_cloudwatch_metric_alarm')) as any[];
     expect(alarms.map((a) => `${a.namespace}/${a.metric_name}`).sort()).toEqual([
-      'AWS/Lambda/Errors', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'LogRescue/NotRescued',
+      'AWS/Lambda/Errors', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'LogRescue/EventsFailing', 'LogRescue/NotRescued',
     ]);
     for (const a of alarms) expect(a).toMatchObject({ comparison_operator: 'GreaterThanThreshold', alarm_actions: [topicArn], ok_actions: [topicArn] });
     expect(alarms.find((a) => a.metric_name === 'NotRescued').dimensions).toEqual({ Stack: 'logrescue-dev' });

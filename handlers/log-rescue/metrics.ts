@@ -8,6 +8,8 @@ export interface Metrics {
   notRescued(reason: string): void;
   commandSent(): void;
   duration(seconds: number): void;
+  /** An event failed again on its EVENTS_FAILING_FROM_RECEIVE-th or later receive. */
+  eventFailing(): void;
 }
 
 export const METRIC = {
@@ -15,6 +17,7 @@ export const METRIC = {
   notRescued: 'NotRescued',
   commandSent: 'CommandSent',
   duration: 'RescueDurationSeconds',
+  eventFailing: 'EventsFailing',
 } as const;
 
 export function createMetrics(deps: { log: (record: object) => void; now: () => number; namespace: string; stack: string }): Metrics {
@@ -34,5 +37,6 @@ export function createMetrics(deps: { log: (record: object) => void; now: () => 
     notRescued: (reason) => emit(METRIC.notRescued, 'Count', 1, [['Stack'], ['Stack', 'Reason']], { ...stack, Reason: reason }),
     commandSent: () => emit(METRIC.commandSent, 'Count', 1, [['Stack']], stack),
     duration: (seconds) => emit(METRIC.duration, 'Seconds', seconds, [['Stack']], stack),
+    eventFailing: () => emit(METRIC.eventFailing, 'Count', 1, [['Stack']], stack),
   };
 }

@@ -13,6 +13,8 @@ import type { RescueHandler, RescueResult } from './rescue';
 export interface QueueRecord {
   messageId: string;
   body: string;
+  /** SQS's ApproximateReceiveCount: this delivery included. */
+  receives?: number;
 }
 
 export interface QueueBatchResponse {
@@ -55,7 +57,8 @@ export function createQueueHandler(
       if (typeof rec?.messageId !== 'string' || !MESSAGE_ID.test(rec.messageId) || typeof rec.body !== 'string') {
         throw new Error(`Records[${i}]: not an SQS message (messageId and body)`);
       }
-      return { messageId: rec.messageId, body: rec.body };
+      const count = Number((rec as { attributes?: { ApproximateReceiveCount?: unknown } }).attributes?.ApproximateReceiveCount);
+      return { messageId: rec.messageId, body: rec.body, ...(Number.isInteger(count) && count >= 1 ? { receives: count } : {}) };
     });
     const outcomes = await rescue.batch(records.map((r) => {
       try {
@@ -63,7 +66,7 @@ export function createQueueHandler(
       } catch {
         return NOT_JSON;
       }
-    }), { deadline });
+    }), { deadline, receives: records.map((r) => r.receives) });
     return {
       batchItemFailures: outcomes.flatMap((o, i) => (o.ok ? [] : [{ itemIdentifier: records[i].messageId }])),
     };

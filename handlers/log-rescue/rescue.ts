@@ -33,7 +33,7 @@ import {
 import {
   CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
-import { MAX_INSTANCES_PER_COMMAND } from '../../config/patterns';
+import { EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND } from '../../config/patterns';
 import {
   compactUtc, NO_HOOK, parseEvent, readRescueParameters,
   type CommandInvocationEvent, type CommandStatusEvent, type LifecycleActionEvent, type RescueEvent, type SpotWarningEvent, type Trigger,
@@ -106,6 +106,11 @@ export interface BatchOptions {
    * keep retrying until then. Without it, throttling gets the retry policy's bounded attempts.
    */
   deadline?: number;
+  /**
+   * How often the queue has delivered each event, this time included (SQS ApproximateReceiveCount),
+   * by index. An event failing on a late receive is counted in the `EventsFailing` metric.
+   */
+  receives?: ReadonlyArray<number | undefined>;
 }
 
 export interface RescueHandler {
@@ -486,12 +491,16 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
             info({ eventId: e.eventId, instanceId: e.instanceId }, 'event deferred; the queue delivers it again after its visibility timeout', { detail: err.message });
             continue;
           }
+          const receive = options.receives?.[e.index];
           log({
             level: 'error', msg: 'event failed; the queue retries it, then moves it to the dead-letter queue',
             eventId: e.eventId, instanceId: e.instanceId, kind: kinds[e.index],
             operation: (err as { logRescueOperation?: string } | null)?.logRescueOperation,
             error: errorName(err), detail: errorMessage(err),
+            ...(receive === undefined ? {} : { receive }),
           });
+          // Not a blip any more; and SQS's age of the oldest message no longer counts it.
+          if (receive !== undefined && receive >= EVENTS_FAILING_FROM_RECEIVE) metrics.eventFailing();
         }
       }
     }

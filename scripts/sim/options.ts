@@ -6,7 +6,7 @@
  * CompleteLifecycleAction (they are per account and Region, and vary); the defaults below are
  * assumptions in the range reported by users who hit them, and every one is a flag.
  */
-import { handlerTimeoutSeconds, RESCUE_QUEUE_MAX_RECEIVE_COUNT, rescueQueueVisibilitySeconds } from '../../config/patterns';
+import { handlerTimeoutSeconds, rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../../config/patterns';
 import type { AppConfig } from '../../config/schema';
 
 export interface SimulationOptions {
@@ -81,7 +81,7 @@ export interface SimulationOptions {
   readonly batchWindowSeconds: number;
   /** A received message not deleted is received again this long after. @default config: rescueQueueVisibilitySeconds (130) */
   readonly queueVisibilitySeconds: number;
-  /** Receives before the queue moves a message to the dead-letter queue. @default RESCUE_QUEUE_MAX_RECEIVE_COUNT (3) */
+  /** Receives before the queue moves a message to the dead-letter queue. @default config: rescueQueueMaxReceiveCount (8) */
   readonly maxReceiveCount: number;
   /**
    * Share of invocations that fail: every AWS call of the invocation times out at the connection
@@ -127,6 +127,7 @@ export function deploymentOptions(config: AppConfig): Partial<SimulationOptions>
     batchSize: c.handler.batchSize,
     batchWindowSeconds: c.handler.batchWindowSeconds,
     queueVisibilitySeconds: rescueQueueVisibilitySeconds(c.handler.onlineWaitSeconds),
+    maxReceiveCount: rescueQueueMaxReceiveCount(c.lifecycleHook.heartbeatTimeoutSeconds, c.handler.onlineWaitSeconds),
     eventBridgeMaxRetries: c.retry.maximumRetryAttempts,
     eventBridgeMaxEventAgeSeconds: c.retry.maximumEventAgeSeconds,
   };
@@ -167,7 +168,7 @@ export const DEFAULT_OPTIONS: SimulationOptions = {
   batchSize: 50,
   batchWindowSeconds: 1,
   queueVisibilitySeconds: 130,
-  maxReceiveCount: RESCUE_QUEUE_MAX_RECEIVE_COUNT,
+  maxReceiveCount: 8,
   lambdaFailureShare: 0,
   onlineWaitSeconds: 20,
   heartbeatTimeoutSeconds: 900,
