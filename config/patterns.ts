@@ -44,9 +44,10 @@ export const MAX_INSTANCES_PER_COMMAND = 50;
 
 
 /**
- * The handler's timeout: the online wait plus up to five calls after it (agent check, group check,
- * heartbeat, send, complete: 15 s of backoff each for a server error), with room to spare.
- * Throttled calls retry until 10 s before it (handlers/log-rescue/queue.ts, DEADLINE_MARGIN_MS).
+ * The handler's timeout: the online wait plus the calls after it (agent check, group check,
+ * heartbeat, send, complete: about 6 s of backoff each for a server error), with room to spare.
+ * Whatever happens, no retry runs past 10 s before it, and throttled calls retry until then
+ * (handlers/log-rescue/queue.ts, DEADLINE_MARGIN_MS).
  */
 export function handlerTimeoutSeconds(onlineWaitSeconds: number): number {
   return onlineWaitSeconds + 100;
@@ -76,11 +77,11 @@ export const EVENTS_FAILING_FROM_RECEIVE = 3;
  * enough that its retries span a whole heartbeat timeout (8 with the defaults: 7 visibility
  * timeouts of 130 s cover 900 s). An event is worth retrying as long as its lifecycle action may
  * still hold the instance, and a storm queued behind Auto Scaling's completion rate fails events
- * at the invocation's deadline for as long as the backlog lasts: three receives dead-lettered
- * events of a 200-instance storm at one completion a second. An event that keeps failing is
- * reported long before it reaches the dead-letter queue (EVENTS_FAILING_FROM_RECEIVE). The shortest
- * heartbeat the config allows (270 s) gives 4.
+ * at the invocation's deadline for as long as the backlog lasts: three receives dead-lettered 74
+ * events of a 200-instance storm at half a completion a second. At least 5, so an event failing
+ * with an error from its third receive (EVENTS_FAILING_FROM_RECEIVE) is reported at least two
+ * receives before it is dead-lettered. (A command-level status spends one receive on its deferral.)
  */
 export function rescueQueueMaxReceiveCount(heartbeatTimeoutSeconds: number, onlineWaitSeconds: number): number {
-  return Math.ceil(heartbeatTimeoutSeconds / rescueQueueVisibilitySeconds(onlineWaitSeconds)) + 1;
+  return Math.max(EVENTS_FAILING_FROM_RECEIVE + 2, Math.ceil(heartbeatTimeoutSeconds / rescueQueueVisibilitySeconds(onlineWaitSeconds)) + 1);
 }

@@ -46,10 +46,10 @@ export class RescueAlarms extends Construct {
       new CloudwatchMetricAlarm(this, 'events-failing', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-events-failing`,
-        alarmDescription: 'An event has failed on its third receive or later: the queue keeps retrying it while its lifecycle action may hold the instance, then dead-letters it. The handler log (event failed, receive) names the call.',
+        alarmDescription: 'An event has failed with an error (not throttling) on its third receive or later: the queue keeps retrying it while its lifecycle action may hold the instance, then dead-letters it. The handler log (event failed, receive) names the call.',
         namespace: props.metricNamespace,
         metricName: 'EventsFailing',
-        dimensions: { Stack: props.metricStack },
+        dimensions: { Stack: props.metricStack, Reason: 'error' },
         statistic: 'Sum',
       }),
       new CloudwatchMetricAlarm(this, 'dead-letters', {

@@ -459,6 +459,92 @@ describe('a deadline: throttling is backpressure, retried until the invocation m
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(6);
   });
 
+  test('a server error near the deadline: no retry sleeps past it, though the policy would allow more', async () => {
+    const h = offlineHarness();
+    h.autoScaling.on(CompleteLifecycleActionCommand).rejects(SERVER_ERROR());
+    const start = h.clock.ms;
+    // The group check and the agent poll take no time; 3 s are left for the completion.
+    const outcomes = await h.handler.batch([lifecycleOf(0)], { deadline: start + 3000 });
+    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'InternalFailure' }) }]);
+    // 200 + 400 + 800 + 1600 = 3000 ms; the next sleep (3200) would end past the deadline.
+    expect(h.sleeps).toEqual([200, 400, 800, 1600]);
+    expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(5);
+    expect(h.clock.ms - start).toBe(3000);
+  });
+
+  test('past the deadline no call starts: the event fails with DeadlineReached, no AWS call', async () => {
+    const h = offlineHarness();
+    const outcomes = await h.handler.batch([lifecycleOf(0)], { deadline: h.clock.ms - 1 });
+    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'DeadlineReached' }) }]);
+    expect(h.awsCalls()).toBe(0);
+    expect(h.logs()).toEqual([expect.objectContaining({
+      level: 'error', operation: 'DescribeInstanceInformation', error: 'DeadlineReached', detail: "the invocation's deadline passed before the call was made",
+    })]);
+  });
+
+  test('a throttled heartbeat keeps the policy\'s 6 attempts even with a deadline: the command goes anyway, not 100 s later', async () => {
+    const h = harness({ random: () => 1 });
+    answerAgents(h, () => 'Online');
+    acceptCommands(h);
+    h.autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejects(throttlingAsg());
+    // Ten minutes late: the command could outlive the action, so a heartbeat comes first.
+    h.clock.ms = Date.parse('2026-11-20T22:40:00Z');
+    const start = h.clock.ms;
+
+    const outcomes = await h.handler.batch([lifecycleOf(0)], { deadline: start + 110_000 });
+
+    expect(h.autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(6);
+    expect(results(outcomes)).toEqual([expect.objectContaining({ action: 'command-sent', instanceId: instanceId(0) })]);
+    expect(h.trail.find((c) => c.op === 'SendCommand')!.at - start).toBe(6200);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'lifecycle heartbeat not recorded; sending the command anyway', error: 'Throttling' }));
+  });
+
+  test('the online wait runs from the first answer: a first poll throttled for 41 s does not use it up', async () => {
+    const h = harness({ random: () => 1 });
+    let polls = 0;
+    h.ssm.on(DescribeInstanceInformationCommand).callsFake((input) => {
+      polls++;
+      if (polls <= 12) throw throttling();
+      const status = polls === 13 ? 'ConnectionLost' : 'Online';
+      return { InstanceInformationList: input.Filters[0].Values.map((id: string) => ({ InstanceId: id, PingStatus: status })) };
+    });
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [instanceId(0)]: 'Terminating:Wait' }));
+    acceptCommands(h);
+    const start = h.clock.ms;
+
+    const outcomes = await h.handler.batch([lifecycleOf(0)], { deadline: start + 110_000 });
+
+    // 12 throttled polls: 41.2 s of backoff. The old clock (20 s from the start) had run out by
+    // the first answer and released the instance as offline; from the answer, it polls 5 s later.
+    expect(h.sleeps.slice(0, 12).reduce((a, b) => a + b, 0)).toBe(41_200);
+    expect(results(outcomes)).toEqual([expect.objectContaining({ action: 'command-sent', instanceId: instanceId(0), polls: 2 })]);
+    expect(h.trail.find((c) => c.op === 'SendCommand')!.at - start).toBe(41_200 + 5000);
+  });
+
+  test('a backstop completion that fails does not leave its siblings retrying after the batch returns', async () => {
+    const h = harness({ random: () => 1 });
+    const [a, b] = [instanceId(0xa), instanceId(0xb)];
+    h.clock.ms = Date.parse(commandStatusEvent().time) + 130_000;
+    h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [a]: 'Terminating:Wait', [b]: 'Terminating:Wait' }));
+    h.autoScaling.on(CompleteLifecycleActionCommand, { InstanceId: a }).rejects(new AutoScalingServiceException({
+      name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized',
+    }));
+    let bCalls = 0;
+    h.autoScaling.on(CompleteLifecycleActionCommand, { InstanceId: b }).callsFake(() => {
+      if (++bCalls <= 15) throw throttlingAsg();
+      return {};
+    });
+
+    const outcomes = await h.handler.batch([commandStatusEvent({ instances: [a, b] })], { deadline: h.clock.ms + 110_000 });
+    const [callsAtReturn, bAtReturn] = [h.trail.length, bCalls];
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'AccessDenied' }) }]);
+    // b's completion was done (after 15 throttles) before the batch returned, and nothing ran after.
+    expect([bAtReturn, bCalls]).toEqual([16, 16]);
+    expect(h.trail.length).toBe(callsAtReturn);
+  });
+
   test('the deadline is per batch: the next batch without one gets the policy\'s 6 attempts again', async () => {
     const h = offlineHarness();
     h.autoScaling.on(CompleteLifecycleActionCommand).rejects(throttlingAsg());

@@ -2,12 +2,12 @@
  * The Lambda entry's queue side: an SQS batch (as the event source mapping builds it) in, the
  * messageIds to retry out.
  */
-import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { createQueueHandler, DEADLINE_MARGIN_MS } from '../../handlers/log-rescue/queue';
 import {
   ASG, COMMAND_ID, INSTANCE, LIFECYCLE_PARAMETERS,
-  answerAgents, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,
+  SETTINGS, answerAgents, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,
 } from './fixtures';
 
 const messageId = (n: number) => `059f36b4-87a3-44ab-83d2-${n.toString(16).padStart(12, '0')}`;
@@ -149,10 +149,18 @@ describe('the invocation\'s deadline', () => {
   });
 });
 
+/** The EventsFailing record: per stack and reason only. */
+const eventsFailing = (reason: string) => ({
+  _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'LogRescue', Dimensions: [['Stack', 'Reason']], Metrics: [{ Name: 'EventsFailing', Unit: 'Count' }] }] },
+  Stack: SETTINGS.stackId, Reason: reason, EventsFailing: 1,
+});
+
 describe('an event that keeps failing', () => {
-  test('its receive count goes into the error line; from the third receive on it is counted in EventsFailing', async () => {
+  test('its receive count goes into the error line; from the third receive on it is counted in EventsFailing, Reason error', async () => {
     const h = queueHarness();
-    h.ssm.on(DescribeInstanceInformationCommand).rejects(throttling());
+    h.ssm.on(DescribeInstanceInformationCommand).rejects(new SSMServiceException({
+      name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'internal error',
+    }));
     const records = [2, 3, 7].map((n, k) => {
       const r = sqsRecord(json(lifecycleEvent({ EC2InstanceId: instanceId(k) }, { id: eventId(k) })), messageId(k));
       return { ...r, attributes: { ...r.attributes, ApproximateReceiveCount: String(n) } };
@@ -166,7 +174,16 @@ describe('an event that keeps failing', () => {
     expect(h.logs().filter((l) => l.level === 'error').map((l) => [l.eventId, l.receive])).toEqual([
       [eventId(0), 2], [eventId(1), 3], [eventId(2), 7], [eventId(3), undefined],
     ]);
-    expect(h.metrics().filter((m) => 'EventsFailing' in m)).toEqual([emf('EventsFailing', 'Count', 1), emf('EventsFailing', 'Count', 1)]);
+    expect(h.metrics().filter((m) => 'EventsFailing' in m)).toEqual(new Array(2).fill(eventsFailing('error')));
+  });
+
+  test('throttled to the deadline on a late receive: counted apart (Reason throttled), which the alarm does not watch', async () => {
+    const h = queueHarness();
+    h.ssm.on(DescribeInstanceInformationCommand).rejects(throttling());
+    const r = sqsRecord(json(lifecycleEvent()), messageId(0));
+    const response = await h.queue({ Records: [{ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: '4' } }] }, { getRemainingTimeInMillis: () => 60_000 });
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: messageId(0) }] });
+    expect(h.metrics().filter((m) => 'EventsFailing' in m)).toEqual([eventsFailing('throttled')]);
   });
 });
 

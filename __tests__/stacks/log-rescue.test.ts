@@ -90,8 +90,12 @@ describe('log-rescue stack', () => {
     expect(text(queue.redrive_policy)).toBe(`\${jsonencode({"deadLetterTargetArn" = ${dlq}.arn, "maxReceiveCount" = 8})}`);
     const receives = (over: Record<string, unknown>) => text(resourceAt(synth(over), 'aws_sqs_queue', 'event-queue/queue').redrive_policy).match(/"maxReceiveCount" = (\d+)/)?.[1];
     expect(receives({ lifecycleHook: { heartbeatTimeoutSeconds: 7200 } })).toBe('57');
-    // The shortest heartbeat the config allows: the command's shortest timeout (30 s) + 240.
-    expect(receives({ lifecycleHook: { heartbeatTimeoutSeconds: 270 }, command: { executionTimeoutSeconds: 30 } })).toBe('4');
+    // The shortest heartbeat the config allows (the command's shortest timeout, 30 s, + 240) gives
+    // 4 (270 / 130, + 1), or 3 with the longest online wait: the floor keeps 5, so an event failing
+    // from its third receive raises its alarm two receives before the dead-letter queue.
+    expect(receives({ lifecycleHook: { heartbeatTimeoutSeconds: 270 }, command: { executionTimeoutSeconds: 30 } })).toBe('5');
+    expect(receives({ lifecycleHook: { heartbeatTimeoutSeconds: 270 }, command: { executionTimeoutSeconds: 30 }, handler: { onlineWaitSeconds: 60 } })).toBe('5');
+    expect(receives({ lifecycleHook: { heartbeatTimeoutSeconds: 1000 } })).toBe('9');
     // Both follow the online wait: a message is never received again while a run may still hold it.
     const slow = synth({ handler: { onlineWaitSeconds: 45 } });
     expect(onlyResource(slow, 'aws_lambda_function').timeout).toBe(145);

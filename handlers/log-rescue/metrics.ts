@@ -8,8 +8,8 @@ export interface Metrics {
   notRescued(reason: string): void;
   commandSent(): void;
   duration(seconds: number): void;
-  /** An event failed again on its EVENTS_FAILING_FROM_RECEIVE-th or later receive. */
-  eventFailing(): void;
+  /** An event failed again on its EVENTS_FAILING_FROM_RECEIVE-th or later receive: throttled to the deadline, or an error. */
+  eventFailing(reason: 'throttled' | 'error'): void;
 }
 
 export const METRIC = {
@@ -37,6 +37,7 @@ export function createMetrics(deps: { log: (record: object) => void; now: () => 
     notRescued: (reason) => emit(METRIC.notRescued, 'Count', 1, [['Stack'], ['Stack', 'Reason']], { ...stack, Reason: reason }),
     commandSent: () => emit(METRIC.commandSent, 'Count', 1, [['Stack']], stack),
     duration: (seconds) => emit(METRIC.duration, 'Seconds', seconds, [['Stack']], stack),
-    eventFailing: () => emit(METRIC.eventFailing, 'Count', 1, [['Stack']], stack),
+    // Per stack and reason only: the alarm watches errors, a storm over the rate shows as `throttled`.
+    eventFailing: (reason) => emit(METRIC.eventFailing, 'Count', 1, [['Stack', 'Reason']], { ...stack, Reason: reason }),
   };
 }

@@ -22,6 +22,7 @@ export interface QueueBatchResponse {
 }
 
 const MESSAGE_ID = /^[A-Za-z0-9-]{1,128}$/;
+const RECEIVE_COUNT = /^[1-9][0-9]{0,5}$/;
 /**
  * Milliseconds before the invocation's timeout that throttled calls stop retrying: time for the
  * last attempts in flight to answer and for the batch's failures to be returned, so a storm
@@ -57,8 +58,8 @@ export function createQueueHandler(
       if (typeof rec?.messageId !== 'string' || !MESSAGE_ID.test(rec.messageId) || typeof rec.body !== 'string') {
         throw new Error(`Records[${i}]: not an SQS message (messageId and body)`);
       }
-      const count = Number((rec as { attributes?: { ApproximateReceiveCount?: unknown } }).attributes?.ApproximateReceiveCount);
-      return { messageId: rec.messageId, body: rec.body, ...(Number.isInteger(count) && count >= 1 ? { receives: count } : {}) };
+      const count = (rec as { attributes?: { ApproximateReceiveCount?: unknown } }).attributes?.ApproximateReceiveCount;
+      return { messageId: rec.messageId, body: rec.body, ...(typeof count === 'string' && RECEIVE_COUNT.test(count) ? { receives: Number(count) } : {}) };
     });
     const outcomes = await rescue.batch(records.map((r) => {
       try {

@@ -40,7 +40,7 @@ import {
 } from './events';
 import { createMetrics, type Metrics } from './metrics';
 import {
-  DEFAULT_RETRY_POLICY, errorMessage, errorName, isRetryable, isServiceError, withRetry, type RetryPolicy,
+  DEFAULT_RETRY_POLICY, errorMessage, errorName, isRetryable, isServiceError, isThrottling, withRetry, type RetryPolicy,
 } from './retry';
 import type { HandlerSettings } from './settings';
 
@@ -189,6 +189,18 @@ function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T>
   };
 }
 
+/**
+ * Like Promise.all, but settles every task before throwing the first error: a sibling left running
+ * would go on retrying (up to the deadline) after the batch returned, and Lambda would resume it
+ * inside the next invocation of the container.
+ */
+async function allSettledOrThrow<T>(tasks: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(tasks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
 function chunks<T>(items: readonly T[], size = MAX_INSTANCES_PER_COMMAND): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -224,10 +236,10 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
   const info = (ctx: Context, msg: string, extra: object = {}) => log({ level: 'info', msg, ...ctx, ...extra });
   const warn = (ctx: Context, msg: string, extra: object = {}) => log({ level: 'warn', msg, ...ctx, ...extra });
 
-  const call = <T>(ctx: Context, operation: string, op: () => Promise<T>): Promise<T> =>
+  const call = <T>(ctx: Context, operation: string, op: () => Promise<T>, opts: { boundedThrottling?: boolean } = {}): Promise<T> =>
     withRetry(op, {
-      sleep, random,
-      ...(invocationDeadline === undefined ? {} : { throttledUntil: { deadline: invocationDeadline, now } }),
+      sleep, random, ...opts,
+      ...(invocationDeadline === undefined ? {} : { deadline: { at: invocationDeadline, now } }),
       onRetry: ({ attempt, delayMs, error }) => warn(ctx, 'AWS call throttled; backing off', { operation, attempt, delayMs, error }),
     }, policy).catch((err: unknown) => {
       // Tagged so the error record of a failed event can name the call.
@@ -240,7 +252,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
   /** Lifecycle state and group of each instance Auto Scaling lists (absent: not listed). */
   async function groupMembership(ctx: Context, instanceIds: readonly string[]): Promise<Map<string, { asgName?: string; state?: string }>> {
     const found = new Map<string, { asgName?: string; state?: string }>();
-    await Promise.all(chunks(instanceIds).map(async (ids) => {
+    await allSettledOrThrow(chunks(instanceIds).map(async (ids) => {
       const res = await call(ctx, 'DescribeAutoScalingInstances', () => autoScaling.send(new DescribeAutoScalingInstancesCommand({
         InstanceIds: ids, MaxRecords: ids.length,
       })));
@@ -254,7 +266,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
   /** Ping status of each instance SSM lists (absent: not managed). */
   async function pingStatuses(ctx: Context, instanceIds: readonly string[]): Promise<Map<string, string | undefined>> {
     const found = new Map<string, string | undefined>();
-    await Promise.all(chunks(instanceIds).map(async (ids) => {
+    await allSettledOrThrow(chunks(instanceIds).map(async (ids) => {
       let nextToken: string | undefined;
       do {
         const res = await call(ctx, 'DescribeInstanceInformation', () => ssm.send(new DescribeInstanceInformationCommand({
@@ -364,11 +376,12 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
     };
     try {
+      // Bounded even when throttled: the command for up to 50 instances waits for this, and goes anyway.
       await lifecycleWrite(() => call(ctx, 'RecordLifecycleActionHeartbeat', () => autoScaling.send(new RecordLifecycleActionHeartbeatCommand({
         AutoScalingGroupName: e.asgName,
         LifecycleHookName: e.hookName,
         InstanceId: e.instanceId,
-      }))));
+      })), { boundedThrottling: true }));
       info(ctx, 'lifecycle heartbeat recorded', extra);
       return 'recorded';
     } catch (err) {
@@ -442,7 +455,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     const statuses = e.status === 'Success' ? new Map<string, string>() : await invocationStatuses(ctx, e.commandId);
     warn(ctx, 'command finished with instances still held; releasing them', { commandId: e.commandId, status: e.status, held: held.length });
     const durationSeconds = Math.max(0, (e.timeMs - e.requestedTimeMs) / 1000);
-    const results = await Promise.all(held.map((instanceId) => finish({ ...ctx, instanceId, instances: undefined }, {
+    const results = await allSettledOrThrow(held.map((instanceId) => finish({ ...ctx, instanceId, instances: undefined }, {
       instanceId, commandId: e.commandId, status: statuses.get(instanceId) ?? e.status, asgName, hookName, trigger, durationSeconds,
     })));
     return { action: 'backstop', commandId: e.commandId, status: e.status, results };
@@ -499,8 +512,9 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
             error: errorName(err), detail: errorMessage(err),
             ...(receive === undefined ? {} : { receive }),
           });
-          // Not a blip any more; and SQS's age of the oldest message no longer counts it.
-          if (receive !== undefined && receive >= EVENTS_FAILING_FROM_RECEIVE) metrics.eventFailing();
+          // Not a blip any more; and SQS's age of the oldest message no longer counts it. Throttled
+          // to the deadline is backpressure (a storm over the rate), counted apart from errors.
+          if (receive !== undefined && receive >= EVENTS_FAILING_FROM_RECEIVE) metrics.eventFailing(isThrottling(err) ? 'throttled' : 'error');
         }
       }
     }
@@ -514,12 +528,15 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
      */
     async function rescue(jobs: Job[], waitMs: number, checkReleased: boolean): Promise<void> {
       const ctx: Context = { instances: jobs.length };
-      const deadline = now() + waitMs;
+      // From the first answer: a first poll throttled for a minute must not use up the wait and
+      // release an agent as offline that was never given its chance.
+      let waitEnds: number | undefined;
       const waves: Promise<void>[] = [];
       let pending = jobs;
       try {
         for (let polls = 1; pending.length > 0; polls++) {
           const ping = await pingStatuses(ctx, pending.map((j) => j.instanceId));
+          waitEnds ??= now() + waitMs;
           const online = pending.filter((j) => ping.get(j.instanceId) === 'Online');
           if (online.length > 0) waves.push(settle(online, () => sendWave(online, polls)));
           pending = pending.filter((j) => ping.get(j.instanceId) !== 'Online');
@@ -534,7 +551,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
               return false;
             });
           }
-          const remaining = deadline - now();
+          const remaining = waitEnds - now();
           if (pending.length === 0) break;
           if (remaining <= 0) {
             const gaveUp = pending;

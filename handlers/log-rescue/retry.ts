@@ -11,6 +11,10 @@
  * given a deadline (the invocation's own, less a margin), it is retried until the next attempt
  * would start past it. Giving up sooner would only send the event round the queue (a visibility
  * timeout later, one receive closer to the dead-letter queue) to be throttled again.
+ *
+ * The deadline bounds every retry, whatever the error, and no call starts after it
+ * (`DeadlineReached`): the invocation must return its failures before Lambda's timeout, or the
+ * queue retries the whole batch.
  */
 
 export interface RetryPolicy {
@@ -29,8 +33,15 @@ export interface RetryDeps {
   random: () => number;
   /** Called before each sleep. */
   onRetry?: (info: { attempt: number; delayMs: number; error: string }) => void;
-  /** Throttling is retried until an attempt would start after this (epoch ms, read with `now`). */
-  throttledUntil?: { deadline: number; now: () => number };
+  /** No attempt starts after `at` (epoch ms, read with `now`); throttling is retried until then. */
+  deadline?: { at: number; now: () => number };
+  /** Throttling gets the policy's bounded attempts even with a deadline (a call that is optional). */
+  boundedThrottling?: boolean;
+}
+
+/** The call was not made: the invocation's deadline had passed. The queue retries the event. */
+export class DeadlineReached extends Error {
+  override readonly name = 'DeadlineReached';
 }
 
 const THROTTLING = new Set([
@@ -76,6 +87,8 @@ export function isRetryable(err: unknown): boolean {
 }
 
 export async function withRetry<T>(op: () => Promise<T>, deps: RetryDeps, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
+  const d = deps.deadline;
+  if (d && d.now() >= d.at) throw new DeadlineReached('the invocation\'s deadline passed before the call was made');
   let slept = 0;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -84,12 +97,9 @@ export async function withRetry<T>(op: () => Promise<T>, deps: RetryDeps, policy
       if (!isRetryable(err)) throw err;
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
       const delayMs = Math.floor(Math.min(Math.max(deps.random(), 0), 1) * ceiling);
-      const until = deps.throttledUntil;
-      if (until && isThrottling(err)) {
-        if (until.now() + delayMs > until.deadline) throw err;
-      } else if (attempt >= policy.maxAttempts || slept + delayMs > policy.maxTotalDelayMs) {
-        throw err;
-      }
+      if (d && d.now() + delayMs > d.at) throw err;
+      const patient = d !== undefined && !deps.boundedThrottling && isThrottling(err);
+      if (!patient && (attempt >= policy.maxAttempts || slept + delayMs > policy.maxTotalDelayMs)) throw err;
       deps.onRetry?.({ attempt, delayMs, error: errorName(err) });
       slept += delayMs;
       await deps.sleep(delayMs);
