@@ -61,7 +61,7 @@ test('bundleHandler writes a deterministic bundle that loads in a fresh node and
   // stdout carries the handler's own JSON log lines, one object per line.
   expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
     { level: 'warn', msg: 'event rejected', reason: 'detail-type: missing', source: 'nobody' },
-    { level: 'warn', msg: 'event rejected', reason: 'event: not an object' },
+    { level: 'warn', msg: 'event rejected', reason: 'event: not an object', messageId: '059f36b4-87a3-44ab-83d2-661975830a7d' },
   ]);
 });
 

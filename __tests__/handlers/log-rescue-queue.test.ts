@@ -47,12 +47,13 @@ describe('an SQS batch', () => {
     ]);
     // The rejected bodies reached no AWS call.
     expect(JSON.stringify(h.trail.map((c) => c.input))).not.toMatch(/curl|truncated/);
+    // Each line names the SQS message, which keeps its messageId in the dead-letter queue.
     expect(h.logs().filter((l) => l.msg === 'event rejected')).toEqual([
-      { level: 'warn', msg: 'event rejected', reason: 'detail.EC2InstanceId: not an instance id', eventId: eventId(1), source: 'aws.autoscaling', detailType: 'EC2 Instance-terminate Lifecycle Action' },
-      { level: 'warn', msg: 'event rejected', reason: 'event: not an object' },
+      { level: 'warn', msg: 'event rejected', reason: 'detail.EC2InstanceId: not an instance id', eventId: eventId(1), source: 'aws.autoscaling', detailType: 'EC2 Instance-terminate Lifecycle Action', messageId: messageId(1) },
+      { level: 'warn', msg: 'event rejected', reason: 'event: not an object', messageId: messageId(2) },
     ]);
-    expect(h.logs().filter((l) => l.level === 'error').map((l) => [l.eventId, l.operation]).sort()).toEqual([
-      [eventId(3), 'SendCommand'], [eventId(6), 'CompleteLifecycleAction'],
+    expect(h.logs().filter((l) => l.level === 'error').map((l) => [l.eventId, l.operation, l.messageId, l.receive]).sort()).toEqual([
+      [eventId(3), 'SendCommand', messageId(3), 1], [eventId(6), 'CompleteLifecycleAction', messageId(5), 1],
     ]);
   });
 
@@ -121,13 +122,13 @@ describe('the invocation\'s deadline', () => {
     const queue = createQueueHandler(rescue, () => 1_000_000);
     await queue(sqsEvent([json(lifecycleEvent())]), { getRemainingTimeInMillis: () => 119_500 });
     expect(DEADLINE_MARGIN_MS).toBe(10_000);
-    expect(seen).toEqual([{ deadline: 1_000_000 + 119_500 - 10_000, receives: [1] }]);
+    expect(seen).toEqual([{ deadline: 1_000_000 + 119_500 - 10_000, receives: [1], messageIds: [messageId(0)] }]);
   });
 
   test('no context (a local run): no deadline, so throttling gets the policy\'s bounded attempts', async () => {
     const { seen, rescue } = recording();
     await createQueueHandler(rescue)(sqsEvent([json(lifecycleEvent())]));
-    expect(seen).toEqual([{ deadline: undefined, receives: [1] }]);
+    expect(seen).toEqual([{ deadline: undefined, receives: [1], messageIds: [messageId(0)] }]);
   });
 
   test('end to end: a completion throttled 12 times inside a 120 s invocation is done, nothing to retry', async () => {

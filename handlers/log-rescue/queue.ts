@@ -67,7 +67,7 @@ export function createQueueHandler(
       } catch {
         return NOT_JSON;
       }
-    }), { deadline, receives: records.map((r) => r.receives) });
+    }), { deadline, receives: records.map((r) => r.receives), messageIds: records.map((r) => r.messageId) });
     return {
       batchItemFailures: outcomes.flatMap((o, i) => (o.ok ? [] : [{ itemIdentifier: records[i].messageId }])),
     };

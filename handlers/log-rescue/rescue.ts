@@ -111,6 +111,8 @@ export interface BatchOptions {
    * by index. An event failing on a late receive is counted in the `EventsFailing` metric.
    */
   receives?: ReadonlyArray<number | undefined>;
+  /** The SQS messageId of each event, by index: named in its rejection, failure and deferral lines. */
+  messageIds?: ReadonlyArray<string | undefined>;
 }
 
 export interface RescueHandler {
@@ -480,6 +482,12 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     const kinds: string[] = new Array<string>(events.length);
     // ------------------------------------------------------------------ batch bookkeeping
 
+    /** The queue's name for the event at `index`, for the lines an operator looks it up by. */
+    function messageOf(index: number): { messageId?: string } {
+      const messageId = options.messageIds?.[index];
+      return messageId === undefined ? {} : { messageId };
+    }
+
     function settled(index: number): boolean {
       return out[index] !== undefined;
     }
@@ -501,7 +509,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
           if (settled(e.index)) continue;
           out[e.index] = { ok: false, error: err };
           if (err instanceof Deferred) {
-            info({ eventId: e.eventId, instanceId: e.instanceId }, 'event deferred; the queue delivers it again after its visibility timeout', { detail: err.message });
+            info({ eventId: e.eventId, instanceId: e.instanceId }, 'event deferred; the queue delivers it again after its visibility timeout', { detail: err.message, ...messageOf(e.index) });
             continue;
           }
           const receive = options.receives?.[e.index];
@@ -510,7 +518,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
             eventId: e.eventId, instanceId: e.instanceId, kind: kinds[e.index],
             operation: (err as { logRescueOperation?: string } | null)?.logRescueOperation,
             error: errorName(err), detail: errorMessage(err),
-            ...(receive === undefined ? {} : { receive }),
+            ...messageOf(e.index), ...(receive === undefined ? {} : { receive }),
           });
           // Not a blip any more; and SQS's age of the oldest message no longer counts it. Throttled
           // to the deadline is backpressure (a storm over the rate), counted apart from errors.
@@ -726,7 +734,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     events.forEach((raw, index) => {
       const parsed = parseEvent(raw);
       if (!parsed.ok) {
-        done(index, rejected(parsed.reason, safeLabels(raw)));
+        done(index, rejected(parsed.reason, { ...safeLabels(raw), ...messageOf(index) }));
         return;
       }
       const e: RescueEvent = parsed.value;
