@@ -42,7 +42,6 @@ export const EVENTS = {
 /** SendCommand takes at most 50 instance ids; the handler sends one command per group of up to 50. */
 export const MAX_INSTANCES_PER_COMMAND = 50;
 
-
 /**
  * The handler's timeout: the online wait plus the calls after it (agent check, group check,
  * heartbeat, send, complete: about 6 s of backoff each for a server error), with room to spare.

@@ -122,13 +122,13 @@ describe('the invocation\'s deadline', () => {
     const queue = createQueueHandler(rescue, () => 1_000_000);
     await queue(sqsEvent([json(lifecycleEvent())]), { getRemainingTimeInMillis: () => 119_500 });
     expect(DEADLINE_MARGIN_MS).toBe(10_000);
-    expect(seen).toEqual([{ deadline: 1_000_000 + 119_500 - 10_000, receives: [1], messageIds: [messageId(0)] }]);
+    expect(seen).toEqual([{ deadline: 1_000_000 + 119_500 - 10_000, messages: [{ messageId: messageId(0), body: json(lifecycleEvent()), receives: 1 }] }]);
   });
 
   test('no context (a local run): no deadline, so throttling gets the policy\'s bounded attempts', async () => {
     const { seen, rescue } = recording();
     await createQueueHandler(rescue)(sqsEvent([json(lifecycleEvent())]));
-    expect(seen).toEqual([{ deadline: undefined, receives: [1], messageIds: [messageId(0)] }]);
+    expect(seen).toEqual([{ deadline: undefined, messages: [{ messageId: messageId(0), body: json(lifecycleEvent()), receives: 1 }] }]);
   });
 
   test('end to end: a completion throttled 12 times inside a 120 s invocation is done, nothing to retry', async () => {

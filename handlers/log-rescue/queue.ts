@@ -23,9 +23,11 @@ export interface QueueBatchResponse {
 
 const MESSAGE_ID = /^[A-Za-z0-9-]{1,128}$/;
 const RECEIVE_COUNT = /^[1-9][0-9]{0,5}$/;
+const NOT_JSON = Symbol('not JSON');
+
 /**
- * Milliseconds before the invocation's timeout that throttled calls stop retrying: time for the
- * last attempts in flight to answer and for the batch's failures to be returned, so a storm
+ * Milliseconds before the invocation's timeout after which no retry sleeps and no call starts
+ * (throttled calls retry until then): time for the last attempts in flight to answer and for the batch's failures to be returned, so a storm
  * throttled to the end still ends in a partial batch failure, not a timeout that retries all 50.
  */
 export const DEADLINE_MARGIN_MS = 10_000;
@@ -34,7 +36,6 @@ export const DEADLINE_MARGIN_MS = 10_000;
 export interface InvocationContext {
   getRemainingTimeInMillis(): number;
 }
-const NOT_JSON = Symbol('not JSON');
 
 function isQueueBatch(event: unknown): event is { Records: unknown[] } {
   return typeof event === 'object' && event !== null && Array.isArray((event as { Records?: unknown }).Records);
@@ -67,7 +68,7 @@ export function createQueueHandler(
       } catch {
         return NOT_JSON;
       }
-    }), { deadline, receives: records.map((r) => r.receives), messageIds: records.map((r) => r.messageId) });
+    }), { deadline, messages: records });
     return {
       batchItemFailures: outcomes.flatMap((o, i) => (o.ok ? [] : [{ itemIdentifier: records[i].messageId }])),
     };

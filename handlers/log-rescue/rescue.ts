@@ -107,12 +107,11 @@ export interface BatchOptions {
    */
   deadline?: number;
   /**
-   * How often the queue has delivered each event, this time included (SQS ApproximateReceiveCount),
-   * by index. An event failing on a late receive is counted in the `EventsFailing` metric.
+   * The SQS message of each event, by index: its messageId is named in its rejection, failure and
+   * deferral lines; an event failing on a late receive (`receives`, SQS ApproximateReceiveCount,
+   * this delivery included) is counted in the `EventsFailing` metric.
    */
-  receives?: ReadonlyArray<number | undefined>;
-  /** The SQS messageId of each event, by index: named in its rejection, failure and deferral lines. */
-  messageIds?: ReadonlyArray<string | undefined>;
+  messages?: ReadonlyArray<{ readonly messageId: string; readonly receives?: number }>;
 }
 
 export interface RescueHandler {
@@ -484,8 +483,8 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
 
     /** The queue's name for the event at `index`, for the lines an operator looks it up by. */
     function messageOf(index: number): { messageId?: string } {
-      const messageId = options.messageIds?.[index];
-      return messageId === undefined ? {} : { messageId };
+      const message = options.messages?.[index];
+      return message === undefined ? {} : { messageId: message.messageId };
     }
 
     function settled(index: number): boolean {
@@ -512,7 +511,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
             info({ eventId: e.eventId, instanceId: e.instanceId }, 'event deferred; the queue delivers it again after its visibility timeout', { detail: err.message, ...messageOf(e.index) });
             continue;
           }
-          const receive = options.receives?.[e.index];
+          const receive = options.messages?.[e.index]?.receives;
           log({
             level: 'error', msg: 'event failed; the queue retries it, then moves it to the dead-letter queue',
             eventId: e.eventId, instanceId: e.instanceId, kind: kinds[e.index],
