@@ -19,6 +19,8 @@ import { DEFAULT_OPTIONS, deploymentOptions, parseArgs } from '../scripts/sim/op
 import { median } from '../scripts/sim/run';
 import { SimulatedSsm } from '../scripts/sim/ssm';
 import { World, type InstanceRecord } from '../scripts/sim/world';
+import { SimulatedLambda } from '../scripts/sim/lambda';
+import { lifecycleActionEvent } from '../scripts/sim/event-shapes';
 import { Random } from '../scripts/sim/random';
 
 const ROOT = path.join(__dirname, '..');
@@ -593,6 +595,79 @@ test('late duplicates of lifecycle events for released offline instances: no onl
   expect(r.handler.metrics.Rescued).toBe(r.rescued);
   expect(r.stuck + r.dlq + r.lambda.functionErrors).toBe(0);
   expect(r.checks.find((c) => c.name === 'metrics')!.ok).toBe(true);
+});
+
+describe('the event source mapping scales as Lambda documents it for standard queues', () => {
+  /*
+   * Batches of one message, each invocation held 20 s (two AWS calls of 10 s each: the agent is not
+   * online, and the group no longer lists the instance), so every batch handed over in the first
+   * 20 s is one more concurrent invocation.
+   */
+  const CALL_MS = 10_000;
+  function harness(overrides: Partial<typeof DEFAULT_OPTIONS> = {}) {
+    const w = new World({ ...DEFAULT_OPTIONS, batchSize: 1, batchWindowSeconds: 0, coldStartMs: 0, ...overrides });
+    const slow = (answer: object) => ({ send: () => new Promise((resolve) => w.clock.after(CALL_MS, () => resolve({ $metadata: {}, ...answer }))) });
+    const lambda = new SimulatedLambda(w, { ssm: slow({ InstanceInformationList: [] }), autoScaling: slow({ AutoScalingInstances: [] }) });
+    const wave = (n: number) => {
+      const at = w.now();
+      for (let i = 0; i < n; i++) {
+        lambda.sendMessage(lifecycleActionEvent(w, {
+          asgName: w.options.asgName, hookName: w.options.hookName, instanceId: `i-0${(0xb0000000 + i).toString(16)}00000000`, token: w.rng.uuid(),
+        }));
+      }
+      return at + w.options.lambdaQueueDelayMs;
+    };
+    /** Seconds from `from` to each batch handed over at or after it, in order. */
+    const since = (from: number) => lambda.batchesAt.filter((t) => t >= from).map((t) => (t - from) / 1000);
+    /** Run the clock `ms` on (it stops at the last timer otherwise). */
+    const wait = async (ms: number) => {
+      const until = w.now() + ms;
+      w.clock.at(until, () => undefined);
+      await w.clock.run(until);
+    };
+    return { w, lambda, wave, since, wait };
+  }
+
+  test('it starts with 5 concurrent batches and adds up to 300 a minute (one per 0.2 s) while messages wait, up to the maximum concurrency', async () => {
+    const { w, lambda, wave, since } = harness();
+    const visible = wave(40);
+    await w.clock.run(w.now() + 60_000);
+    const starts = since(visible);
+    expect(starts).toHaveLength(40);
+    // The first 5 at once; the 6th to the 30th one every 0.2 s; the last 10 only as the first finish.
+    expect(starts.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    for (let k = 6; k <= 30; k++) expect([k, starts[k - 1]]).toEqual([k, expect.closeTo((k - 5) * 0.2, 2)]);
+    expect(starts[30]).toBeGreaterThanOrEqual((2 * CALL_MS) / 1000);
+    expect(lambda.maxConcurrent).toBe(DEFAULT_OPTIONS.reservedConcurrency);
+
+    // Capped by a lower maximum concurrency; not held back when it starts higher.
+    const low = harness({ reservedConcurrency: 3 });
+    low.wave(10);
+    await low.w.clock.run(low.w.now() + 60_000);
+    expect(low.lambda.maxConcurrent).toBe(3);
+    const eager = harness({ pollerStartBatches: 30 });
+    const at = eager.wave(40);
+    await eager.w.clock.run(eager.w.now() + 60_000);
+    expect(eager.since(at).slice(0, 30)).toEqual(new Array(30).fill(0));
+  });
+
+  test('after a quiet minute it is back at 5; after a shorter lull it keeps its pollers', async () => {
+    const { wave, since, wait } = harness();
+    wave(40);
+    // No message has waited since the last batch was handed over, at about 21 s: 80 s without traffic.
+    await wait(101_000);
+    const second = wave(40);
+    await wait(90_000);
+    expect(since(second).slice(0, 6)).toEqual([0, 0, 0, 0, 0, expect.closeTo(0.2, 2)]);
+
+    const busy = harness();
+    busy.wave(40);
+    // No message has waited for about 24 s.
+    await busy.wait(45_000);
+    const soon = busy.wave(40);
+    await busy.wait(90_000);
+    expect(busy.since(soon).filter((t) => t === 0).length).toBeGreaterThan(20);
+  });
 });
 
 describe('a storm that queues behind Auto Scaling\'s completion rate', () => {

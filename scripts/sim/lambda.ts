@@ -8,8 +8,11 @@
  *   visibility timeout ends, and after `maxReceiveCount` receives the queue moves it to the
  *   dead-letter queue instead.
  * - The event source mapping: it gathers up to `batchSize` visible messages, waiting at most
- *   `batchWindowSeconds` from the first, and invokes the function with them while fewer than
- *   `reservedConcurrency` invocations run (its maximum concurrency is the reserved concurrency).
+ *   `batchWindowSeconds` from the first, and invokes the function with them while fewer invocations
+ *   run than its pollers allow. As Lambda documents for standard queues, it starts with
+ *   `pollerStartBatches` (5) concurrent batches when messages become available and adds up to
+ *   `pollerScaleUpPerMinute` (300) more per minute while messages are still available, up to its
+ *   maximum concurrency (the reserved concurrency); after a quiet minute it is back at the start.
  * - Execution environments: each with its own handler and clients (as `index.ts` builds them once
  *   per environment), a cold start on first use. A timed-out invocation is frozen: its pending
  *   sleeps and calls never resume, and its environment is replaced.
@@ -48,6 +51,8 @@ export interface QueuedMessage {
 }
 
 const NEVER = new Promise<never>(() => undefined);
+/** Without messages for this long, the event source mapping is back at its starting pollers (an assumption: AWS says only "when traffic is low"). */
+const SCALE_DOWN_AFTER_MS = 60_000;
 
 export class SimulatedLambda {
   invocations = 0;
@@ -58,6 +63,8 @@ export class SimulatedLambda {
   redeliveries = 0;
   injectedInvocations = 0;
   maxConcurrent = 0;
+  /** When the event source mapping handed each batch over (epoch ms), in order. */
+  readonly batchesAt: number[] = [];
   maxBatch = 0;
   readonly messages: QueuedMessage[] = [];
   /** Handler results by `action` or `action:reason`, and completions. */
@@ -73,12 +80,36 @@ export class SimulatedLambda {
   /** When the oldest message waiting for a batch became visible to the poller. */
   private gatheringSince?: number;
   private pollAt?: number;
+  /** Concurrent batches the event source mapping's pollers allow now (fractional while it scales up). */
+  private batches: number;
+  /** Since when messages have been available without a break (growth is counted from here). */
+  private scaledAt?: number;
+  private quietSince?: number;
 
   constructor(
     private readonly w: World,
     private readonly services: { ssm: { send(c: unknown): Promise<unknown> }; autoScaling: { send(c: unknown): Promise<unknown> } },
   ) {
     this.rng = w.rng.fork('lambda');
+    this.batches = Math.min(w.options.pollerStartBatches, w.options.reservedConcurrency);
+  }
+
+  /** Scale the pollers: up while messages are available, back to the start after a quiet spell. */
+  private scale(now: number, available: boolean): void {
+    const o = this.w.options;
+    if (!available) {
+      this.quietSince ??= now;
+      this.scaledAt = undefined;
+      return;
+    }
+    if (this.quietSince !== undefined && now - this.quietSince >= SCALE_DOWN_AFTER_MS) {
+      this.batches = Math.min(o.pollerStartBatches, o.reservedConcurrency);
+    }
+    this.quietSince = undefined;
+    if (this.scaledAt !== undefined) {
+      this.batches = Math.min(o.reservedConcurrency, this.batches + ((now - this.scaledAt) * o.pollerScaleUpPerMinute) / 60_000);
+    }
+    this.scaledAt = now;
   }
 
   /** EventBridge's SendMessage to the event queue. */
@@ -123,6 +154,7 @@ export class SimulatedLambda {
       this.w.deadLetter({ from: 'queue-redrive', reason: `received ${m.receives} times`, detailType: m.event['detail-type'], instanceId: instanceOf(m.event) });
       return false;
     });
+    this.scale(now, ready.length > 0);
     if (ready.length === 0) {
       this.gatheringSince = undefined;
       this.scheduleNextVisible();
@@ -134,8 +166,13 @@ export class SimulatedLambda {
       this.schedulePoll(windowEnds);
       return;
     }
-    // Full or out of time; with no free concurrency it waits for an invocation to finish.
-    if (this.busy >= o.reservedConcurrency) return;
+    // Full or out of time; with no free concurrency it waits for an invocation to finish, or for
+    // the pollers to scale up.
+    const allowed = Math.floor(this.batches + 1e-9);
+    if (this.busy >= allowed) {
+      if (allowed < o.reservedConcurrency) this.schedulePoll(now + Math.max(1, Math.ceil(((allowed + 1 - this.batches) * 60_000) / o.pollerScaleUpPerMinute)));
+      return;
+    }
     const batch = ready.sort((a, b) => a.visibleAt - b.visibleAt).slice(0, o.batchSize);
     this.gatheringSince = undefined;
     for (const m of batch) {
@@ -215,6 +252,7 @@ export class SimulatedLambda {
     const o = this.w.options;
     this.busy++;
     this.maxConcurrent = Math.max(this.maxConcurrent, this.busy);
+    this.batchesAt.push(this.w.now());
     this.maxBatch = Math.max(this.maxBatch, batch.length);
     const failing = this.rng.chance(o.lambdaFailureShare);
     if (failing) this.injectedInvocations++;

@@ -69,6 +69,13 @@ export interface SimulationOptions {
 
   /** Reserved concurrency of the handler. @default config logRescue.handler.reservedConcurrency (30) */
   readonly reservedConcurrency: number;
+  /**
+   * The event source mapping's scaling (Lambda's documented behaviour for standard queues): it
+   * starts with this many concurrent batches when messages become available. @default 5
+   */
+  readonly pollerStartBatches: number;
+  /** ... and adds up to this many more per minute while messages are still waiting. @default 300 */
+  readonly pollerScaleUpPerMinute: number;
   /** Time from a message becoming visible to the event source mapping's poller receiving it. @default 50 */
   readonly lambdaQueueDelayMs: number;
   /** Init duration of a new execution environment. @default 300 */
@@ -162,6 +169,8 @@ export const DEFAULT_OPTIONS: SimulationOptions = {
   eventBridgeMaxRetries: 8,
   eventBridgeMaxEventAgeSeconds: 3600,
   reservedConcurrency: 30,
+  pollerStartBatches: 5,
+  pollerScaleUpPerMinute: 300,
   lambdaQueueDelayMs: 50,
   coldStartMs: 300,
   lambdaTimeoutSeconds: 120,
@@ -213,6 +222,8 @@ export const FLAGS: Record<string, { key: keyof SimulationOptions; kind: Kind; m
   'eb-max-retries': { key: 'eventBridgeMaxRetries', kind: 'int', min: 0, max: 185, help: 'EventBridge target retries' },
   'eb-max-age': { key: 'eventBridgeMaxEventAgeSeconds', kind: 'int', min: 60, max: 86_400, help: 'EventBridge max event age' },
   concurrency: { key: 'reservedConcurrency', kind: 'int', min: 1, max: 10_000, help: 'Lambda reserved concurrency' },
+  'poller-start': { key: 'pollerStartBatches', kind: 'int', min: 1, max: 1000, help: 'concurrent batches the event source mapping starts with' },
+  'poller-scale-per-min': { key: 'pollerScaleUpPerMinute', kind: 'number', min: 1, max: 100_000, help: 'batches it adds per minute while messages wait' },
   'cold-start-ms': { key: 'coldStartMs', kind: 'number', min: 0, max: 60_000, help: 'Lambda init duration' },
   'lambda-timeout': { key: 'lambdaTimeoutSeconds', kind: 'int', min: 1, max: 900, help: 'Lambda timeout seconds' },
   'batch-size': { key: 'batchSize', kind: 'int', min: 1, max: 50, help: 'messages per invocation' },
