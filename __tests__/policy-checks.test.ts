@@ -6,7 +6,11 @@
 import { decodeJsonExpression, isExpr, Value } from './support/hcl-expr';
 import { StackJson, synthStacks, testConfig } from './support/synth';
 
-interface Finding { stack: string; address: string; rule: string; detail: string }
+interface Finding {
+  stack: string; address: string; rule: string; detail: string;
+  /** For trust-has-source-condition: the condition keys the statement does have. */
+  conditionKeys?: string[];
+}
 
 /** Actions AWS authorizes only against Resource "*" (no resource-level permissions). */
 const STAR_ONLY_ACTIONS = new Set([
@@ -20,20 +24,34 @@ const STAR_ONLY_ACTIONS = new Set([
 ]);
 
 /**
- * Explicit exceptions: [rule, address pattern, reason]. Each is printed when the suite runs.
+ * Explicit exceptions: rule, address pattern, reason, and (for a trust without aws:Source*) the
+ * condition key the statement must carry instead. Each is printed when the suite runs.
  */
-const WAIVERS: Array<[string, RegExp, string]> = [
-  ['trust-has-source-condition', /^aws_iam_role\..*instance/,
-    'EC2 does not send aws:SourceAccount/aws:SourceArn when an instance assumes its role; a condition would stop instances getting credentials.'],
+interface Waiver { rule: string; address: RegExp; reason: string; requiresConditionKey?: string }
+const WAIVERS: Waiver[] = [
+  {
+    rule: 'trust-has-source-condition', address: /^aws_iam_role\..*instance/,
+    reason: 'EC2 does not send aws:SourceAccount/aws:SourceArn when an instance assumes its role; a condition would stop instances getting credentials.',
+  },
+  {
+    rule: 'trust-has-source-condition', address: /^aws_iam_role\.firehose/, requiresConditionKey: 'sts:ExternalId',
+    reason: 'Firehose documents sts:ExternalId = the account id as the condition of its role trust; the trust carries it.',
+  },
+  {
+    rule: 'trust-has-source-condition', address: /^aws_kms_key\.log-group/, requiresConditionKey: 'kms:EncryptionContext:aws:logs:arn',
+    reason: 'CloudWatch Logs documents kms:EncryptionContext:aws:logs:arn (the log group ARN) as the condition of a key policy for it; the statement carries it.',
+  },
 ];
 
 const POLICY_ATTRS: Record<string, string[]> = {
-  aws_iam_role: ['assume_role_policy'],
+  aws_iam_role: ['assume_role_policy', 'inline_policy'],
   aws_iam_role_policy: ['policy'],
   aws_iam_policy: ['policy'],
   aws_s3_bucket_policy: ['policy'],
   aws_sqs_queue_policy: ['policy'],
   aws_sns_topic_policy: ['policy'],
+  aws_sqs_queue: ['policy'],
+  aws_sns_topic: ['policy'],
   aws_kms_key: ['policy'],
   aws_kms_key_policy: ['policy'],
 };
@@ -41,6 +59,8 @@ const POLICY_ATTRS: Record<string, string[]> = {
 const asList = (v: Value | undefined): Value[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 function statements(text: unknown): any[] {
+  // aws_iam_role.inline_policy: blocks of { name, policy }.
+  if (Array.isArray(text)) return text.flatMap((block) => statements((block as { policy?: unknown } | null)?.policy));
   if (typeof text !== 'string') return [];
   const doc = decodeJsonExpression(text) as any;
   if (isExpr(doc)) throw new Error(`policy is not a readable document: ${text.slice(0, 120)}`);
@@ -55,6 +75,13 @@ function servicePrincipals(st: any): string[] {
 
 function conditionKeys(st: any): string[] {
   return Object.values(st.Condition ?? {}).flatMap((block: any) => Object.keys(block ?? {}));
+}
+
+/** A statement's resources include the bucket itself and all its objects (`arn` and `arn/*`). */
+function coversBucketAndObjects(resources: Value[], bucket: string): boolean {
+  const text = resources.map((r) => (isExpr(r) ? `\${${r.$expr}}` : String(r)));
+  const arn = `\${aws_s3_bucket.${bucket}.arn}`;
+  return text.includes(arn) && text.some((r) => r === `${arn}/*`);
 }
 
 const refersTo = (value: unknown, type: string, name: string) => new RegExp(`\\$\\{${type}\\.${name}\\.[a-z_]+\\}`).test(JSON.stringify(value ?? ''));
@@ -89,6 +116,10 @@ function check(stackName: string, stack: StackJson): Finding[] {
         for (const st of statements(r[attr])) {
           const address = `${type}.${name}`;
           if (st.Effect !== 'Allow') continue;
+          // An Allow of everything but a list is as wide as "*", whatever it leaves out.
+          for (const not of ['NotAction', 'NotResource', 'NotPrincipal']) {
+            if (st[not] !== undefined) add(address, 'no-not-element', `${attr}: Allow with ${not}`);
+          }
           const actions = asList(st.Action).filter((a): a is string => typeof a === 'string');
           for (const a of actions) {
             if (a === '*' || /^[a-z0-9-]+:\*$/.test(a)) add(address, 'no-wildcard-action', `${attr}: Action ${a}`);
@@ -102,10 +133,12 @@ function check(stackName: string, stack: StackJson): Finding[] {
           const services = servicePrincipals(st);
           if (services.length) {
             const keys = conditionKeys(st);
-            // sts:ExternalId is what Firehose documents it sends (the account id); the logs key context
-            // scopes CloudWatch Logs to one group.
-            const guarded = keys.some((k) => /^aws:Source(Account|Arn)$/i.test(k) || k === 'sts:ExternalId' || k === 'kms:EncryptionContext:aws:logs:arn');
-            if (!guarded) add(address, 'trust-has-source-condition', `${attr}: ${services.join(', ')} without aws:SourceAccount/aws:SourceArn/sts:ExternalId`);
+            if (!keys.some((k) => /^aws:Source(Account|Arn)$/i.test(k))) {
+              findings.push({
+                stack: stackName, address, rule: 'trust-has-source-condition',
+                detail: `${attr}: ${services.join(', ')} without aws:SourceAccount/aws:SourceArn`, conditionKeys: keys,
+              });
+            }
           }
         }
       }
@@ -130,9 +163,13 @@ function check(stackName: string, stack: StackJson): Finding[] {
       add(address, 'bucket-public-access-block', 'not all four public access block settings are true');
     }
     if (!of('aws_s3_bucket_server_side_encryption_configuration').length) add(address, 'bucket-encryption', 'no default encryption');
+    // Every principal, every S3 action, on the bucket and every object in it.
     const tlsDeny = of('aws_s3_bucket_policy').flatMap((p) => statements(p.policy))
-      .some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false');
-    if (!tlsDeny) add(address, 'bucket-tls-only', 'no Deny on aws:SecureTransport = false');
+      .some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'
+        && (st.Principal === '*' || (st.Principal as { AWS?: unknown } | undefined)?.AWS === '*')
+        && asList(st.Action).some((a) => a === 's3:*' || a === '*')
+        && coversBucketAndObjects(asList(st.Resource), name));
+    if (!tlsDeny) add(address, 'bucket-tls-only', 'no Deny of s3:* to every principal on the bucket and bucket/* when aws:SecureTransport = false');
   }
 
   for (const [name, g] of each('aws_cloudwatch_log_group')) {
@@ -149,7 +186,10 @@ function check(stackName: string, stack: StackJson): Finding[] {
       || (mappings.length > 0 && mappings.every(([, m]) => deadLetters(res, queueNamed(m.event_source_arn))));
     if (!hasFailureTarget) add(address, 'lambda-failure-destination', 'no DLQ, on-failure destination or dead-lettering source queue');
     if (!f.timeout) add(address, 'lambda-timeout', 'no explicit timeout');
-    if (f.reserved_concurrent_executions === undefined) add(address, 'lambda-reserved-concurrency', 'no reserved concurrency');
+    // -1 is the provider's "no reservation".
+    if (!(typeof f.reserved_concurrent_executions === 'number' && f.reserved_concurrent_executions >= 0)) {
+      add(address, 'lambda-reserved-concurrency', `reserved_concurrent_executions = ${f.reserved_concurrent_executions}`);
+    }
   }
 
   for (const [name, s] of each('aws_kinesis_firehose_delivery_stream')) {
@@ -162,7 +202,8 @@ function check(stackName: string, stack: StackJson): Finding[] {
 }
 
 function waived(f: Finding): boolean {
-  return WAIVERS.some(([rule, pattern]) => rule === f.rule && pattern.test(f.address));
+  return WAIVERS.some((w) => w.rule === f.rule && w.address.test(f.address)
+    && (w.requiresConditionKey === undefined || (f.conditionKeys ?? []).includes(w.requiresConditionKey)));
 }
 
 const VARIANTS: Record<string, Record<string, unknown>> = {
@@ -176,16 +217,29 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
       alarms: { createTopic: true },
     },
   },
+  // The demo fleet's own stack, and the Session Manager endpoints in a VPC of the user's.
+  'demo fleet and VPC endpoints': {
+    logRescue: { autoScalingGroups: ['logrescue-test-demo-fleet'] },
+    sessionLogs: {
+      createInstanceRole: true,
+      vpcEndpoints: { enabled: true, vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], vpcCidr: '10.0.0.0/16' },
+    },
+    demoFleet: { enabled: true },
+  },
 };
 
 describe('policy checks', () => {
   beforeAll(() => {
     // eslint-disable-next-line no-console
-    console.log(`Policy check waivers:\n${WAIVERS.map(([rule, p, why]) => `  - ${rule} for ${p}: ${why}`).join('\n')}`);
+    console.log(`Policy check waivers:\n${WAIVERS.map((w) => `  - ${w.rule} for ${w.address}`
+      + `${w.requiresConditionKey ? ` (only with ${w.requiresConditionKey})` : ''}: ${w.reason}`).join('\n')}`);
   });
 
   it.each(Object.keys(VARIANTS))('%s: every stack passes every rule', (variant) => {
     const stacks = synthStacks(testConfig(VARIANTS[variant]));
+    const types = new Set(Object.values(stacks).flatMap((st) => Object.keys(st.resource ?? {})));
+    // What the variant is there for is really in it.
+    if (variant === 'demo fleet and VPC endpoints') expect(['aws_autoscaling_group', 'aws_vpc_endpoint'].filter((t) => !types.has(t))).toEqual([]);
     const findings = Object.entries(stacks).flatMap(([name, s]) => check(name, s)).filter((f) => !waived(f));
     expect(findings.map((f) => `${f.stack} ${f.address} [${f.rule}] ${f.detail}`)).toEqual([]);
   });
@@ -209,6 +263,52 @@ describe('policy checks', () => {
       'bucket-encryption', 'bucket-no-force-destroy', 'bucket-prevent-destroy', 'bucket-public-access-block', 'bucket-tls-only', 'bucket-versioning',
       'firehose-encrypted', 'lambda-failure-destination', 'lambda-reserved-concurrency', 'lambda-timeout', 'log-group-retention',
       'no-full-access-managed-policy', 'no-star-resource', 'no-wildcard-action', 'sqs-encrypted', 'trust-has-source-condition',
+    ]);
+  });
+
+  it('reads every place a policy can be, and what only looks like compliance', () => {
+    const doc = (statement: string) => `\${jsonencode({"Statement" = [${statement}]})}`;
+    const tls = (action: string, resources: string) => doc(
+      `{"Effect" = "Deny", "Principal" = "*", "Action" = "${action}", "Resource" = ${resources}, "Condition" = {"Bool" = {"aws:SecureTransport" = "false"}}}`,
+    );
+    const bucketParts = (b: string) => ({
+      [`${b}_v`]: { bucket: `\${aws_s3_bucket.${b}.id}`, versioning_configuration: { status: 'Enabled' } },
+    });
+    const goodBucket = { force_destroy: false, lifecycle: { prevent_destroy: true } };
+    const stack: StackJson = {
+      terraform: {},
+      resource: {
+        aws_iam_role: {
+          inline: { inline_policy: [{ name: 'x', policy: doc('{"Effect" = "Allow", "Action" = "s3:*", "Resource" = "arn:aws:s3:::x"}') }] },
+          // The waiver for Firehose holds only while the trust carries sts:ExternalId.
+          firehose_role: { assume_role_policy: doc('{"Effect" = "Allow", "Principal" = {"Service" = "firehose.amazonaws.com"}, "Action" = "sts:AssumeRole"}') },
+        },
+        aws_iam_policy: { not: { policy: doc('{"Effect" = "Allow", "NotAction" = "iam:*", "Resource" = "arn:aws:s3:::x"}') } },
+        aws_sqs_queue: { q: { sqs_managed_sse_enabled: true, policy: doc('{"Effect" = "Allow", "Principal" = {"Service" = "events.amazonaws.com"}, "Action" = "sqs:SendMessage", "Resource" = "*"}') } },
+        aws_sns_topic: { t: { policy: doc('{"Effect" = "Allow", "Action" = "*", "Resource" = "arn:aws:sns:us-east-1:123456789012:t"}') } },
+        aws_lambda_function: { f: { timeout: 60, reserved_concurrent_executions: -1, dead_letter_config: { target_arn: 'arn:aws:sqs:us-east-1:123456789012:d' } } },
+        aws_s3_bucket: { onlyPut: goodBucket, onlyObjects: goodBucket, full: goodBucket },
+        aws_s3_bucket_versioning: { ...bucketParts('onlyPut'), ...bucketParts('onlyObjects'), ...bucketParts('full') },
+        aws_s3_bucket_policy: {
+          onlyPut: { bucket: '${aws_s3_bucket.onlyPut.id}', policy: tls('s3:PutObject', '["${aws_s3_bucket.onlyPut.arn}", "${aws_s3_bucket.onlyPut.arn}/*"]') },
+          onlyObjects: { bucket: '${aws_s3_bucket.onlyObjects.id}', policy: tls('s3:*', '"${aws_s3_bucket.onlyObjects.arn}/*"') },
+          full: { bucket: '${aws_s3_bucket.full.id}', policy: tls('s3:*', '["${aws_s3_bucket.full.arn}", "${aws_s3_bucket.full.arn}/*"]') },
+        },
+      },
+    };
+    const found = check('odd', stack).filter((f) => !waived(f))
+      .filter((f) => !['bucket-public-access-block', 'bucket-encryption'].includes(f.rule))
+      .map((f) => `${f.address} [${f.rule}]`).sort();
+    expect(found).toEqual([
+      'aws_iam_policy.not [no-not-element]',
+      'aws_iam_role.firehose_role [trust-has-source-condition]',
+      'aws_iam_role.inline [no-wildcard-action]',
+      'aws_lambda_function.f [lambda-reserved-concurrency]',
+      'aws_s3_bucket.onlyObjects [bucket-tls-only]',
+      'aws_s3_bucket.onlyPut [bucket-tls-only]',
+      'aws_sns_topic.t [no-wildcard-action]',
+      'aws_sqs_queue.q [no-star-resource]',
+      'aws_sqs_queue.q [trust-has-source-condition]',
     ]);
   });
 
