@@ -597,6 +597,47 @@ test('late duplicates of lifecycle events for released offline instances: no onl
   expect(r.checks.find((c) => c.name === 'metrics')!.ok).toBe(true);
 });
 
+describe('SendCommand throttled, and EventBridge failing to deliver', () => {
+  test('a storm over the SendCommand rate waits for it: every online instance is still rescued, none stuck', async () => {
+    const r = await runSimulation({ instances: N, seed: 1, sendCommandRate: 0.2, sendCommandBurst: 1 });
+    expect(r.api.sendCommand.throttled).toBeGreaterThan(r.api.sendCommand.allowed);
+    expect(r.rescued).toBe(r.rescuable);
+    expect(r.rescued).toBe(r.online);
+    expect([r.stuck, r.expired, r.dlq]).toEqual([0, 0, 0]);
+    expectCountedOncePerCompletion(r);
+  });
+
+  test('deliveries that fail are retried by the target\'s retry policy: a 30% failure share loses nothing', async () => {
+    const r = await runSimulation({ instances: N, seed: 1, deliveryFailureShare: 0.3 });
+    expect(r.eventBridge.deliveryFailures).toBeGreaterThan(10);
+    // Every matched event (and duplicate) reached the queue in the end.
+    expect(r.eventBridge.deliveries).toBe(r.eventBridge.matched + r.eventBridge.duplicates);
+    expect(r.rescued).toBe(r.rescuable);
+    expect([r.stuck, r.dlq]).toEqual([0, 0]);
+  });
+
+  test.each([
+    ['every retry of the policy', {}, [DEFAULT_OPTIONS.eventBridgeMaxRetries + 1, DEFAULT_OPTIONS.eventBridgeMaxRetries + 1]],
+    // Retries after 1 s, 2 s, 4 s, ... (each 0.5-1 times that): 60 s of age allows 5 or 6 of them.
+    ['fewer once the event is older than the maximum event age', { eventBridgeMaxEventAgeSeconds: 60 }, [6, 7]],
+  ])('deliveries that always fail go to the target\'s dead-letter queue after %s', async (_, overrides, [fewest, most]) => {
+    const r = await runSimulation({ instances: N, seed: 1, deliveryFailureShare: 1, ...overrides });
+    // Only lifecycle events are published (no command was ever sent), each dead-lettered once.
+    const events = r.eventBridge.matched + r.eventBridge.duplicates;
+    expect(r.eventBridge.deliveries).toBe(0);
+    expect(r.deadLetters.map((d) => `${d.from} ${d.detailType}`)).toEqual(new Array(events).fill(`eventbridge-target ${LIFECYCLE}`));
+    expect(r.dlq).toBe(events);
+    expect(r.eventBridge.deliveryFailures).toBeGreaterThanOrEqual(events * fewest);
+    expect(r.eventBridge.deliveryFailures).toBeLessThanOrEqual(events * most);
+    // Nothing reached the handler, so the heartbeat let every instance go, unrescued: the dead-letter
+    // queue alarm is what tells the operator.
+    expect(r.invocations).toBe(0);
+    expect(r.rescued).toBe(0);
+    expect(r.expired).toBe(N);
+    expect(r.stuck).toBe(N);
+  });
+});
+
 describe('the event source mapping scales as Lambda documents it for standard queues', () => {
   /*
    * Batches of one message, each invocation held 20 s (two AWS calls of 10 s each: the agent is not

@@ -200,6 +200,7 @@ describe('one EventBridge event (a test event sent by hand)', () => {
     const h = queueHarness();
     expect(await h.queue({ source: 'nobody' })).toEqual({ action: 'rejected', reason: 'detail-type: missing' });
     expect(h.awsCalls()).toBe(0);
+    expect(h.logs()).toEqual([expect.objectContaining({ level: 'warn', msg: 'event rejected', reason: 'detail-type: missing' })]);
   });
 
   test('failing: throws, so the invocation fails and is retried', async () => {

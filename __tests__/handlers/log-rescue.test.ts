@@ -662,6 +662,7 @@ describe('command status: the backstop for invocations that never reported', () 
     const result = await h.handler(commandStatusEvent({ parameters }));
     expect(result).toEqual({ action: 'rejected', reason });
     expect(h.awsCalls()).toBe(0);
+    expect(h.logs()).toEqual([expect.objectContaining({ level: 'warn', msg: 'event rejected', reason })]);
   });
 });
 
@@ -974,6 +975,7 @@ describe('malformed and hostile events: logged rejection, zero AWS calls, no thr
     Object.defineProperty(event.detail, 'EC2InstanceId', { get() { throw new Error('boom'); }, enumerable: true });
     expect(await h.handler(event)).toEqual({ action: 'rejected', reason: 'event: could not be read' });
     expect(h.awsCalls()).toBe(0);
+    expect(h.logs()).toEqual([expect.objectContaining({ level: 'warn', msg: 'event rejected', reason: 'event: could not be read' })]);
   });
 
   test('optional lifecycle fields may be absent (older events)', async () => {
