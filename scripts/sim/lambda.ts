@@ -82,7 +82,7 @@ export class SimulatedLambda {
   private pollAt?: number;
   /** Concurrent batches the event source mapping's pollers allow now (fractional while it scales up). */
   private batches: number;
-  /** Since when messages have been available without a break (growth is counted from here). */
+  /** When growth was last counted, while messages have been available without a break. */
   private scaledAt?: number;
   private quietSince?: number;
 
@@ -91,7 +91,11 @@ export class SimulatedLambda {
     private readonly services: { ssm: { send(c: unknown): Promise<unknown> }; autoScaling: { send(c: unknown): Promise<unknown> } },
   ) {
     this.rng = w.rng.fork('lambda');
-    this.batches = Math.min(w.options.pollerStartBatches, w.options.reservedConcurrency);
+    this.batches = this.startBatches();
+  }
+
+  private startBatches(): number {
+    return Math.min(this.w.options.pollerStartBatches, this.w.options.reservedConcurrency);
   }
 
   /** Scale the pollers: up while messages are available, back to the start after a quiet spell. */
@@ -103,7 +107,7 @@ export class SimulatedLambda {
       return;
     }
     if (this.quietSince !== undefined && now - this.quietSince >= SCALE_DOWN_AFTER_MS) {
-      this.batches = Math.min(o.pollerStartBatches, o.reservedConcurrency);
+      this.batches = this.startBatches();
     }
     this.quietSince = undefined;
     if (this.scaledAt !== undefined) {
