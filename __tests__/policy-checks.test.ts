@@ -106,7 +106,7 @@ function deadLetters(res: Record<string, Record<string, any>>, queue: string | u
 
 function check(stackName: string, stack: StackJson): Finding[] {
   const findings: Finding[] = [];
-  const add = (address: string, rule: string, detail: string) => findings.push({ stack: stackName, address, rule, detail });
+  const add = (address: string, rule: string, detail: string, extra: Partial<Finding> = {}) => findings.push({ stack: stackName, address, rule, detail, ...extra });
   const res = stack.resource ?? {};
   const each = (type: string) => Object.entries(res[type] ?? {}) as Array<[string, any]>;
 
@@ -134,10 +134,7 @@ function check(stackName: string, stack: StackJson): Finding[] {
           if (services.length) {
             const keys = conditionKeys(st);
             if (!keys.some((k) => /^aws:Source(Account|Arn)$/i.test(k))) {
-              findings.push({
-                stack: stackName, address, rule: 'trust-has-source-condition',
-                detail: `${attr}: ${services.join(', ')} without aws:SourceAccount/aws:SourceArn`, conditionKeys: keys,
-              });
+              add(address, 'trust-has-source-condition', `${attr}: ${services.join(', ')} without aws:SourceAccount/aws:SourceArn`, { conditionKeys: keys });
             }
           }
         }

@@ -358,6 +358,15 @@ describe('heartbeat before a late SendCommand', () => {
   });
 });
 
+
+/** Rescue parameters this stack never sends: [case, parameters, the rejection reason]. */
+const FOREIGN_PARAMETERS: Array<[string, Record<string, string[]>, string]> = [
+  ['missing parameter', { asgName: [ASG], hookName: [HOOK], eventTime: ['20261120T223000Z'] }, 'detail.parameters.trigger: missing'],
+  ['two values', { ...LIFECYCLE_PARAMETERS, asgName: [ASG, OTHER_ASG] }, 'detail.parameters.asgName: not exactly one value'],
+  ['unknown trigger', { ...LIFECYCLE_PARAMETERS, trigger: ['manual'] }, 'detail.parameters.trigger: not lifecycle or spot'],
+  ['hostile group', { ...LIFECYCLE_PARAMETERS, asgName: ['web-asg; rm -rf /'] }, 'detail.parameters.asgName: not an Auto Scaling group name'],
+];
+
 describe('invocation status: one instance of the command finished', () => {
   const TERMINAL = ['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'DeliveryTimedOut', 'ExecutionTimedOut', 'AccessDenied', 'Terminated'];
   // 22:30:02.120 requested, 22:31:12 event.
@@ -446,12 +455,7 @@ describe('invocation status: one instance of the command finished', () => {
     expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'command-failed'), emf('RescueDurationSeconds', 'Seconds', DURATION)]);
   });
 
-  test.each([
-    ['missing parameter', { asgName: [ASG], hookName: [HOOK], eventTime: ['20261120T223000Z'] }, 'detail.parameters.trigger: missing'],
-    ['two values', { ...LIFECYCLE_PARAMETERS, asgName: [ASG, OTHER_ASG] }, 'detail.parameters.asgName: not exactly one value'],
-    ['unknown trigger', { ...LIFECYCLE_PARAMETERS, trigger: ['manual'] }, 'detail.parameters.trigger: not lifecycle or spot'],
-    ['hostile group', { ...LIFECYCLE_PARAMETERS, asgName: ['web-asg; rm -rf /'] }, 'detail.parameters.asgName: not an Auto Scaling group name'],
-  ])('listed parameters that are not ours (%s): rejected, nothing completed', async (_name, parameters, reason) => {
+  test.each(FOREIGN_PARAMETERS)('listed parameters that are not ours (%s): rejected, nothing completed', async (_name, parameters, reason) => {
     const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters }));
     const result = await h.handler(invocationEvent());
@@ -652,12 +656,7 @@ describe('command status: the backstop for invocations that never reported', () 
     expect(h.awsCalls()).toBe(0);
   });
 
-  test.each([
-    ['missing parameter', { asgName: [ASG], hookName: [HOOK], eventTime: ['20261120T223000Z'] }, 'detail.parameters.trigger: missing'],
-    ['two values', { ...LIFECYCLE_PARAMETERS, asgName: [ASG, OTHER_ASG] }, 'detail.parameters.asgName: not exactly one value'],
-    ['unknown trigger', { ...LIFECYCLE_PARAMETERS, trigger: ['manual'] }, 'detail.parameters.trigger: not lifecycle or spot'],
-    ['hostile group', { ...LIFECYCLE_PARAMETERS, asgName: ['web-asg; rm -rf /'] }, 'detail.parameters.asgName: not an Auto Scaling group name'],
-  ])('rescue parameters that are not ours (%s): rejected, no AWS call', async (_name, parameters, reason) => {
+  test.each(FOREIGN_PARAMETERS)('rescue parameters that are not ours (%s): rejected, no AWS call', async (_name, parameters, reason) => {
     const h = harness();
     const result = await h.handler(commandStatusEvent({ parameters }));
     expect(result).toEqual({ action: 'rejected', reason });
