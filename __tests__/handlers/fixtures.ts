@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { DescribeInstanceInformationCommand, InvalidInstanceId, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingClient, AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createRescueHandler, type HandlerSettings } from '../../handlers/log-rescue/rescue';
 
@@ -17,6 +18,7 @@ export const HOOK = 'log-rescue';
 export const INSTANCE = 'i-1234567890abcdef0';
 export const DOCUMENT = 'logrescue-dev-rescue-logs';
 export const COMMAND_ID = 'e8d3c0e4-71f7-4491-898f-c9b35bee5f3b';
+export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/logrescue-dev-log-rescue-events';
 
 export const SETTINGS: HandlerSettings = {
   documentName: DOCUMENT,
@@ -209,18 +211,24 @@ export const noActiveAction = (instanceId = INSTANCE) => new AutoScalingServiceE
   message: `No active Lifecycle Action found with instance ID ${instanceId}`,
 });
 
-/** The handler over mocked clients, a virtual clock that `sleep` advances, and captured records. */
-export function harness(opts: { settings?: Partial<HandlerSettings>; random?: () => number } = {}) {
+/**
+ * The handler over mocked clients, a virtual clock that `sleep` advances, and captured records.
+ * With `queue`, it has the event queue (QUEUE_URL and an SQS client), as deployed: an agent not
+ * Online sends the event back to the queue instead of sleeping.
+ */
+export function harness(opts: { settings?: Partial<HandlerSettings>; random?: () => number; queue?: boolean } = {}) {
   const ssmClient = new SSMClient({ region: REGION });
   const asgClient = new AutoScalingClient({ region: REGION });
+  const sqsClient = new SQSClient({ region: REGION });
   const ssm = mockClient(ssmClient);
   const autoScaling = mockClient(asgClient);
+  const sqs = mockClient(sqsClient);
   const records: any[] = [];
   const sleeps: number[] = [];
   const clock = { ms: Date.parse('2026-11-20T22:30:01Z') };
   // Every AWS call of either client, in order, with the virtual time it was made at.
   const trail: Array<{ op: string; at: number; input: any }> = [];
-  for (const client of [ssmClient, asgClient] as Array<{ send: (...args: any[]) => any }>) {
+  for (const client of [ssmClient, asgClient, sqsClient] as Array<{ send: (...args: any[]) => any }>) {
     const send = client.send;
     client.send = (command: any, ...rest: any[]) => {
       trail.push({ op: command.constructor.name.replace(/Command$/, ''), at: clock.ms, input: command.input });
@@ -230,17 +238,18 @@ export function harness(opts: { settings?: Partial<HandlerSettings>; random?: ()
   const handler = createRescueHandler({
     ssm: ssmClient,
     autoScaling: asgClient,
-    settings: { ...SETTINGS, ...opts.settings },
+    ...(opts.queue ? { sqs: sqsClient } : {}),
+    settings: { ...SETTINGS, ...(opts.queue ? { queueUrl: QUEUE_URL } : {}), ...opts.settings },
     log: (r) => records.push(JSON.parse(JSON.stringify(r))),
     now: () => clock.ms,
     sleep: async (ms) => { sleeps.push(ms); clock.ms += ms; },
     random: opts.random ?? (() => 0.5),
   });
   return {
-    handler, ssm, autoScaling, records, sleeps, clock, trail,
+    handler, ssm, autoScaling, sqs, records, sleeps, clock, trail,
     metrics: () => records.filter((r) => r._aws),
     logs: () => records.filter((r) => !r._aws),
-    awsCalls: () => ssm.calls().length + autoScaling.calls().length,
+    awsCalls: () => ssm.calls().length + autoScaling.calls().length + sqs.calls().length,
   };
 }
 
@@ -281,7 +290,7 @@ export function answerAgents(h: ReturnType<typeof harness>, statusOf: (id: strin
 }
 
 /** One record of the SQS batch Lambda hands the handler, as the event source mapping builds it. */
-export function sqsRecord(body: string, messageId: string) {
+export function sqsRecord(body: string, messageId: string, messageAttributes: Record<string, unknown> = {}) {
   return {
     messageId,
     receiptHandle: `AQEB${Buffer.from(messageId).toString('base64')}Zx9vQ3Lk2mN8pR1sT4uV7wY0zA3cE6gI9jL2nP5qS8tV1xZ4b==`,
@@ -292,7 +301,7 @@ export function sqsRecord(body: string, messageId: string) {
       SenderId: 'AIDAIE6VAXUQU2DKHA7DK',
       ApproximateFirstReceiveTimestamp: '1795213801012',
     },
-    messageAttributes: {},
+    messageAttributes,
     md5OfBody: createHash('md5').update(body).digest('hex'),
     eventSource: 'aws:sqs',
     eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:logrescue-dev-log-rescue-events`,

@@ -15,6 +15,7 @@ const ENV = {
   ONLINE_WAIT_SECONDS: '20',
   EXECUTION_TIMEOUT_SECONDS: '600',
   HEARTBEAT_TIMEOUT_SECONDS: '900',
+  QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/logrescue-dev-log-rescue-events',
   STACK_ID: 'logrescue-dev-log-rescue',
 };
 

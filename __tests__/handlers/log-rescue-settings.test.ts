@@ -8,6 +8,7 @@ const ENV = {
   ONLINE_WAIT_SECONDS: '20',
   EXECUTION_TIMEOUT_SECONDS: '600',
   HEARTBEAT_TIMEOUT_SECONDS: '900',
+  QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/logrescue-dev-log-rescue-events',
   STACK_ID: 'logrescue-dev-log-rescue',
 };
 
@@ -21,6 +22,7 @@ describe('settingsFromEnv', () => {
       executionTimeoutSeconds: 600,
       heartbeatTimeoutSeconds: 900,
       metricNamespace: 'LogRescue',
+      queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/logrescue-dev-log-rescue-events',
       stackId: 'logrescue-dev-log-rescue',
     });
     expect(settingsFromEnv({ ...ENV, METRIC_NAMESPACE: 'Platform/LogRescue' }).metricNamespace).toBe('Platform/LogRescue');
@@ -32,7 +34,7 @@ describe('settingsFromEnv', () => {
       + 'ASG_NAMES is missing (Auto Scaling group names joined by "," with no spaces around them); '
       + 'HOOK_NAME is missing (a lifecycle hook name); ONLINE_WAIT_SECONDS is missing (an integer 0..60); '
       + 'EXECUTION_TIMEOUT_SECONDS is missing (an integer 30..7200); HEARTBEAT_TIMEOUT_SECONDS is missing (an integer 30..7200); '
-      + 'STACK_ID is missing (a metric dimension value (1..255 characters))',
+      + 'QUEUE_URL is missing (an SQS queue URL); STACK_ID is missing (a metric dimension value (1..255 characters))',
     );
   });
 
@@ -48,6 +50,9 @@ describe('settingsFromEnv', () => {
     [{ HEARTBEAT_TIMEOUT_SECONDS: '7201' }, 'HEARTBEAT_TIMEOUT_SECONDS is not an integer 30..7200'],
     [{ HEARTBEAT_TIMEOUT_SECONDS: '' }, 'HEARTBEAT_TIMEOUT_SECONDS is missing (an integer 30..7200)'],
     [{ DOCUMENT_NAME: 'doc name' }, 'DOCUMENT_NAME is not an SSM document name'],
+    [{ QUEUE_URL: 'arn:aws:sqs:us-east-1:123456789012:q' }, 'QUEUE_URL is not an SQS queue URL'],
+    [{ QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/q?Action=DeleteQueue' }, 'QUEUE_URL is not an SQS queue URL'],
+    [{ QUEUE_URL: 'http://sqs.us-east-1.amazonaws.com/123456789012/q' }, 'QUEUE_URL is not an SQS queue URL'],
   ])('invalid %j', (override, message) => {
     expect(() => settingsFromEnv({ ...ENV, ...override })).toThrow(message);
   });

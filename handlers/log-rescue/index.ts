@@ -4,6 +4,7 @@
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { createQueueHandler } from './queue';
 import { createRescueHandler, settingsFromEnv } from './rescue';
 
@@ -11,6 +12,7 @@ import { createRescueHandler, settingsFromEnv } from './rescue';
 const rescue = createRescueHandler({
   ssm: new SSMClient({ maxAttempts: 1 }),
   autoScaling: new AutoScalingClient({ maxAttempts: 1 }),
+  sqs: new SQSClient({ maxAttempts: 1 }),
   settings: settingsFromEnv(process.env),
   // Straight to stdout rather than console.log: the runtime's console prefixes (text log format) or
   // wraps (JSON log format) each line, and CloudWatch only extracts EMF from a bare JSON line.

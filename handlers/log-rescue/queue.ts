@@ -6,15 +6,19 @@
  * SendCommand cover up to 50 instances of a scale-in storm. A message body that is not JSON is
  * rejected like any other bad event (logged, not retried); an event that failed for a reason a
  * retry may fix is returned in `batchItemFailures`, so the queue retries only it and moves it to
- * the dead-letter queue after its last receive.
+ * the dead-letter queue after its last receive. An instance whose agent is not Online yet is not
+ * waited for inside the invocation: the handler sends its event back to the queue with a delay and a
+ * `LogRescueWaitStartedAt` message attribute (the wait's clock), read here on its return.
  */
-import type { RescueHandler, RescueResult } from './rescue';
+import { WAIT_STARTED_ATTRIBUTE, type RescueHandler, type RescueResult } from './rescue';
 
 export interface QueueRecord {
   messageId: string;
   body: string;
   /** SQS's ApproximateReceiveCount: this delivery included. */
   receives?: number;
+  /** When the handler first found the instance's agent not Online (epoch ms): on a message it re-queued to look again. */
+  waitStartedAt?: number;
 }
 
 export interface QueueBatchResponse {
@@ -23,6 +27,7 @@ export interface QueueBatchResponse {
 
 const MESSAGE_ID = /^[A-Za-z0-9-]{1,128}$/;
 const RECEIVE_COUNT = /^[1-9][0-9]{0,5}$/;
+const EPOCH_MS = /^[1-9][0-9]{0,14}$/;
 const NOT_JSON = Symbol('not JSON');
 
 /**
@@ -60,7 +65,14 @@ export function createQueueHandler(
         throw new Error(`Records[${i}]: not an SQS message (messageId and body)`);
       }
       const count = (rec as { attributes?: { ApproximateReceiveCount?: unknown } }).attributes?.ApproximateReceiveCount;
-      return { messageId: rec.messageId, body: rec.body, ...(typeof count === 'string' && RECEIVE_COUNT.test(count) ? { receives: Number(count) } : {}) };
+      const waitStarted = (rec as { messageAttributes?: Record<string, { stringValue?: unknown } | undefined> })
+        .messageAttributes?.[WAIT_STARTED_ATTRIBUTE]?.stringValue;
+      return {
+        messageId: rec.messageId, body: rec.body,
+        ...(typeof count === 'string' && RECEIVE_COUNT.test(count) ? { receives: Number(count) } : {}),
+        // Anything else is not ours (only the handler sets it): the message counts as a first look.
+        ...(typeof waitStarted === 'string' && EPOCH_MS.test(waitStarted) ? { waitStartedAt: Number(waitStarted) } : {}),
+      };
     });
     const outcomes = await rescue.batch(records.map((r) => {
       try {

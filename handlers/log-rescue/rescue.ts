@@ -3,6 +3,8 @@
  * one invocation), over injected AWS clients and clock.
  *
  * - Lifecycle actions: wait (bounded) for the instances' SSM agents, then send the rescue document,
+ *   (the wait holds no invocation: an event whose agent is not Online yet goes back to the event
+ *   queue with a delay, to be looked at again),
  *   ONE command per group of up to 50 instances of the same group, hook and event second
  *   (recording a heartbeat first for an instance whose command could otherwise outlive its
  *   lifecycle action). An instance whose logs cannot be rescued is released at once instead of
@@ -33,6 +35,7 @@ import {
 import {
   CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND } from '../../config/patterns';
 import {
   compactUtc, NO_HOOK, parseEvent, readRescueParameters,
@@ -49,6 +52,8 @@ export { settingsFromEnv, type HandlerSettings } from './settings';
 export interface RescueDeps {
   ssm: SSMClient;
   autoScaling: AutoScalingClient;
+  /** The event queue's client: required with `settings.queueUrl`, to send an event back to look again later. */
+  sqs?: SQSClient;
   settings: HandlerSettings;
   /** Writes one structured record (a JSON log line or an EMF metric record). */
   log: (record: object) => void;
@@ -94,6 +99,12 @@ export type RescueResult =
       action: 'command-finished'; trigger: Trigger; instanceId: string; asgName: string; commandId: string; status: string;
       rescued: boolean; reason?: NotRescuedReason; completion: Completion; durationSeconds: number;
     }
+  /** The agent was not Online yet: the event went back to the queue to look again in `recheckSeconds`. */
+  | {
+      action: 'waiting'; trigger: Trigger; instanceId: string; asgName: string; pingStatus?: string; recheckSeconds: number;
+      /** Since the agent was first found not Online. */
+      waitedSeconds: number;
+    }
   /** A command-level status: what it did for each instance its lifecycle action still held. */
   | { action: 'backstop'; commandId: string; status: string; results: RescueResult[] };
 
@@ -111,7 +122,12 @@ export interface BatchOptions {
    * deferral lines; an event failing on a late receive (`receives`, SQS ApproximateReceiveCount,
    * this delivery included) is counted in the `EventsFailing` metric.
    */
-  messages?: ReadonlyArray<{ readonly messageId: string; readonly receives?: number }>;
+  messages?: ReadonlyArray<{
+    readonly messageId: string;
+    readonly receives?: number;
+    /** Set on an event the handler sent back to look again: when its agent was first found not Online. */
+    readonly waitStartedAt?: number;
+  }>;
 }
 
 export interface RescueHandler {
@@ -124,6 +140,11 @@ export interface RescueHandler {
 /** Seconds SSM may take to deliver the command; the agent was just seen Online. */
 export const DELIVERY_TIMEOUT_SECONDS = 60;
 export const ONLINE_POLL_INTERVAL_MS = 5000;
+/**
+ * The message attribute carrying the online wait's clock (epoch ms of the first answer that found
+ * the agent not Online) on an event the handler sent back to the queue.
+ */
+export const WAIT_STARTED_ATTRIBUTE = 'LogRescueWaitStartedAt';
 /**
  * Seconds past the document's execution timeout a command may need before its status releases the
  * instance (its delivery timeout); the config keeps the heartbeat at least this far above it.
@@ -220,7 +241,10 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): T[][] {
 }
 
 export function createRescueHandler(deps: RescueDeps): RescueHandler {
-  const { ssm, autoScaling, settings, log, now, sleep } = deps;
+  const { ssm, autoScaling, sqs, settings, log, now, sleep } = deps;
+  if (settings.queueUrl !== undefined && sqs === undefined) throw new Error('createRescueHandler: settings.queueUrl needs deps.sqs');
+  /** Where an event goes back to look at its agent again; without it, the invocation waits (and sleeps). */
+  const requeue = settings.queueUrl === undefined || sqs === undefined ? undefined : { queueUrl: settings.queueUrl, sqs };
   const random = deps.random ?? Math.random;
   const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const metrics: Metrics = createMetrics({ log, now, namespace: settings.metricNamespace, stack: settings.stackId });
@@ -526,12 +550,23 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       }
     }
 
+    /** When the online wait of the job's instance began, if its event is one the handler sent back to look again. */
+    function waitStartedOf(j: Job): number | undefined {
+      return options.messages?.[j.index]?.waitStartedAt;
+    }
+
     /**
      * Poll the agents until each is Online or `waitMs` passed, sending the rescue to each as soon as
      * it is (the common path: every agent online on the first poll, one call per 50 instances). With
-     * `checkReleased`, instances not Online on the first poll are first checked for a lifecycle
+     * `checkReleased`, instances not Online on their first look are first checked for a lifecycle
      * action that let them go already: a repeated or late event should not hold the invocation
      * through the online wait, nor count the instance a second time.
+     *
+     * With the event queue (`requeue`), nothing sleeps: an instance whose agent is not Online and
+     * whose wait has time left goes back to the queue to be looked at again in up to 5 s (see
+     * `lookAgainLater`), so an offline agent holds no invocation, and no concurrency the rest of a
+     * storm needs. The wait runs from the first answer that found the agent not Online, carried on
+     * the message, so a first poll throttled for a minute does not use it up either way.
      */
     async function rescue(jobs: Job[], waitMs: number, checkReleased: boolean): Promise<void> {
       const ctx: Context = { instances: jobs.length };
@@ -543,13 +578,18 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       try {
         for (let polls = 1; pending.length > 0; polls++) {
           const ping = await pingStatuses(ctx, pending.map((j) => j.instanceId));
-          waitEnds ??= now() + waitMs;
+          const answeredAt = now();
+          waitEnds ??= answeredAt + waitMs;
           const online = pending.filter((j) => ping.get(j.instanceId) === 'Online');
           if (online.length > 0) waves.push(settle(online, () => sendWave(online, polls)));
           pending = pending.filter((j) => ping.get(j.instanceId) !== 'Online');
-          if (polls === 1 && checkReleased && pending.length > 0) {
-            const member = await groupMembership(ctx, pending.map((j) => j.instanceId));
+          // An event back to look again was checked on its first look; another check would only
+          // spend Auto Scaling's rate, which the completions need.
+          const firstLooks = pending.filter((j) => waitStartedOf(j) === undefined);
+          if (polls === 1 && checkReleased && firstLooks.length > 0) {
+            const member = await groupMembership(ctx, firstLooks.map((j) => j.instanceId));
             pending = pending.filter((j) => {
+              if (waitStartedOf(j) !== undefined) return true;
               const state = member.get(j.instanceId)?.state;
               if (state !== undefined && !RELEASED_STATES.has(state)) return true;
               done(j.index, ignore(jobCtx(j), 'already-released', {
@@ -558,8 +598,20 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
               return false;
             });
           }
-          const remaining = waitEnds - now();
           if (pending.length === 0) break;
+          if (requeue) {
+            const waiting = pending;
+            pending = [];
+            await Promise.all(waiting.map((j) => settle([j], async () => {
+              const startedAt = Math.min(waitStartedOf(j) ?? answeredAt, answeredAt);
+              const left = startedAt + waitMs - now();
+              const pingStatus = ping.get(j.instanceId);
+              if (left > 0) await lookAgainLater(j, requeue, startedAt, left, pingStatus);
+              else await notRescued(j, ping.has(j.instanceId) ? 'offline' : 'not-managed', polls, pingStatus);
+            })));
+            break;
+          }
+          const remaining = waitEnds - now();
           if (remaining <= 0) {
             const gaveUp = pending;
             pending = [];
@@ -572,6 +624,32 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
         // Sends already under way finish (and settle their own events) whatever happened to the wait.
         await Promise.all(waves);
       }
+    }
+
+    /**
+     * Send the job's event back to the event queue, delayed until its agent is worth looking at
+     * again (5 s, or what is left of the wait), with the wait's start as a message attribute. The
+     * copy is a new message (this one is deleted as handled), so waiting spends none of the
+     * receives the queue's redrive policy allows for failures. If the send fails, the event fails
+     * and the queue delivers this message again.
+     */
+    async function lookAgainLater(j: Job, to: NonNullable<typeof requeue>, startedAt: number, leftMs: number, pingStatus?: string): Promise<void> {
+      const ctx = jobCtx(j);
+      const recheckSeconds = Math.max(1, Math.ceil(Math.min(leftMs, ONLINE_POLL_INTERVAL_MS) / 1000));
+      await call(ctx, 'SendMessage', () => to.sqs.send(new SendMessageCommand({
+        QueueUrl: to.queueUrl,
+        MessageBody: JSON.stringify(events[j.index]),
+        DelaySeconds: recheckSeconds,
+        MessageAttributes: { [WAIT_STARTED_ATTRIBUTE]: { DataType: 'Number', StringValue: String(Math.round(startedAt)) } },
+      })));
+      const waitedSeconds = Math.round((now() - startedAt) / 100) / 10;
+      info(ctx, 'agent not Online yet; the event goes back to the queue to look again', {
+        pingStatus, recheckSeconds, waitedSeconds, onlineWaitSeconds: settings.onlineWaitSeconds, ...messageOf(j.index),
+      });
+      done(j.index, {
+        action: 'waiting', trigger: j.trigger, instanceId: j.instanceId, asgName: j.asgName,
+        ...(pingStatus === undefined ? {} : { pingStatus }), recheckSeconds, waitedSeconds,
+      });
     }
 
     /** Send to instances whose agents are online: one command per group, hook and event second, 50 at most. */

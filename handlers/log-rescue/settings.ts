@@ -21,6 +21,12 @@ export interface HandlerSettings {
    */
   readonly heartbeatTimeoutSeconds: number;
   readonly metricNamespace: string;
+  /**
+   * The event queue's URL: an event whose agent is not Online yet goes back to it, delayed, instead
+   * of the invocation waiting. Always set in the deployed function (`QUEUE_URL`); without it (a
+   * handler run outside the queue) the invocation itself waits.
+   */
+  readonly queueUrl?: string;
   /** Value of the `Stack` metric dimension. */
   readonly stackId: string;
 }
@@ -33,6 +39,7 @@ export const ENV = {
   executionTimeoutSeconds: 'EXECUTION_TIMEOUT_SECONDS',
   heartbeatTimeoutSeconds: 'HEARTBEAT_TIMEOUT_SECONDS',
   metricNamespace: 'METRIC_NAMESPACE',
+  queueUrl: 'QUEUE_URL',
   stackId: 'STACK_ID',
 } as const;
 
@@ -66,10 +73,12 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Handle
   const executionTimeoutSeconds = int(ENV.executionTimeoutSeconds, 30, 7200);
   const heartbeatTimeoutSeconds = int(ENV.heartbeatTimeoutSeconds, 30, 7200);
   const metricNamespace = text(ENV.metricNamespace, /^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace', DEFAULT_METRIC_NAMESPACE);
+  // The URL SQS gives a queue: https://sqs.<region>.amazonaws.com[.cn]/<account>/<name>.
+  const queueUrl = text(ENV.queueUrl, /^https:\/\/sqs\.[a-z0-9-]{1,32}\.amazonaws\.com(\.cn)?\/[0-9]{12}\/[A-Za-z0-9_-]{1,80}$/, 'an SQS queue URL');
   const stackId = text(ENV.stackId, /^[^\n]{1,255}$/, 'a metric dimension value (1..255 characters)');
 
   if (problems.length > 0) throw new Error(`log-rescue handler settings: ${problems.join('; ')}`);
   return {
-    documentName, asgNames, hookName, onlineWaitSeconds, executionTimeoutSeconds, heartbeatTimeoutSeconds, metricNamespace, stackId,
+    documentName, asgNames, hookName, onlineWaitSeconds, executionTimeoutSeconds, heartbeatTimeoutSeconds, metricNamespace, queueUrl, stackId,
   };
 }
