@@ -199,14 +199,23 @@ describe('arguments and helpers', () => {
         provider: { aws: [{ region: 'eu-west-1' }] },
         resource: {
           aws_ssm_document: { document: { name: 'doc-name' } },
+          aws_sqs_queue: { q: { name: 'events' } },
           aws_lambda_function: { fn: { handler: 'index.handler', environment: { variables: v } } },
         },
       });
       const file = path.join(dir, 'stacks', 'log-rescue', 'cdk.tf.json');
-      writeFileSync(file, tf({ A: '1', ASG_NAMES: '${join(",", ["a", "b"])}', DOCUMENT_NAME: '${aws_ssm_document.document.name}' }));
-      expect(lambdaEnvironment(dir)).toEqual({ AWS_REGION: 'eu-west-1', A: '1', ASG_NAMES: 'a,b', DOCUMENT_NAME: 'doc-name' });
+      writeFileSync(file, tf({
+        A: '1', ASG_NAMES: '${join(",", ["a", "b"])}', DOCUMENT_NAME: '${aws_ssm_document.document.name}', QUEUE_URL: 'https://sqs.eu-west-1.${data.aws_partition.p.dns_suffix}/${data.aws_caller_identity.c.account_id}/${aws_sqs_queue.q.name}',
+      }));
+      expect(lambdaEnvironment(dir)).toEqual({
+        AWS_REGION: 'eu-west-1', A: '1', ASG_NAMES: 'a,b', DOCUMENT_NAME: 'doc-name',
+        // The context's data sources as a plan reads them (a stand-in account).
+        QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/events',
+      });
       writeFileSync(file, tf({ X: '${aws_s3_bucket.b.arn}' }));
       expect(() => lambdaEnvironment(dir)).toThrow(/cannot resolve the Lambda's X/);
+      writeFileSync(file, tf({ Y: 'https://sqs.${data.aws_region.r.name}.amazonaws.com/${aws_sqs_queue.q.url}' }));
+      expect(() => lambdaEnvironment(dir)).toThrow(/cannot resolve the Lambda's Y/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

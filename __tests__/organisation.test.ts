@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthApp } from '../app';
+import { settingsFromEnv } from '../handlers/log-rescue/settings';
+import { OFFLINE_ACCOUNT_ID as ACCOUNT } from '../scripts/offline-terraform';
 import { useOfflineTerraform } from './support/plan';
 import { synthStacks, testConfig } from './support/synth';
 
@@ -50,6 +52,16 @@ describe('remote-state inputs', () => {
     expect(fn.environment[0].variables.ASG_NAMES.split(',').sort()).toEqual(['nightly-batch', 'payments-api', 'payments-worker', 'web-fleet']);
     const rule = changesOf(plans['log-rescue'], 'aws_cloudwatch_event_rule').find((r: any) => r.change.after.name.endsWith('-lifecycle')).change.after;
     expect(JSON.parse(rule.event_pattern).detail.AutoScalingGroupName.sort()).toEqual(['nightly-batch', 'payments-api', 'payments-worker', 'web-fleet']);
+  });
+
+  it('plans a function environment the reviewer can read in full, and the handler accepts as it is', () => {
+    const fn = changesOf(plans['log-rescue'], 'aws_lambda_function')[0].change;
+    // Nothing "known after apply" in it: one unknown value would hide the whole map in the plan.
+    expect(fn.after_unknown.environment).toEqual([{ variables: {} }]);
+    const env = fn.after.environment[0].variables;
+    const queue = changesOf(plans['log-rescue'], 'aws_sqs_queue').find((r: any) => r.change.after.name.endsWith('-log-rescue-events')).change.after;
+    expect(env.QUEUE_URL).toBe(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/${queue.name}`);
+    expect(settingsFromEnv(env)).toMatchObject({ queueUrl: env.QUEUE_URL, asgNames: env.ASG_NAMES.split(','), onlineWaitSeconds: 20 });
   });
 
   it('stops the plan when the other state holds a group name the handler could not accept', async () => {

@@ -9,11 +9,15 @@ import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 export class AwsContext extends Construct {
   readonly accountId: string;
   readonly partition: string;
+  /** The partition's DNS suffix: amazonaws.com, amazonaws.com.cn, ... */
+  readonly dnsSuffix: string;
 
   constructor(scope: Construct, id: string, readonly region: string) {
     super(scope, id);
     this.accountId = new DataAwsCallerIdentity(this, 'caller').accountId;
-    this.partition = new DataAwsPartition(this, 'partition').partition;
+    const partition = new DataAwsPartition(this, 'partition');
+    this.partition = partition.partition;
+    this.dnsSuffix = partition.dnsSuffix;
   }
 
   /** `arn:<partition>:<service>:<region>:<account>:<resource>`; pass '' for global parts. */

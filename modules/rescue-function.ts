@@ -22,6 +22,8 @@ export interface RescueFunctionProps {
   readonly hookName: string;
   /** The queue the rules feed; its redrive policy dead-letters what the handler keeps failing. */
   readonly eventQueueArn: string;
+  /** ... and its name: the handler sends an event back to it to look at its agent again. */
+  readonly eventQueueName: string;
   /** Value of the `Stack` dimension of the handler's metrics. */
   readonly metricStack: string;
 }
@@ -29,7 +31,8 @@ export interface RescueFunctionProps {
 /**
  * The handler Lambda (bundled from handlers/log-rescue at synth), reading the event queue in
  * batches; its log group; and a role that can send only our document, only to instances of the
- * protected groups, complete lifecycle actions only on those groups, and consume only that queue.
+ * protected groups, complete lifecycle actions only on those groups, and consume (and send back to)
+ * only that queue.
  */
 export class RescueFunction extends Construct {
   readonly function: LambdaFunction;
@@ -89,6 +92,9 @@ export class RescueFunction extends Construct {
           Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
           Resource: props.eventQueueArn,
         },
+        // An instance whose agent is not Online yet: its event goes back to the queue, delayed,
+        // instead of the invocation waiting for the agent.
+        { Sid: 'RequeueOnlyToTheEventQueue', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: props.eventQueueArn },
       ]),
     });
 
@@ -118,6 +124,9 @@ export class RescueFunction extends Construct {
           EXECUTION_TIMEOUT_SECONDS: String(config.command.executionTimeoutSeconds),
           HEARTBEAT_TIMEOUT_SECONDS: String(config.lifecycleHook.heartbeatTimeoutSeconds),
           METRIC_NAMESPACE,
+          // The URL SQS gives the queue, built from values known at plan (the queue's own `url`
+          // is not), so a plan under review shows every variable of the function.
+          QUEUE_URL: `https://sqs.${aws.region}.${aws.dnsSuffix}/${aws.accountId}/${props.eventQueueName}`,
           STACK_ID: props.metricStack,
         },
       },

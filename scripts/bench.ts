@@ -186,13 +186,22 @@ export function lambdaEnvironment(outdir: string): Record<string, string> {
     const fn = fns.find((f) => f.handler === 'index.handler' && f.environment?.variables);
     if (!fn) continue;
     const region = [tf.provider?.aws].flat().find((p: { region?: string } | undefined) => typeof p?.region === 'string')?.region ?? 'us-east-1';
+    // What a plan would know: the stand-in account and the commercial partition's DNS suffix for
+    // the context data sources, and configured attributes of resources.
+    const known = (expr: string): string | undefined => {
+      if (/^data\.aws_caller_identity\.[A-Za-z0-9_-]+\.account_id$/.test(expr)) return '123456789012';
+      if (/^data\.aws_partition\.[A-Za-z0-9_-]+\.dns_suffix$/.test(expr)) return 'amazonaws.com';
+      const ref = /^([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)$/.exec(expr);
+      const attr = ref && tf.resource?.[ref[1]]?.[ref[2]]?.[ref[3]];
+      return typeof attr === 'string' && !attr.includes('${') ? attr : undefined;
+    };
     const resolve = (key: string, v: string): string => {
       if (!v.includes('${')) return v;
       const join = /^\$\{join\("((?:[^"\\]|\\.)*)",\s*\[((?:\s*"[^"]*"\s*,?)*)\]\)\}$/.exec(v);
       if (join) return [...join[2].matchAll(/"([^"]*)"/g)].map((m) => m[1]).join(JSON.parse(`"${join[1]}"`));
-      const ref = /^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$/.exec(v);
-      const attr = ref && tf.resource?.[ref[1]]?.[ref[2]]?.[ref[3]];
-      if (typeof attr === 'string' && !attr.includes('${')) return attr;
+      const parts = v.split(/(\$\{[^}]*\})/);
+      const values = parts.map((part) => (part.startsWith('${') ? known(part.slice(2, -1)) : part));
+      if (values.every((x): x is string => x !== undefined)) return values.join('');
       throw new Error(`handler_init_ms: cannot resolve the Lambda's ${key}=${v} offline; extend lambdaEnvironment() in scripts/bench.ts`);
     };
     return {

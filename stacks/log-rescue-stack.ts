@@ -70,6 +70,7 @@ export class LogRescueStack extends BaseStack {
       groupNames: hooks.groupNames,
       hookName: hooks.hookName,
       eventQueueArn: eventQueue.queue.arn,
+      eventQueueName: eventQueue.queue.name,
       metricStack: this.namePrefix,
     });
 

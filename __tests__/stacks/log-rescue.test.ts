@@ -159,6 +159,13 @@ describe('log-rescue stack', () => {
       EXECUTION_TIMEOUT_SECONDS: '600',
       HEARTBEAT_TIMEOUT_SECONDS: '900',
       METRIC_NAMESPACE: 'LogRescue',
+      // Where an event whose agent is not Online yet goes back to, to be looked at again: the
+      // queue's URL from values a plan knows (its own `url` attribute is known only after apply).
+      QUEUE_URL: expect.stringMatching(new RegExp(
+        '^https://sqs\\.us-east-1\\.\\$\\{data\\.aws_partition\\.context_partition_[A-F0-9]+\\.dns_suffix\\}/'
+        + '\\$\\{data\\.aws_caller_identity\\.context_caller_[A-F0-9]+\\.account_id\\}/'
+        + `\\$\\{${ref(stack, 'aws_sqs_queue', 'event-queue/queue').replace(/[.$]/g, '\\$&')}\\.name\\}$`,
+      )),
       STACK_ID: 'logrescue-dev',
     });
     expect(onlyResource(stack, 'aws_cloudwatch_log_group')).toMatchObject({ name: '/aws/lambda/logrescue-dev-log-rescue', retention_in_days: 30 });
@@ -178,11 +185,14 @@ describe('log-rescue stack', () => {
     expect(p.match(/"Resource" = "\*"/g)).toHaveLength(1);
     expect(p).toContain('{"Sid" = "ReadOnlyActionsWithoutResourceLevelPermissions", "Effect" = "Allow", ' +
       '"Action" = ["ssm:DescribeInstanceInformation", "autoscaling:DescribeAutoScalingInstances", "ssm:ListCommands", "ssm:ListCommandInvocations"], "Resource" = "*"}');
-    // It consumes the event queue and nothing else; sending is EventBridge's job.
+    // It consumes the event queue, and sends only to it (an event back to look at its agent again).
     const queue = ref(stack, 'aws_sqs_queue', 'event-queue/queue');
     expect(p).toContain(`{"Sid" = "ConsumeOnlyTheEventQueue", "Effect" = "Allow", ` +
       `"Action" = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], "Resource" = ${queue}.arn}`);
-    expect(p.match(/"sqs:[A-Za-z]+"/g)!.sort()).toEqual(['"sqs:ChangeMessageVisibility"', '"sqs:DeleteMessage"', '"sqs:GetQueueAttributes"', '"sqs:ReceiveMessage"']);
+    expect(p).toContain(`{"Sid" = "RequeueOnlyToTheEventQueue", "Effect" = "Allow", "Action" = "sqs:SendMessage", "Resource" = ${queue}.arn}`);
+    expect(p.match(/"sqs:[A-Za-z]+"/g)!.sort()).toEqual([
+      '"sqs:ChangeMessageVisibility"', '"sqs:DeleteMessage"', '"sqs:GetQueueAttributes"', '"sqs:ReceiveMessage"', '"sqs:SendMessage"',
+    ]);
   });
 
   it('exports an instance policy that may only put objects under the rescue prefix', () => {
