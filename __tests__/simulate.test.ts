@@ -12,6 +12,7 @@ import {
 import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from '@aws-sdk/client-auto-scaling';
 import { parseConfig } from '../config/load';
 import { errorMessage, errorName, isRetryable } from '../handlers/log-rescue/retry';
+import { ONLINE_POLL_INTERVAL_MS } from '../handlers/log-rescue/rescue';
 import { runSimulation, SUMMARY_PATTERN, type SimulationResult } from '../scripts/simulate';
 import { SimulatedAutoScaling } from '../scripts/sim/auto-scaling';
 import type { BusEvent } from '../scripts/sim/event-shapes';
@@ -334,9 +335,22 @@ describe('a storm of 50 instances with the defaults', () => {
       expect(p.commandsSent).toBeLessThanOrEqual(messagesOf(r, p.id, LIFECYCLE).length);
     }
 
-    // Every event the rules matched is one message (a duplicate delivery, another).
-    expect(r.lambda.messages).toHaveLength(r.eventBridge.matched + r.eventBridge.duplicates);
-    expect(r.eventBridge.deliveries).toBe(r.lambda.messages.length);
+    // Every event the rules matched is one message (a duplicate delivery, another), and so is each
+    // event the handler sent back to look at an agent again.
+    expect(r.lambda.messages).toHaveLength(r.eventBridge.matched + r.eventBridge.duplicates + r.lambda.requeued);
+    expect(r.eventBridge.deliveries).toBe(r.lambda.messages.length - r.lambda.requeued);
+    // The online wait holds no invocation: an offline agent's event comes back every 5 s until the
+    // wait is over (4 times for 20 s), each copy received once and handled, so the wait spends none
+    // of the receives the redrive policy allows for failures.
+    const sentBack = r.lambda.messages.filter((m) => m.waitStartedAt !== undefined);
+    expect(sentBack).toHaveLength(r.lambda.requeued);
+    for (const p of r.perInstance.filter((x) => x.agent !== 'online')) {
+      const copies = sentBack.filter((m) => m.instanceId === p.id);
+      expect(copies.length).toBeGreaterThanOrEqual(DEFAULT_OPTIONS.onlineWaitSeconds / 5);
+      expect(copies.length % (DEFAULT_OPTIONS.onlineWaitSeconds / 5)).toBe(0);
+      for (const m of copies) expect([m.detailType, m.receives, m.outcomes, m.waitStartedAt! <= m.sentAt]).toEqual([LIFECYCLE, 1, ['ok'], true]);
+    }
+    expect(new Set(sentBack.map((m) => m.instanceId))).toEqual(new Set(r.perInstance.filter((x) => x.agent !== 'online').map((p) => p.id)));
     // Non-terminal invocation statuses (InProgress, one per copy) never reach the handler: the rule filters them.
     expect(r.eventBridge.published - r.eventBridge.matched).toBe(r.commandInstances);
     expect(byKind(r, INVOCATION_STATUS).length).toBeGreaterThanOrEqual(r.commandInstances);
@@ -350,14 +364,12 @@ describe('a storm of 50 instances with the defaults', () => {
    * What the design adds to an upload is two trips through the event queue (the lifecycle event,
    * then the invocation status), each waiting for its batch window to close (at most 1 s, about
    * half of that at the median), and a few API round trips. With every AWS latency at zero the
-   * 2 s target holds for that work, measured p50 - median upload 1.60, 1.66, 1.58 s for seeds 1-3
-   * (at most 1.87 s over seeds 1-40).
+   * 2 s target holds for that work, measured p50 - median upload 1.61, 1.60, 1.57 s for seeds 1-3
+   * (at most 1.92 s over seeds 1-40).
    *
-   * With the 300 ms cold starts it does not always hold (2.24, 1.84, 1.76 s: seed 1 misses). A cold start is Lambda's
-   * latency, like the event latencies zeroed here, and a storm meets several: the first
-   * invocations all start cold, and a batch holding an offline agent keeps its execution
-   * environment through the online wait, so the next batches (the invocation statuses) need new,
-   * cold ones. A message meets at most one cold start per trip, which bounds the median.
+   * With the 300 ms cold starts a storm meets at least one (Lambda's latency, like the event
+   * latencies zeroed here); a message meets at most one per trip, which bounds the median.
+   * (Measured: one cold start each, 1.94, 1.65, 1.70 s.)
    */
   test.each([1, 2, 3])('seed %i: the design adds at most 2 s to the median upload when AWS delivers its events at once and starts warm', async (seed) => {
     const r = await runSimulation({ instances: N, seed, ...INSTANT_AWS, coldStartMs: 0 });
@@ -371,7 +383,7 @@ describe('a storm of 50 instances with the defaults', () => {
     expect(r.lambda.maxBatch).toBeGreaterThan(1);
 
     const cold = await runSimulation({ instances: N, seed, ...INSTANT_AWS });
-    expect(cold.lambda.coldStarts).toBeGreaterThan(1);
+    expect(cold.lambda.coldStarts).toBeGreaterThanOrEqual(1);
     expect(cold.p50HoldSeconds).toBeLessThanOrEqual(cold.medianUploadSeconds + 2 + 2 * (DEFAULT_OPTIONS.coldStartMs / 1000));
   });
 
@@ -529,22 +541,24 @@ describe('invocation failures: the event queue retries what failed, the DLQ take
     return ms.length > 0 && ms.every((m) => m.deadLettered);
   };
 
-  test('a lifecycle event dead-lettered: its instance is held to the heartbeat; only those are stuck', async () => {
-    const r = await runSimulation({ instances: N, seed: 4, lambdaFailureShare: 0.3, ...FEW_RECEIVES });
+  test('a lifecycle event dead-lettered: its instance is held to the heartbeat; so is one whose statuses were all lost', async () => {
+    const r = await runSimulation({ instances: N, seed: 13, lambdaFailureShare: 0.3, ...FEW_RECEIVES });
     const dead = expectDeadLetteredAfterThreeFailures(r);
     expect(dead.length).toBeGreaterThanOrEqual(3);
     const lost = new Set(r.perInstance.filter((p) => allDeadLettered(r, p.id, LIFECYCLE)).map((p) => p.id));
     expect(lost.size).toBeGreaterThan(0);
     for (const p of r.perInstance) {
-      expect([p.id, p.release === 'expired', p.stuck, p.commandsSent === 0 || !lost.has(p.id)]).toEqual([p.id, lost.has(p.id), lost.has(p.id), true]);
+      if (lost.has(p.id)) expect([p.id, p.release, p.stuck, p.commandsSent]).toEqual([p.id, 'expired', true, 0]);
+      // Otherwise stuck only when the invocation status and the command-level backstop were both dead-lettered.
+      else if (p.stuck) expect([p.id, p.release, allDeadLettered(r, p.id, INVOCATION_STATUS)]).toEqual([p.id, 'expired', true]);
     }
-    expect(r.stuck).toBe(lost.size);
+    expect(r.stuck).toBeGreaterThanOrEqual(lost.size);
     expectCountedOncePerCompletion(r);
     expect(r.ok).toBe(false);
   });
 
   test('an invocation status dead-lettered: the command-level backstop releases its instance, counted once', async () => {
-    const r = await runSimulation({ instances: N, seed: 1, lambdaFailureShare: 0.3, ...FEW_RECEIVES });
+    const r = await runSimulation({ instances: N, seed: 19, lambdaFailureShare: 0.3, ...FEW_RECEIVES });
     const dead = expectDeadLetteredAfterThreeFailures(r);
     expect(dead.length).toBeGreaterThanOrEqual(3);
     expect(dead.every((m) => m.detailType === INVOCATION_STATUS)).toBe(true);
@@ -568,9 +582,9 @@ describe('invocation failures: the event queue retries what failed, the DLQ take
 test('duplicates and reordering: no double counting, completion tolerated, no errors', async () => {
   const r = await runSimulation({ instances: N, seed: 5, duplicateShare: 0.5, eventBridgeJitterMs: 2000 });
   expect(r.eventBridge.duplicates).toBeGreaterThanOrEqual(30);
-  // Every delivery is one message on the queue, handled in batches.
-  expect(r.lambda.messages).toHaveLength(r.eventBridge.deliveries);
-  expect(r.lambda.messages).toHaveLength(r.eventBridge.matched + r.eventBridge.duplicates);
+  // Every delivery is one message on the queue, handled in batches (and so is each event sent back).
+  expect(r.lambda.messages).toHaveLength(r.eventBridge.deliveries + r.lambda.requeued);
+  expect(r.lambda.messages).toHaveLength(r.eventBridge.matched + r.eventBridge.duplicates + r.lambda.requeued);
   expect(r.invocations).toBeLessThan(r.eventBridge.deliveries / 4);
   expect(r.rescued).toBe(r.online);
   expect(r.rescued + r.notRescued).toBe(N);
@@ -585,6 +599,23 @@ test('duplicates and reordering: no double counting, completion tolerated, no er
   expect(r.perInstance.every((p) => p.release === 'completed')).toBe(true);
   // Repeated lifecycle events may send a second command (same archive key); never a third for one repeat.
   for (const p of r.perInstance) expect(p.commandsSent).toBeLessThanOrEqual(messagesOf(r, p.id, LIFECYCLE).length);
+});
+
+test('offline agents hold no invocation: at concurrency 2 with 30% offline, no invocation lasts a poll interval and the online instances are not held up', async () => {
+  const tight = { instances: N, seed: 3, reservedConcurrency: 2, batchSize: 10 };
+  const r = await runSimulation({ ...tight, offlineShare: 0.3 });
+  const none = await runSimulation({ ...tight, offlineShare: 0 });
+  // Waiting in the invocation, one with an offline agent would last the whole 20 s wait.
+  expect(r.lambda.maxInvocationSeconds).toBeLessThan(ONLINE_POLL_INTERVAL_MS / 1000);
+  expect([r.rescued, r.stuck, r.dlq]).toEqual([r.online, 0, 0]);
+  expect(r.lambda.requeued).toBe(offlineCount(r) * (DEFAULT_OPTIONS.onlineWaitSeconds / (ONLINE_POLL_INTERVAL_MS / 1000)));
+  const onlineHolds = (x: SimulationResult) => median(x.perInstance.filter((p) => p.agent === 'online').map((p) => p.holdSeconds));
+  // (Measured: 6.6 s against 6.35 s with every agent online; 59.1 s, and a 20.5 s invocation, when the wait held the invocation.)
+  expect(onlineHolds(r)).toBeLessThan(onlineHolds(none) + 1);
+  for (const p of r.perInstance.filter((x) => x.agent !== 'online')) {
+    expect(p.holdSeconds).toBeGreaterThanOrEqual(DEFAULT_OPTIONS.onlineWaitSeconds);
+    expect(p.holdSeconds).toBeLessThan(DEFAULT_OPTIONS.onlineWaitSeconds + 5);
+  }
 });
 
 test('late duplicates of lifecycle events for released offline instances: no online wait, counted once', async () => {
@@ -749,11 +780,11 @@ describe('a storm that queues behind Auto Scaling\'s completion rate', () => {
  * Heartbeat 700 s, execution timeout 600 s: the handler records a heartbeat before sending when
  * the event's age + 600 + 60 (delivery) is past 700, i.e. for a command sent more than 40 s after
  * its lifecycle event. A lifecycle event whose first receive failed comes back after the 130 s
- * visibility timeout, so every late one needs it. (Measured: seed 1, 9 instances kept, 7 of them
- * timed out and were released at about 865 s, 1 expired at 700 s; seed 6, 7 kept, 1 released at
- * 735 s, 8 expired at 700 s.)
+ * visibility timeout, so every late one needs it. (Measured: seed 2, 6 instances kept, 1 of them
+ * timed out and was released at 866 s, 4 expired at 700 s; seed 4, 7 kept, 3 timed out and
+ * released at 996 s, 3 expired at 700 s.)
  */
-describe.each([1, 6])('seed %i: lifecycle events that reach the handler late', (seed) => {
+describe.each([2, 4])('seed %i: lifecycle events that reach the handler late', (seed) => {
   let r: SimulationResult;
   beforeAll(async () => {
     r = await runSimulation({

@@ -9,6 +9,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-ssm';
 import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
+import { InvalidAttributeValue, QueueDoesNotExist } from '@aws-sdk/client-sqs';
 
 const meta = (status: number, requestId: string) => ({ httpStatusCode: status, requestId, attempts: 1, totalRetryDelay: 0 });
 
@@ -42,6 +43,11 @@ export const autoScalingErrors = {
   validation: (requestId: string, message: string) => new AutoScalingServiceException({
     name: 'ValidationError', $fault: 'client', $metadata: meta(400, requestId), message,
   }),
+};
+
+export const sqsErrors = {
+  queueDoesNotExist: (requestId: string) => new QueueDoesNotExist({ $metadata: meta(400, requestId), message: 'The specified queue does not exist.' }),
+  invalidValue: (requestId: string, message: string) => new InvalidAttributeValue({ $metadata: meta(400, requestId), message }),
 };
 
 /** What the SDK throws when the connection to the endpoint times out (no HTTP answer, no `$fault`). */

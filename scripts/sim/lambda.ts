@@ -16,13 +16,16 @@
  * - Execution environments: each with its own handler and clients (as `index.ts` builds them once
  *   per environment), a cold start on first use. A timed-out invocation is frozen: its pending
  *   sleeps and calls never resume, and its environment is replaced.
+ * - The handler's own SendMessage (an event sent back, delayed, to look at its agent again): a new
+ *   message, invisible for its DelaySeconds, carrying its message attributes to the next batch.
  * - Injected failures: a share of invocations whose AWS calls all time out at the connection level.
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createQueueHandler } from '../../handlers/log-rescue/queue';
 import { createRescueHandler, type BatchOptions, type Outcome, type RescueHandler, type RescueResult } from '../../handlers/log-rescue/rescue';
-import { connectionTimeout } from './aws-errors';
+import { connectionTimeout, sqsErrors } from './aws-errors';
 import { instanceOf } from './eventbridge';
 import type { BusEvent } from './event-shapes';
 import type { Random } from './random';
@@ -37,10 +40,18 @@ interface Environment {
   current?: { failing: boolean };
 }
 
+export const QUEUE_ARN = 'arn:aws:sqs:us-east-1:123456789012:logrescue-dev-log-rescue-events';
+export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/logrescue-dev-log-rescue-events';
+/** SQS's limits on SendMessage. */
+const MAX_DELAY_SECONDS = 900;
+const MAX_BODY_BYTES = 256 * 1024;
+
 /** One message on the event queue, with what happened to it. */
 export interface QueuedMessage {
   readonly messageId: string;
   readonly event: BusEvent;
+  /** Message attributes (only the handler's own messages have any). */
+  readonly attributes: Readonly<Record<string, { readonly value: string; readonly dataType: string }>>;
   readonly sentAt: number;
   visibleAt: number;
   receives: number;
@@ -62,7 +73,11 @@ export class SimulatedLambda {
   /** Messages received again after a failed or unfinished attempt. */
   redeliveries = 0;
   injectedInvocations = 0;
+  /** Messages the handler sent to the queue itself (events back to look at an agent again). */
+  requeued = 0;
   maxConcurrent = 0;
+  /** The longest invocation, from its batch being handed over to its end (cold start included). */
+  maxInvocationMs = 0;
   /** When the event source mapping handed each batch over (epoch ms), in order. */
   readonly batchesAt: number[] = [];
   maxBatch = 0;
@@ -116,16 +131,40 @@ export class SimulatedLambda {
     this.scaledAt = now;
   }
 
-  /** EventBridge's SendMessage to the event queue. */
-  sendMessage(event: BusEvent): void {
+  /** EventBridge's SendMessage to the event queue (or the handler's, with a delay and attributes). */
+  sendMessage(event: BusEvent, extra: { delayMs?: number; attributes?: QueuedMessage['attributes'] } = {}): void {
     const now = this.w.now();
     const m: QueuedMessage = {
-      messageId: this.rng.uuid(), event, sentAt: now, visibleAt: now + this.w.options.lambdaQueueDelayMs,
+      messageId: this.rng.uuid(), event, attributes: extra.attributes ?? {}, sentAt: now,
+      visibleAt: now + (extra.delayMs ?? 0) + this.w.options.lambdaQueueDelayMs,
       receives: 0, inFlight: false, deleted: false, deadLettered: false, outcomes: [],
     };
     this.messages.push(m);
     this.schedulePoll(m.visibleAt);
   }
+
+  /** The event queue's API as the handler's SQS client reaches it: SendMessage only, checked as SQS checks it. */
+  readonly queue = {
+    send: (command: unknown): Promise<unknown> => this.w.apiCall((requestId) => {
+      if (!(command instanceof SendMessageCommand)) throw sqsErrors.invalidValue(requestId, `${(command as object)?.constructor?.name} is not simulated`);
+      const input = command.input;
+      if (input.QueueUrl !== QUEUE_URL) throw sqsErrors.queueDoesNotExist(requestId);
+      const delay = input.DelaySeconds ?? 0;
+      if (!Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
+        throw sqsErrors.invalidValue(requestId, `Value ${delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900.`);
+      }
+      const body = input.MessageBody ?? '';
+      if (body === '' || Buffer.byteLength(body) > MAX_BODY_BYTES) throw sqsErrors.invalidValue(requestId, 'MessageBody must be 1 byte to 256 KiB');
+      const attributes: Record<string, { value: string; dataType: string }> = {};
+      for (const [name, v] of Object.entries(input.MessageAttributes ?? {})) {
+        if (v.StringValue === undefined || !/^(String|Number)/.test(v.DataType ?? '')) throw sqsErrors.invalidValue(requestId, `message attribute ${name}: a String or Number value`);
+        attributes[name] = { value: v.StringValue, dataType: v.DataType ?? 'String' };
+      }
+      this.requeued++;
+      this.sendMessage(JSON.parse(body) as BusEvent, { delayMs: delay * 1000, attributes });
+      return { MessageId: this.rng.uuid(), MD5OfMessageBody: '', $metadata: { httpStatusCode: 200, requestId } };
+    }),
+  };
 
   /** Messages on the queue that no invocation holds: visible now, or once their delay or timeout ends. */
   private waiting(): QueuedMessage[] {
@@ -215,6 +254,7 @@ export class SimulatedLambda {
     const rescue = createRescueHandler({
       ssm: viaEnvironment(this.services.ssm) as unknown as SSMClient,
       autoScaling: viaEnvironment(this.services.autoScaling) as unknown as AutoScalingClient,
+      sqs: viaEnvironment(this.queue) as unknown as SQSClient,
       settings: {
         documentName: o.documentName,
         asgNames: [o.asgName],
@@ -223,6 +263,7 @@ export class SimulatedLambda {
         executionTimeoutSeconds: o.executionTimeoutSeconds,
         heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds,
         metricNamespace: 'LogRescue',
+        queueUrl: QUEUE_URL,
         stackId: o.stackId,
       },
       log: (record) => this.collect(record),
@@ -265,9 +306,11 @@ export class SimulatedLambda {
     if (!env.warm) this.coldStarts++;
     env.warm = true;
     let done = false;
+    const startedAt = this.w.now();
     const finish = (outcome: 'ok' | 'error' | 'timeout', failed: ReadonlySet<string> = new Set()) => {
       if (done) return;
       done = true;
+      this.maxInvocationMs = Math.max(this.maxInvocationMs, this.w.now() - startedAt);
       this.busy--;
       env.current = undefined;
       if (outcome === 'timeout') env.dead = true;
@@ -335,10 +378,13 @@ function sqsEvent(batch: readonly QueuedMessage[], now: number): object {
         SenderId: 'AIDAIENQZJOLO23YVJ4VO',
         ApproximateFirstReceiveTimestamp: String(Math.round(now)),
       },
-      messageAttributes: {},
+      // As Lambda hands them over: lower-case keys, the list fields empty.
+      messageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([name, a]) => [
+        name, { stringValue: a.value, stringListValues: [], binaryListValues: [], dataType: a.dataType },
+      ])),
       md5OfBody: '',
       eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:logrescue-dev-log-rescue-events',
+      eventSourceARN: QUEUE_ARN,
       awsRegion: 'us-east-1',
     })),
   };

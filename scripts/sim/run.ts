@@ -3,7 +3,7 @@
  * instances enter Terminating:Wait, run the virtual clock until everything has settled, and
  * compare what really happened to each instance with the design's targets.
  */
-import { DELIVERY_TIMEOUT_SECONDS } from '../../handlers/log-rescue/rescue';
+import { DELIVERY_TIMEOUT_SECONDS, WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/rescue';
 import { SimulatedAutoScaling } from './auto-scaling';
 import { instanceOf, SimulatedEventBridge } from './eventbridge';
 import { SimulatedLambda } from './lambda';
@@ -94,8 +94,17 @@ export interface SimulationResult {
   readonly lambda: {
     readonly coldStarts: number; readonly functionErrors: number; readonly timeouts: number;
     readonly redeliveries: number; readonly maxConcurrent: number; readonly maxBatch: number; readonly injectedInvocations: number;
-    /** Every message of the event queue: how often it was received, and how each receive ended. */
-    readonly messages: ReadonlyArray<{ detailType: string; instanceId?: string; receives: number; outcomes: readonly string[]; deadLettered: boolean }>;
+    /** Messages the handler sent to the queue itself: events back to look at an agent again. */
+    readonly requeued: number;
+    /** The longest invocation, cold start included. */
+    readonly maxInvocationSeconds: number;
+    /**
+     * Every message of the event queue: how often it was received, and how each receive ended;
+     * `waitStartedAt` on a message the handler sent back (its online wait's clock).
+     */
+    readonly messages: ReadonlyArray<{
+      detailType: string; instanceId?: string; receives: number; outcomes: readonly string[]; deadLettered: boolean; sentAt: number; waitStartedAt?: number;
+    }>;
   };
   readonly eventBridge: { readonly published: number; readonly matched: number; readonly deliveries: number; readonly duplicates: number; readonly deliveryFailures: number };
   readonly api: Readonly<Record<'sendCommand' | 'describe' | 'complete', { allowed: number; throttled: number }>>;
@@ -289,11 +298,14 @@ function summarize(
     lambda: {
       coldStarts: lambda.coldStarts, functionErrors: lambda.functionErrors, timeouts: lambda.timeouts,
       redeliveries: lambda.redeliveries, maxConcurrent: lambda.maxConcurrent, maxBatch: lambda.maxBatch,
-      injectedInvocations: lambda.injectedInvocations,
-      messages: lambda.messages.map((m) => ({
-        detailType: m.event['detail-type'], instanceId: instanceOf(m.event), receives: m.receives, outcomes: [...m.outcomes],
-        deadLettered: m.deadLettered,
-      })),
+      injectedInvocations: lambda.injectedInvocations, requeued: lambda.requeued, maxInvocationSeconds: lambda.maxInvocationMs / 1000,
+      messages: lambda.messages.map((m) => {
+        const waitStarted = m.attributes[WAIT_STARTED_ATTRIBUTE]?.value;
+        return {
+          detailType: m.event['detail-type'], instanceId: instanceOf(m.event), receives: m.receives, outcomes: [...m.outcomes],
+          deadLettered: m.deadLettered, sentAt: m.sentAt, ...(waitStarted === undefined ? {} : { waitStartedAt: Number(waitStarted) }),
+        };
+      }),
     },
     eventBridge: { published: bus.published, matched: bus.matched, deliveries: bus.deliveries, duplicates: bus.duplicates, deliveryFailures: bus.deliveryFailures },
     api,
@@ -335,7 +347,8 @@ function detailLines(r: Omit<SimulationResult, 'details'>, holds: number[]): str
       + `(sum ${Object.values(r.stageMedians).reduce((a, b) => a + b, 0).toFixed(1)})`,
     `simulate: lambda invocations=${r.invocations} per_instance=${(r.invocations / r.instances).toFixed(2)} messages=${r.lambda.messages.length} `
       + `max_batch=${r.lambda.maxBatch} cold_starts=${r.lambda.coldStarts} function_errors=${r.lambda.functionErrors} timeouts=${r.lambda.timeouts} `
-      + `injected_failures=${r.lambda.injectedInvocations} redeliveries=${r.lambda.redeliveries} max_concurrent=${r.lambda.maxConcurrent}`,
+      + `injected_failures=${r.lambda.injectedInvocations} redeliveries=${r.lambda.redeliveries} requeued=${r.lambda.requeued} max_concurrent=${r.lambda.maxConcurrent} `
+      + `longest_invocation_s=${r.lambda.maxInvocationSeconds.toFixed(1)}`,
     `simulate: eventbridge published=${r.eventBridge.published} matched=${r.eventBridge.matched} deliveries=${r.eventBridge.deliveries} `
       + `duplicates=${r.eventBridge.duplicates} delivery_failures=${r.eventBridge.deliveryFailures}`,
     `simulate: api SendCommand ok=${r.api.sendCommand.allowed} throttled=${r.api.sendCommand.throttled}; DescribeInstanceInformation ok=${r.api.describe.allowed} `
