@@ -482,16 +482,17 @@ describe('invocation failures: the event queue retries what failed, the DLQ take
     // with one lifecycle message and at most one invocation status (no duplicate, no second
     // command) show it plainly. A failed invocation status costs at least one visibility timeout:
     // whether its next receive releases the instance, or its command's status (deferred one).
-    // (Measured: 14 of the 50 delayed; every hold at least 1.4 s above the lower bound, and at most
-    // 16.3 s above (lifecycle + status failures) x 130 s.)
+    // (Measured: 33 of the 47 plain instances delayed; every hold at least 1.9 s above the lower
+    // bound, and at most 16.1 s above (lifecycle + status failures) x 130 s.)
     const plain = r.perInstance.filter((p) => messagesOf(r, p.id, LIFECYCLE).length === 1 && messagesOf(r, p.id, INVOCATION_STATUS).length <= 1);
     expect(plain.length).toBeGreaterThan(40);
     expect(plain.filter((p) => failuresOf(r, p.id, LIFECYCLE) + failuresOf(r, p.id, INVOCATION_STATUS) > 0).length).toBeGreaterThan(10);
     for (const p of plain) {
       const lifecycle = failuresOf(r, p.id, LIFECYCLE);
       const status = failuresOf(r, p.id, INVOCATION_STATUS);
-      // An offline agent is released after the online wait instead of after an upload.
-      const normal = p.agent === 'online' ? 0 : DEFAULT_OPTIONS.onlineWaitSeconds;
+      // An offline agent is released after the online wait instead of after an upload; at once when
+      // its event comes back after a failure (a first look that late does not wait).
+      const normal = p.agent === 'online' || lifecycle > 0 ? 0 : DEFAULT_OPTIONS.onlineWaitSeconds;
       expect([p.id, p.holdSeconds >= (lifecycle + Math.min(status, 1)) * VISIBILITY + normal]).toEqual([p.id, true]);
       expect([p.id, p.holdSeconds < (lifecycle + status) * VISIBILITY + normal + 30]).toEqual([p.id, true]);
     }
@@ -558,7 +559,7 @@ describe('invocation failures: the event queue retries what failed, the DLQ take
   });
 
   test('an invocation status dead-lettered: the command-level backstop releases its instance, counted once', async () => {
-    const r = await runSimulation({ instances: N, seed: 19, lambdaFailureShare: 0.3, ...FEW_RECEIVES });
+    const r = await runSimulation({ instances: N, seed: 14, lambdaFailureShare: 0.3, ...FEW_RECEIVES });
     const dead = expectDeadLetteredAfterThreeFailures(r);
     expect(dead.length).toBeGreaterThanOrEqual(3);
     expect(dead.every((m) => m.detailType === INVOCATION_STATUS)).toBe(true);

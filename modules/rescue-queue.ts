@@ -7,8 +7,10 @@ import { rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../con
 import { policyDocument } from './iam';
 
 /**
- * Policy of a queue only our EventBridge rules may send to, over TLS only. The event queue and the
- * dead-letter queue (which the rules' targets dead-letter to) share it, so they cannot drift apart.
+ * Policy of a queue no service but our EventBridge rules may send to, over TLS only (the handler's
+ * own role sends its look-again copies to the event queue by its IAM policy, in this account). The
+ * event queue and the dead-letter queue (which the rules' targets dead-letter to) share it, so they
+ * cannot drift apart.
  */
 export function rulesOnlyQueuePolicy(sid: string, queueArn: string, ruleArns: string[]): string {
   return policyDocument([
@@ -37,7 +39,7 @@ export interface RescueQueueProps {
   readonly onlineWaitSeconds: number;
   /** The lifecycle hook's heartbeat timeout, which the retries of an event span. */
   readonly heartbeatTimeoutSeconds: number;
-  /** The rules that feed the queue; no one else may send to it. */
+  /** The rules that feed the queue; no other service may send to it. */
   readonly ruleArns: string[];
   /** Where a message goes after its last receive (`rescueQueueMaxReceiveCount`). */
   readonly deadLetterQueue: SqsQueue;

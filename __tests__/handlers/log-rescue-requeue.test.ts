@@ -42,7 +42,7 @@ function queueHarness(onlineWaitSeconds = 20) {
 }
 
 const body = (event: unknown) => JSON.stringify(event);
-const waitAttribute = (at: number) => ({ [WAIT_STARTED_ATTRIBUTE]: { DataType: 'Number', StringValue: String(at) } });
+const waitAttribute = (at: number) => ({ [WAIT_STARTED_ATTRIBUTE]: { DataType: 'String', StringValue: String(at) } });
 
 test('agent not Online: the event goes back to the queue in 5 s with the wait clock; nothing sleeps, nothing is released', async () => {
   const h = queueHarness();
@@ -166,7 +166,7 @@ test.each([
   const h = queueHarness();
   h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
   h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
-  const attributes = { [WAIT_STARTED_ATTRIBUTE]: { stringValue: value(h.clock.ms), stringListValues: [], binaryListValues: [], dataType: 'Number' } };
+  const attributes = { [WAIT_STARTED_ATTRIBUTE]: { stringValue: value(h.clock.ms), stringListValues: [], binaryListValues: [], dataType: 'String' } };
 
   const { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0), attributes)]);
 
@@ -180,13 +180,62 @@ test.each([
 test('a wait clock already past the wait (the queue held the message): released at once', async () => {
   const h = queueHarness();
   h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-  const attributes = { [WAIT_STARTED_ATTRIBUTE]: { stringValue: String(h.clock.ms - 600_000), stringListValues: [], binaryListValues: [], dataType: 'Number' } };
+  const attributes = { [WAIT_STARTED_ATTRIBUTE]: { stringValue: String(h.clock.ms - 600_000), stringListValues: [], binaryListValues: [], dataType: 'String' } };
 
   const { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0), attributes)]);
 
   expect(sent).toEqual([]);
   expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([COMPLETE_INPUT]);
   expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'offline')]);
+});
+
+test('a first look more than a visibility timeout (130 s) after the instance began terminating: released at once, no wait', async () => {
+  const h = queueHarness();
+  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
+  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+  const entered = Date.parse(lifecycleEvent().time);
+
+  // 129 s: an event that was merely slow still gets its wait.
+  h.clock.ms = entered + 129_000;
+  expect((await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0))])).sent).toHaveLength(1);
+  expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+
+  // 131 s (its earlier receives failed): the agent is not flapping at scale-in; each look more
+  // would risk another 130 s of hold.
+  h.clock.ms = entered + 131_000;
+  const { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(1))]);
+  expect(sent).toEqual([]);
+  expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([COMPLETE_INPUT]);
+  expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'offline')]);
+});
+
+test('a fresh EventBridge duplicate before a look-again copy in one batch: the copy\'s clock counts, the duplicate is dropped', async () => {
+  const h = queueHarness();
+  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
+  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+  const started = h.clock.ms;
+  const first = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0))]);
+  const copy = h.comesBack(first.sent[0]);
+
+  const { sent, response } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(1)), copy]);
+
+  expect(response).toEqual({ batchItemFailures: [] });
+  expect(sent).toEqual([expect.objectContaining({ MessageAttributes: waitAttribute(started) })]);
+  // The duplicate was no first look: Auto Scaling was asked once, at the real first look.
+  expect(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand)).toHaveLength(1);
+  expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'event ignored', reason: 'duplicate-in-batch' }));
+});
+
+test('a chain of looks ends by the event\'s age too: a copy claiming a fresh wait 10 minutes after the instance began terminating is released', async () => {
+  const h = queueHarness();
+  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
+  h.clock.ms = Date.parse(lifecycleEvent().time) + 600_000;
+  const attributes = { [WAIT_STARTED_ATTRIBUTE]: { stringValue: String(h.clock.ms - 1000), stringListValues: [], binaryListValues: [], dataType: 'String' } };
+
+  const { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0), attributes)]);
+
+  expect(sent).toEqual([]);
+  expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([COMPLETE_INPUT]);
 });
 
 test('SendMessage refused: the event fails, so the queue delivers the original again; nothing is released', async () => {

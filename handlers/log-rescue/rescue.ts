@@ -36,7 +36,7 @@ import {
   CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND } from '../../config/patterns';
+import { EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND, rescueQueueVisibilitySeconds } from '../../config/patterns';
 import {
   compactUtc, NO_HOOK, parseEvent, readRescueParameters,
   type CommandInvocationEvent, type CommandStatusEvent, type LifecycleActionEvent, type RescueEvent, type SpotWarningEvent, type Trigger,
@@ -602,9 +602,17 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
           if (requeue) {
             const waiting = pending;
             pending = [];
+            // An agent not Online at a first look that comes more than a visibility timeout after
+            // the instance began terminating (its event failed before, or the queue is backed up)
+            // is not one flapping at scale-in: waiting would only add looks, each of which a
+            // failure could delay by another visibility timeout while the instance is held. The
+            // same bound, plus the wait, ends a chain of looks whatever its attribute says.
+            const lateAfterMs = rescueQueueVisibilitySeconds(settings.onlineWaitSeconds) * 1000;
             await Promise.all(waiting.map((j) => settle([j], async () => {
               const startedAt = Math.min(waitStartedOf(j) ?? answeredAt, answeredAt);
-              const left = startedAt + waitMs - now();
+              const bound = lateAfterMs + (waitStartedOf(j) === undefined ? 0 : waitMs + ONLINE_POLL_INTERVAL_MS);
+              const late = j.lifecycle !== undefined && answeredAt - j.lifecycle.timeMs > bound;
+              const left = late ? 0 : startedAt + waitMs - now();
               const pingStatus = ping.get(j.instanceId);
               if (left > 0) await lookAgainLater(j, requeue, startedAt, left, pingStatus);
               else await notRescued(j, ping.has(j.instanceId) ? 'offline' : 'not-managed', polls, pingStatus);
@@ -640,7 +648,8 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
         QueueUrl: to.queueUrl,
         MessageBody: JSON.stringify(events[j.index]),
         DelaySeconds: recheckSeconds,
-        MessageAttributes: { [WAIT_STARTED_ATTRIBUTE]: { DataType: 'Number', StringValue: String(Math.round(startedAt)) } },
+        // String, not Number: SQS may normalise a Number's digits, and this must come back as sent.
+        MessageAttributes: { [WAIT_STARTED_ATTRIBUTE]: { DataType: 'String', StringValue: String(Math.round(startedAt)) } },
       })));
       const waitedSeconds = Math.round((now() - startedAt) / 100) / 10;
       info(ctx, 'agent not Online yet; the event goes back to the queue to look again', {
@@ -736,7 +745,10 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
         else if (e.hookName !== settings.hookName) done(index, ignore(ctx, 'hook-not-configured', { hookName: e.hookName }));
         return !settled(index);
       });
-      const jobs: Job[] = firstPerInstance(wanted).map(({ index, e }) => ({
+      // A look-again copy before a first look of the same instance (a late EventBridge duplicate):
+      // the copy's wait clock is the one that counts.
+      const copiesFirst = [...wanted].sort((a, b) => (options.messages?.[a.index]?.waitStartedAt ?? Infinity) - (options.messages?.[b.index]?.waitStartedAt ?? Infinity));
+      const jobs: Job[] = firstPerInstance(copiesFirst).map(({ index, e }) => ({
         index, eventId: e.id, instanceId: e.instanceId, asgName: e.asgName, hookName: e.hookName, trigger: 'lifecycle',
         eventTime: compactUtc(e.time), lifecycle: e,
       }));

@@ -23,8 +23,8 @@ export interface HandlerSettings {
   readonly metricNamespace: string;
   /**
    * The event queue's URL: an event whose agent is not Online yet goes back to it, delayed, instead
-   * of the invocation waiting. Always set in the deployed function (`QUEUE_URL`); without it (a
-   * handler run outside the queue) the invocation itself waits.
+   * of the invocation waiting. `settingsFromEnv` requires it (`QUEUE_URL`), as the deployed function
+   * always has it; a handler built without it (tests of the poll loop) waits in the invocation.
    */
   readonly queueUrl?: string;
   /** Value of the `Stack` metric dimension. */
