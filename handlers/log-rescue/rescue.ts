@@ -550,9 +550,9 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       }
     }
 
-    /** When the online wait of the job's instance began, if its event is one the handler sent back to look again. */
-    function waitStartedOf(j: Job): number | undefined {
-      return options.messages?.[j.index]?.waitStartedAt;
+    /** When the online wait of the event's instance began, if it is one the handler sent back to look again. */
+    function waitStartedOf(index: number): number | undefined {
+      return options.messages?.[index]?.waitStartedAt;
     }
 
     /**
@@ -585,11 +585,11 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
           pending = pending.filter((j) => ping.get(j.instanceId) !== 'Online');
           // An event back to look again was checked on its first look; another check would only
           // spend Auto Scaling's rate, which the completions need.
-          const firstLooks = pending.filter((j) => waitStartedOf(j) === undefined);
+          const firstLooks = pending.filter((j) => waitStartedOf(j.index) === undefined);
           if (polls === 1 && checkReleased && firstLooks.length > 0) {
             const member = await groupMembership(ctx, firstLooks.map((j) => j.instanceId));
             pending = pending.filter((j) => {
-              if (waitStartedOf(j) !== undefined) return true;
+              if (waitStartedOf(j.index) !== undefined) return true;
               const state = member.get(j.instanceId)?.state;
               if (state !== undefined && !RELEASED_STATES.has(state)) return true;
               done(j.index, ignore(jobCtx(j), 'already-released', {
@@ -609,8 +609,9 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
             // same bound, plus the wait, ends a chain of looks whatever its attribute says.
             const lateAfterMs = rescueQueueVisibilitySeconds(settings.onlineWaitSeconds) * 1000;
             await Promise.all(waiting.map((j) => settle([j], async () => {
-              const startedAt = Math.min(waitStartedOf(j) ?? answeredAt, answeredAt);
-              const bound = lateAfterMs + (waitStartedOf(j) === undefined ? 0 : waitMs + ONLINE_POLL_INTERVAL_MS);
+              const clock = waitStartedOf(j.index);
+              const startedAt = Math.min(clock ?? answeredAt, answeredAt);
+              const bound = lateAfterMs + (clock === undefined ? 0 : waitMs + ONLINE_POLL_INTERVAL_MS);
               const late = j.lifecycle !== undefined && answeredAt - j.lifecycle.timeMs > bound;
               const left = late ? 0 : startedAt + waitMs - now();
               const pingStatus = ping.get(j.instanceId);
@@ -747,7 +748,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       });
       // A look-again copy before a first look of the same instance (a late EventBridge duplicate):
       // the copy's wait clock is the one that counts.
-      const copiesFirst = [...wanted].sort((a, b) => (options.messages?.[a.index]?.waitStartedAt ?? Infinity) - (options.messages?.[b.index]?.waitStartedAt ?? Infinity));
+      const copiesFirst = [...wanted].sort((a, b) => (waitStartedOf(a.index) ?? Infinity) - (waitStartedOf(b.index) ?? Infinity));
       const jobs: Job[] = firstPerInstance(copiesFirst).map(({ index, e }) => ({
         index, eventId: e.id, instanceId: e.instanceId, asgName: e.asgName, hookName: e.hookName, trigger: 'lifecycle',
         eventTime: compactUtc(e.time), lifecycle: e,
