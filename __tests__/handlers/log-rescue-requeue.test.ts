@@ -42,12 +42,20 @@ function queueHarness(onlineWaitSeconds = 20) {
 }
 
 const body = (event: unknown) => JSON.stringify(event);
+/** The wait clock as the handler sends it (SendMessage input)... */
 const waitAttribute = (at: number) => ({ [WAIT_STARTED_ATTRIBUTE]: { DataType: 'String', StringValue: String(at) } });
+/** ...and a wait clock value as Lambda hands it over in a record. */
+const receivedClock = (value: string) => ({ [WAIT_STARTED_ATTRIBUTE]: { stringValue: value, stringListValues: [], binaryListValues: [], dataType: 'String' } });
+
+/** The instance's agent answers, but not Online; its lifecycle action still holds it. */
+function agentNotOnline(h: ReturnType<typeof queueHarness>, pingStatus: 'ConnectionLost' | 'Inactive' = 'ConnectionLost') {
+  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: pingStatus }] });
+  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+}
 
 test('agent not Online: the event goes back to the queue in 5 s with the wait clock; nothing sleeps, nothing is released', async () => {
   const h = queueHarness();
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+  agentNotOnline(h);
   const start = h.clock.ms;
 
   const { response, sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0))]);
@@ -68,8 +76,7 @@ test('agent not Online: the event goes back to the queue in 5 s with the wait cl
 
 test('offline for the whole wait: back at 5, 10 and 15 s with the same clock, released CONTINUE at 20 s, counted once', async () => {
   const h = queueHarness();
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+  agentNotOnline(h);
   const start = h.clock.ms;
 
   let { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0))]);
@@ -118,8 +125,7 @@ test('agent Online on its third look: the rescue is sent then, and nothing is re
 
 test('a wait that is not a multiple of 5 s: the last look comes when it ends (7 s: back in 5 s, then 2 s)', async () => {
   const h = queueHarness(7);
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Inactive' }] });
-  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+  agentNotOnline(h, 'Inactive');
 
   const first = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0))]);
   const second = await h.deliver([h.comesBack(first.sent[0])]);
@@ -164,9 +170,8 @@ test.each([
   ['exponent form', () => '1e12', 'first-look'],
 ])('a wait clock %s', async (_case, value, expected) => {
   const h = queueHarness();
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
-  const attributes = { [WAIT_STARTED_ATTRIBUTE]: { stringValue: value(h.clock.ms), stringListValues: [], binaryListValues: [], dataType: 'String' } };
+  agentNotOnline(h);
+  const attributes = receivedClock(value(h.clock.ms));
 
   const { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0), attributes)]);
 
@@ -179,8 +184,8 @@ test.each([
 
 test('a wait clock already past the wait (the queue held the message): released at once', async () => {
   const h = queueHarness();
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-  const attributes = { [WAIT_STARTED_ATTRIBUTE]: { stringValue: String(h.clock.ms - 600_000), stringListValues: [], binaryListValues: [], dataType: 'String' } };
+  agentNotOnline(h);
+  const attributes = receivedClock(String(h.clock.ms - 600_000));
 
   const { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0), attributes)]);
 
@@ -191,8 +196,7 @@ test('a wait clock already past the wait (the queue held the message): released 
 
 test('a first look more than a visibility timeout (130 s) after the instance began terminating: released at once, no wait', async () => {
   const h = queueHarness();
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+  agentNotOnline(h);
   const entered = Date.parse(lifecycleEvent().time);
 
   // 129 s: an event that was merely slow still gets its wait.
@@ -211,8 +215,7 @@ test('a first look more than a visibility timeout (130 s) after the instance beg
 
 test('a fresh EventBridge duplicate before a look-again copy in one batch: the copy\'s clock counts, the duplicate is dropped', async () => {
   const h = queueHarness();
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+  agentNotOnline(h);
   const started = h.clock.ms;
   const first = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0))]);
   const copy = h.comesBack(first.sent[0]);
@@ -228,9 +231,9 @@ test('a fresh EventBridge duplicate before a look-again copy in one batch: the c
 
 test('a chain of looks ends by the event\'s age too: a copy claiming a fresh wait 10 minutes after the instance began terminating is released', async () => {
   const h = queueHarness();
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
+  agentNotOnline(h);
   h.clock.ms = Date.parse(lifecycleEvent().time) + 600_000;
-  const attributes = { [WAIT_STARTED_ATTRIBUTE]: { stringValue: String(h.clock.ms - 1000), stringListValues: [], binaryListValues: [], dataType: 'String' } };
+  const attributes = receivedClock(String(h.clock.ms - 1000));
 
   const { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0), attributes)]);
 
@@ -240,8 +243,7 @@ test('a chain of looks ends by the event\'s age too: a copy claiming a fresh wai
 
 test('SendMessage refused: the event fails, so the queue delivers the original again; nothing is released', async () => {
   const h = queueHarness();
-  h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-  h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
+  agentNotOnline(h);
   h.sqs.on(SendMessageCommand).rejects(new SQSServiceException({
     name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized to perform: sqs:SendMessage',
   }));
