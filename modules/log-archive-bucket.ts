@@ -156,24 +156,51 @@ export class LogArchiveBucket extends Construct {
         Resource: [bucket.arn, objects],
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
       },
+      // Deny a wrong encryption header only when there is one: `...IfExists` would also match a
+      // request without the header, and writers that rely on the bucket's default encryption send
+      // none (Firehose in SSE-S3 mode; Amazon S3 User Guide, "Setting default server-side
+      // encryption behavior for Amazon S3 buckets"). Such objects are encrypted by the default
+      // rule above. `Null: false` = the key is present (IAM User Guide, "Condition operator to
+      // check existence of condition keys").
       {
         Sid: 'DenyWrongEncryptionHeader',
         Effect: 'Deny',
         Principal: '*',
         Action: 's3:PutObject',
         Resource: objects,
-        Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': this.kmsKeyArn ? 'aws:kms' : 'AES256' } },
+        Condition: {
+          Null: { 's3:x-amz-server-side-encryption': 'false' },
+          StringNotEquals: { 's3:x-amz-server-side-encryption': this.kmsKeyArn ? 'aws:kms' : 'AES256' },
+        },
       },
     ];
     if (this.kmsKeyArn) {
-      statements.push({
-        Sid: 'DenyOtherKmsKeys',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 's3:PutObject',
-        Resource: objects,
-        Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.kmsKeyArn } },
-      });
+      statements.push(
+        {
+          Sid: 'DenyOtherKmsKeys',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:PutObject',
+          Resource: objects,
+          Condition: {
+            Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+            StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.kmsKeyArn },
+          },
+        },
+        // `aws:kms` without a key id makes S3 use the AWS managed aws/s3 key, not the archive's
+        // (Amazon S3 User Guide, "Specifying server-side encryption with AWS KMS (SSE-KMS)").
+        {
+          Sid: 'DenyAwsManagedKey',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:PutObject',
+          Resource: objects,
+          Condition: {
+            StringEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+            Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' },
+          },
+        },
+      );
     }
     new S3BucketPolicy(this, 'policy', {
       bucket: bucket.id,

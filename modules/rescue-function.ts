@@ -89,7 +89,9 @@ export class RescueFunction extends Construct {
         {
           Sid: 'ConsumeOnlyTheEventQueue',
           Effect: 'Allow',
-          Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+          // What the event source mapping calls with this role (AWS Lambda Developer Guide, "Using
+          // Lambda with Amazon SQS", execution role permissions); the handler itself only sends.
+          Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
           Resource: props.eventQueueArn,
         },
         // An instance whose agent is not Online yet: its event goes back to the queue, delayed,
