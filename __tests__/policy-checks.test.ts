@@ -86,6 +86,9 @@ function coversBucketAndObjects(resources: Value[], bucket: string): boolean {
 
 const refersTo = (value: unknown, type: string, name: string) => new RegExp(`\\$\\{${type}\\.${name}\\.[a-z_]+\\}`).test(JSON.stringify(value ?? ''));
 
+/** An event source ARN that is an SQS queue: a queue of the stack, or a literal SQS ARN. */
+const fromSqs = (value: unknown) => queueNamed(value) !== undefined || /^arn:[a-z-]+:sqs:/.test(String(value ?? ''));
+
 /** The logical name of the aws_sqs_queue a `${aws_sqs_queue.<name>.arn}` value points at. */
 const queueNamed = (value: unknown) => /^\$\{aws_sqs_queue\.([^.}]+)\.arn\}$/.exec(String(value ?? ''))?.[1];
 
@@ -183,9 +186,21 @@ function check(stackName: string, stack: StackJson): Finding[] {
       || (mappings.length > 0 && mappings.every(([, m]) => deadLetters(res, queueNamed(m.event_source_arn))));
     if (!hasFailureTarget) add(address, 'lambda-failure-destination', 'no DLQ, on-failure destination or dead-lettering source queue');
     if (!f.timeout) add(address, 'lambda-timeout', 'no explicit timeout');
-    // -1 is the provider's "no reservation".
-    if (!(typeof f.reserved_concurrent_executions === 'number' && f.reserved_concurrent_executions >= 0)) {
-      add(address, 'lambda-reserved-concurrency', `reserved_concurrent_executions = ${f.reserved_concurrent_executions}`);
+    // A function fed by SQS is capped by its mapping, not by a reservation (which Lambda refuses
+    // when it leaves the account fewer than 100 unreserved executions, so it is never required):
+    // the mapping's maximum concurrency must be one Lambda accepts, 2..1000 ("Valid Range: Minimum
+    // value of 2. Maximum value of 1000.": Lambda API reference, ScalingConfig,
+    // https://docs.aws.amazon.com/lambda/latest/dg/API_ScalingConfig.html), and not above the
+    // function's reservation when it has one (Lambda would throttle the batches the mapping polled:
+    // AWS Knowledge Center, https://repost.aws/knowledge-center/lambda-sqs-scaling).
+    for (const [mappingName, m] of mappings.filter(([, mm]) => fromSqs(mm.event_source_arn))) {
+      const max = m.scaling_config?.maximum_concurrency;
+      if (!(Number.isInteger(max) && max >= 2 && max <= 1000)) {
+        add(`aws_lambda_event_source_mapping.${mappingName}`, 'sqs-mapping-maximum-concurrency', `scaling_config.maximum_concurrency = ${max}`);
+      } else if (typeof f.reserved_concurrent_executions === 'number' && f.reserved_concurrent_executions >= 0 && max > f.reserved_concurrent_executions) {
+        add(`aws_lambda_event_source_mapping.${mappingName}`, 'sqs-mapping-maximum-concurrency',
+          `scaling_config.maximum_concurrency = ${max} above ${address}.reserved_concurrent_executions = ${f.reserved_concurrent_executions}`);
+      }
     }
   }
 
@@ -251,6 +266,7 @@ describe('policy checks', () => {
         aws_s3_bucket: { b: { force_destroy: true } },
         aws_cloudwatch_log_group: { g: { name: 'x' } },
         aws_lambda_function: { f: { function_name: 'x' } },
+        aws_lambda_event_source_mapping: { m: { function_name: '${aws_lambda_function.f.arn}', event_source_arn: '${aws_sqs_queue.q.arn}' } },
         aws_kinesis_firehose_delivery_stream: { s: {} },
         aws_sqs_queue: { q: {} },
       },
@@ -258,8 +274,8 @@ describe('policy checks', () => {
     const rules = new Set(check('bad', bad).map((f) => f.rule));
     expect([...rules].sort()).toEqual([
       'bucket-encryption', 'bucket-no-force-destroy', 'bucket-prevent-destroy', 'bucket-public-access-block', 'bucket-tls-only', 'bucket-versioning',
-      'firehose-encrypted', 'lambda-failure-destination', 'lambda-reserved-concurrency', 'lambda-timeout', 'log-group-retention',
-      'no-full-access-managed-policy', 'no-star-resource', 'no-wildcard-action', 'sqs-encrypted', 'trust-has-source-condition',
+      'firehose-encrypted', 'lambda-failure-destination', 'lambda-timeout', 'log-group-retention',
+      'no-full-access-managed-policy', 'no-star-resource', 'no-wildcard-action', 'sqs-encrypted', 'sqs-mapping-maximum-concurrency', 'trust-has-source-condition',
     ]);
   });
 
@@ -300,13 +316,40 @@ describe('policy checks', () => {
       'aws_iam_policy.not [no-not-element]',
       'aws_iam_role.firehose_role [trust-has-source-condition]',
       'aws_iam_role.inline [no-wildcard-action]',
-      'aws_lambda_function.f [lambda-reserved-concurrency]',
       'aws_s3_bucket.onlyObjects [bucket-tls-only]',
       'aws_s3_bucket.onlyPut [bucket-tls-only]',
       'aws_sns_topic.t [no-wildcard-action]',
       'aws_sqs_queue.q [no-star-resource]',
       'aws_sqs_queue.q [trust-has-source-condition]',
     ]);
+  });
+
+  it('asks every SQS mapping for a maximum concurrency Lambda accepts, within the reservation if any, and no function for a reservation', () => {
+    const fn = (reserved?: number) => ({ timeout: 60, ...(reserved === undefined ? {} : { reserved_concurrent_executions: reserved }) });
+    const mapping = (f: string, max?: number, source = '${aws_sqs_queue.q.arn}') => ({
+      function_name: `\${aws_lambda_function.${f}.arn}`, event_source_arn: source, ...(max === undefined ? {} : { scaling_config: { maximum_concurrency: max } }),
+    });
+    const stack: StackJson = {
+      terraform: {},
+      resource: {
+        aws_sqs_queue: { q: { sqs_managed_sse_enabled: true } },
+        aws_lambda_function: {
+          unreserved: fn(), unlimited: fn(-1), reservedAbove: fn(30), reservedEqual: fn(30), reservedBelow: fn(10),
+          noCap: fn(), tooLow: fn(), tooHigh: fn(), literalQueue: fn(), stream: fn(),
+        },
+        aws_lambda_event_source_mapping: {
+          unreserved: mapping('unreserved', 30), unlimited: mapping('unlimited', 30), reservedAbove: mapping('reservedAbove', 20),
+          reservedEqual: mapping('reservedEqual', 30), reservedBelow: mapping('reservedBelow', 30),
+          noCap: mapping('noCap'), tooLow: mapping('tooLow', 1), tooHigh: mapping('tooHigh', 1001),
+          literalQueue: mapping('literalQueue', undefined, 'arn:aws:sqs:us-east-1:123456789012:q'),
+          // Scaling config is SQS only; a stream mapping needs none.
+          stream: mapping('stream', undefined, 'arn:aws:kinesis:us-east-1:123456789012:stream/s'),
+        },
+      },
+    };
+    const flagged = check('concurrency', stack).filter((f) => f.rule === 'sqs-mapping-maximum-concurrency').map((f) => f.address).sort();
+    expect(flagged).toEqual(['literalQueue', 'noCap', 'reservedBelow', 'tooHigh', 'tooLow'].map((n) => `aws_lambda_event_source_mapping.${n}`));
+    expect(check('concurrency', stack).map((f) => f.rule)).not.toContain('lambda-reserved-concurrency');
   });
 
   it('counts a dead-lettering source queue as a function\'s failure destination, and nothing less', () => {

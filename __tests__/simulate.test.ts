@@ -97,6 +97,8 @@ describe('defaults', () => {
     expect(() => parseArgs(['--instances', '0', '--offline', '150%', '--bogus', '1'])).toThrow(
       /--instances "0": expected an integer in 1\.\.100000\n--offline "150%": expected a share.*\nunknown argument "--bogus"/,
     );
+    // --concurrency is the event source mapping's maximum concurrency, the cap on the consumer.
+    expect(parseArgs(['--concurrency', '5']).options).toEqual({ maximumConcurrency: 5 });
     // SQS hands a Lambda at most 50 messages per batch here (and SendCommand takes 50 instances).
     expect(() => parseArgs(['--batch-size', '51'])).toThrow(/--batch-size "51": expected an integer in 1\.\.50/);
     // The async-invocation knobs went with Lambda's async retries.
@@ -327,7 +329,7 @@ describe('a storm of 50 instances with the defaults', () => {
     expect(r.lambda.maxBatch).toBeGreaterThanOrEqual(10);
     expect(r.commandsSent).toBeLessThan(r.online / 3);
     expect(r.invocations).toBeLessThan(0.6 * N);
-    expect(r.lambda.maxConcurrent).toBeLessThanOrEqual(DEFAULT_OPTIONS.reservedConcurrency);
+    expect(r.lambda.maxConcurrent).toBeLessThanOrEqual(DEFAULT_OPTIONS.maximumConcurrency);
     // Every online instance had a command; a repeated lifecycle event may add one (same archive key).
     expect(r.commandInstances).toBe(r.perInstance.reduce((n, p) => n + p.commandsSent, 0));
     for (const p of r.perInstance.filter((x) => x.agent === 'online')) {
@@ -603,7 +605,7 @@ test('duplicates and reordering: no double counting, completion tolerated, no er
 });
 
 test('offline agents hold no invocation: at concurrency 2 with 30% offline, no invocation lasts a poll interval and the online instances are not held up', async () => {
-  const tight = { instances: N, seed: 3, reservedConcurrency: 2, batchSize: 10 };
+  const tight = { instances: N, seed: 3, maximumConcurrency: 2, batchSize: 10 };
   const r = await runSimulation({ ...tight, offlineShare: 0.3 });
   const none = await runSimulation({ ...tight, offlineShare: 0 });
   // Waiting in the invocation, one with an offline agent would last the whole 20 s wait.
@@ -711,10 +713,10 @@ describe('the event source mapping scales as Lambda documents it for standard qu
     expect(starts.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     for (let k = 6; k <= 30; k++) expect([k, starts[k - 1]]).toEqual([k, expect.closeTo((k - 5) * 0.2, 2)]);
     expect(starts[30]).toBeGreaterThanOrEqual((2 * CALL_MS) / 1000);
-    expect(lambda.maxConcurrent).toBe(DEFAULT_OPTIONS.reservedConcurrency);
+    expect(lambda.maxConcurrent).toBe(DEFAULT_OPTIONS.maximumConcurrency);
 
     // Capped by a lower maximum concurrency; not held back when it starts higher.
-    const low = harness({ reservedConcurrency: 3 });
+    const low = harness({ maximumConcurrency: 3 });
     low.wave(10);
     await low.w.clock.run(low.w.now() + 60_000);
     expect(low.lambda.maxConcurrent).toBe(3);

@@ -23,6 +23,11 @@ describe('offline terraform init/validate/plan', () => {
     ]));
     const mapping = plans['log-rescue'].resource_changes.find((r: any) => r.type === 'aws_lambda_event_source_mapping').change.after;
     expect(mapping).toMatchObject({ batch_size: 50, maximum_batching_window_in_seconds: 1, function_response_types: ['ReportBatchItemFailures'], scaling_config: [{ maximum_concurrency: 30 }] });
+    // No reservation by default (Lambda refuses one that leaves the account fewer than 100
+    // unreserved executions): the provider plans the omitted argument as -1, which its docs define
+    // as "removes any concurrency limitations" (aws_lambda_function, reserved_concurrent_executions).
+    const fn = plans['log-rescue'].resource_changes.find((r: any) => r.type === 'aws_lambda_function').change.after;
+    expect(fn.reserved_concurrent_executions).toBe(-1);
   });
 
   it('plans with SSE-KMS, Object Lock, an alarm topic and a cloud backend replaced by the local override', async () => {

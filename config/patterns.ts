@@ -57,8 +57,9 @@ export function handlerTimeoutSeconds(onlineWaitSeconds: number): number {
  * this long after it was received. Lambda requires at least the function timeout; the 10 s over it
  * keep a message that ran the whole timeout from being received twice at once. Kept short (rather
  * than AWS's general advice of six function timeouts, which is about throttled invocations; the
- * event source mapping's maximum concurrency is the reserved concurrency, so the function is not
- * throttled) because a retried lifecycle event holds an instance for every second of it.
+ * event source mapping's maximum concurrency caps the invocations, and is at most the reserved
+ * concurrency when one is set, so the mapping does not invoke into the function's own throttle)
+ * because a retried lifecycle event holds an instance for every second of it.
  */
 export function rescueQueueVisibilitySeconds(onlineWaitSeconds: number): number {
   return handlerTimeoutSeconds(onlineWaitSeconds) + 10;

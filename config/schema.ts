@@ -261,10 +261,26 @@ const logRescueSchema = z.object({
     /** @default 256 */
     memoryMb: intIn(128, 10240).default(256),
     /**
-     * Caps the handler's share of the account's concurrency; also the event source mapping's
-     * maximum concurrency (which is at least 2). @default 30
+     * Lambda reserved concurrency of the handler: capacity kept for it alone, and a cap. None by
+     * default, because Lambda refuses a reservation that leaves fewer than 100 unreserved concurrent
+     * executions in the account ("you can reserve concurrency for as many functions as you like, as
+     * long as you leave at least 100 simultaneous executions unreserved": Lambda API reference,
+     * PutFunctionConcurrency, https://docs.aws.amazon.com/goto/WebAPI/lambda/PutFunctionConcurrency),
+     * so `terraform apply` would fail in a new account ("New AWS accounts have reduced concurrency
+     * and memory quotas": Lambda quotas, https://docs.aws.amazon.com/lambda/latest/dg/limits.html)
+     * or in one whose other functions already reserve most of it. Set it where the
+     * handler must not compete with other functions for concurrency; it must then be at least
+     * `maximumConcurrency`. @default none (no reservation)
      */
-    reservedConcurrency: intIn(2, 1000).default(30),
+    reservedConcurrency: intIn(2, 1000).optional(),
+    /**
+     * The event source mapping's maximum concurrency: the most handler invocations the event queue
+     * starts at once, so the cap on the consumer (and on its share of the SendCommand and Auto
+     * Scaling API rates). Lambda accepts 2..1000 (ScalingConfig.MaximumConcurrency, "Valid Range:
+     * Minimum value of 2. Maximum value of 1000.": Lambda API reference, ScalingConfig,
+     * https://docs.aws.amazon.com/lambda/latest/dg/API_ScalingConfig.html). @default 30
+     */
+    maximumConcurrency: intIn(2, 1000).default(30),
     /**
      * Most events one invocation takes from the event queue. Up to 50 lifecycle events become one
      * SendCommand, which is what keeps a scale-in storm under SendCommand's rate limit. @default 50
@@ -295,6 +311,20 @@ const logRescueSchema = z.object({
     ctx.addIssue({
       code: z.ZodIssueCode.custom, path: ['handler', 'batchWindowSeconds'], params: { value: 0 },
       message: `at least 1 when handler.batchSize is over 10 (it is ${h.batchSize}): Lambda requires a batching window for batches over 10`,
+    });
+  }
+  // A reservation below the mapping's maximum concurrency throttles the batches the mapping has
+  // already polled (each goes back to the queue, a receive spent): "Lambda throttles your function
+  // when the function reaches the reserved value. Event source mappings don't account for reserved
+  // concurrency and can process more messages off your queue than can be sent to your function",
+  // and the same article advises against a maximum concurrency above the reserved concurrency
+  // (AWS Knowledge Center, "lambda-sqs-scaling", https://repost.aws/knowledge-center/lambda-sqs-scaling).
+  if (h.reservedConcurrency !== undefined && h.maximumConcurrency > h.reservedConcurrency) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom, path: ['handler', 'maximumConcurrency'], params: { value: h.maximumConcurrency },
+      message: `at most handler.reservedConcurrency (${h.reservedConcurrency}) when that is set (maximumConcurrency defaults to 30): `
+        + `Lambda throttles the batches the event queue's mapping polls beyond the function's reserved concurrency; `
+        + `lower maximumConcurrency or raise reservedConcurrency`,
     });
   }
   // The instance must be released by the command's own outcome, not by the heartbeat expiring.

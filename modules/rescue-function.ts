@@ -115,6 +115,11 @@ export class RescueFunction extends Construct {
       // A timeout mid-flight fails the whole batch: every message in it is received again after the
       // queue's visibility timeout, which is derived from this one.
       timeout: handlerTimeoutSeconds(h.onlineWaitSeconds),
+      // Unset means no reservation: the argument is left out, which the provider (5.x) plans as its
+      // default -1, "removes any concurrency limitations" (aws_lambda_function,
+      // reserved_concurrent_executions), so a reservation set before is also removed. A reservation
+      // is opt-in because Lambda refuses one that leaves the account fewer than 100 unreserved
+      // executions (config/schema.ts, handler.reservedConcurrency).
       reservedConcurrentExecutions: h.reservedConcurrency,
       loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
       environment: {
@@ -143,9 +148,10 @@ export class RescueFunction extends Construct {
       // The handler names the messages it could not handle; the rest of the batch is deleted, so
       // one bad event does not retry (and re-send commands for) the instances beside it.
       functionResponseTypes: ['ReportBatchItemFailures'],
-      // Polling stops at the reserved concurrency instead of invoking into throttles, which would
-      // count receives against messages that never ran.
-      scalingConfig: { maximumConcurrency: h.reservedConcurrency },
+      // The cap on the consumer: polling stops at this many concurrent invocations instead of
+      // invoking into throttles, which would count receives against messages that never ran. The
+      // config keeps it at most the reserved concurrency when one is set.
+      scalingConfig: { maximumConcurrency: h.maximumConcurrency },
       // Lambda checks at creation that the role can read the queue.
       dependsOn: [policy],
     });

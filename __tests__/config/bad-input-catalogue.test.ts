@@ -62,6 +62,7 @@ const CATALOGUE: Row[] = [
   ['expiry before the transition', { logRescue: { archiveBucket: { lifecycle: { transitionDays: 30, expirationDays: 20 } } } }, 'logRescue.archiveBucket.lifecycle.expirationDays'],
   ['expiry shorter than Object Lock retention', { logRescue: { archiveBucket: { objectLock: { mode: 'COMPLIANCE', days: 400 } } } }, 'logRescue.archiveBucket.lifecycle.expirationDays', 'objectLock.days'],
   ['handler memory below Lambda minimum', { logRescue: { handler: { memoryMb: 64 } } }, 'logRescue.handler.memoryMb', '128..10240'],
+  ['mapping concurrency above the reserved concurrency', { logRescue: { handler: { reservedConcurrency: 10, maximumConcurrency: 20 } } }, 'logRescue.handler.maximumConcurrency', 'at most handler.reservedConcurrency (10)'],
   ['retry attempts above EventBridge maximum', { logRescue: { retry: { maximumRetryAttempts: 200 } } }, 'logRescue.retry.maximumRetryAttempts', '0..185'],
   ['alarm e-mail without a topic to subscribe', { logRescue: { alarms: { email: 'oncall@example.com' } } }, 'logRescue.alarms.email', 'only with createTopic'],
   ['alarm topic that is not an SNS ARN', { logRescue: { alarms: { snsTopicArn: 'arn:aws:sqs:us-east-1:111122223333:q' } } }, 'logRescue.alarms.snsTopicArn'],

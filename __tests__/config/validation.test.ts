@@ -36,6 +36,44 @@ describe('config validation', () => {
     expect(problems.join('\n')).toContain(expected);
   });
 
+  describe('handler concurrency', () => {
+    it('reserves nothing by default and caps the event source mapping at 30', () => {
+      const h = testConfig().logRescue.handler;
+      expect(h.reservedConcurrency).toBeUndefined();
+      expect(h.maximumConcurrency).toBe(30);
+    });
+
+    // ScalingConfig.MaximumConcurrency: "Valid Range: Minimum value of 2. Maximum value of 1000."
+    // (Lambda API reference, ScalingConfig, https://docs.aws.amazon.com/lambda/latest/dg/API_ScalingConfig.html)
+    it('accepts the maximum concurrency Lambda accepts, 2..1000, and nothing else', () => {
+      for (const ok of [2, 1000]) expect(testConfig({ logRescue: { handler: { maximumConcurrency: ok } } }).logRescue.handler.maximumConcurrency).toBe(ok);
+      for (const bad of [1, 1001]) {
+        expect(problemsOf({ logRescue: { handler: { maximumConcurrency: bad } } }).join('\n'))
+          .toContain(`logRescue.handler.maximumConcurrency: got ${bad}; allowed: integer 2..1000`);
+      }
+      expect(problemsOf({ logRescue: { handler: { maximumConcurrency: 2.5 } } }).join('\n'))
+        .toMatch(/logRescue\.handler\.maximumConcurrency: got 2\.5; allowed: .*integer/);
+    });
+
+    it('takes a reservation at least as high as the maximum concurrency', () => {
+      const c = testConfig({ logRescue: { handler: { reservedConcurrency: 30 } } }).logRescue.handler;
+      expect([c.reservedConcurrency, c.maximumConcurrency]).toEqual([30, 30]);
+      expect(testConfig({ logRescue: { handler: { reservedConcurrency: 10, maximumConcurrency: 10 } } }).logRescue.handler.reservedConcurrency).toBe(10);
+    });
+
+    // Lambda throttles a function at its reservation while the mapping keeps polling up to its own
+    // maximum (AWS Knowledge Center, lambda-sqs-scaling, https://repost.aws/knowledge-center/lambda-sqs-scaling).
+    it('refuses a maximum concurrency above the reservation, naming both fields and values', () => {
+      const explicit = problemsOf({ logRescue: { handler: { reservedConcurrency: 10, maximumConcurrency: 20 } } });
+      expect(explicit).toEqual([expect.stringMatching(
+        /^logRescue\.handler\.maximumConcurrency: got 20; allowed: at most handler\.reservedConcurrency \(10\) when that is set/,
+      )]);
+      // The default maximum (30) counts as set.
+      expect(problemsOf({ logRescue: { handler: { reservedConcurrency: 10 } } }).join('\n'))
+        .toContain('logRescue.handler.maximumConcurrency: got 30; allowed: at most handler.reservedConcurrency (10)');
+    });
+  });
+
   it('lists every problem at once', () => {
     const problems = problemsOf({ region: 'mars-1', logRescue: { lifecycleHook: { heartbeatTimeoutSeconds: 1 } }, backend: { type: 'nope' } });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['backend.type', 'logRescue.lifecycleHook.heartbeatTimeoutSeconds', 'region']);

@@ -119,7 +119,7 @@ describe('log-rescue stack', () => {
     expect(resourceAt(stack, 'aws_sqs_queue', 'events/dlq')).toMatchObject({ sqs_managed_sse_enabled: true, message_retention_seconds: 1209600 });
   });
 
-  it('feeds the handler from the event queue in batches, reporting failures per message, at most its reserved concurrency at once', () => {
+  it('feeds the handler from the event queue in batches, reporting failures per message, at most its maximum concurrency at once', () => {
     const mapping = onlyResource(stack, 'aws_lambda_event_source_mapping');
     expect(mapping).toEqual(expect.objectContaining({
       event_source_arn: `\${${ref(stack, 'aws_sqs_queue', 'event-queue/queue')}.arn}`,
@@ -134,21 +134,30 @@ describe('log-rescue stack', () => {
   });
 
   it('takes batch size, batching window and concurrency from config', () => {
-    const s = synth({ handler: { batchSize: 10, batchWindowSeconds: 0, reservedConcurrency: 5 } });
+    const s = synth({ handler: { batchSize: 10, batchWindowSeconds: 0, maximumConcurrency: 5 } });
     expect(onlyResource(s, 'aws_lambda_event_source_mapping')).toMatchObject({
       batch_size: 10, maximum_batching_window_in_seconds: 0, scaling_config: { maximum_concurrency: 5 },
     });
-    expect(onlyResource(s, 'aws_lambda_function').reserved_concurrent_executions).toBe(5);
+    expect(onlyResource(s, 'aws_lambda_function')).not.toHaveProperty('reserved_concurrent_executions');
+    // A reservation only when asked for, and the mapping's cap stays its own setting.
+    const reserved = synth({ handler: { reservedConcurrency: 40, maximumConcurrency: 25 } });
+    expect(onlyResource(reserved, 'aws_lambda_function').reserved_concurrent_executions).toBe(40);
+    expect(onlyResource(reserved, 'aws_lambda_event_source_mapping').scaling_config).toEqual({ maximum_concurrency: 25 });
     const wide = synth({ handler: { batchSize: 25, batchWindowSeconds: 7 } });
     expect(onlyResource(wide, 'aws_lambda_event_source_mapping')).toMatchObject({ batch_size: 25, maximum_batching_window_in_seconds: 7 });
   });
 
-  it('runs the bundled handler on Node.js 22 arm64 with its settings and concurrency cap', () => {
+  it('runs the bundled handler on Node.js 22 arm64 with its settings and no concurrency reservation', () => {
     const fn = onlyResource(stack, 'aws_lambda_function');
     expect(fn).toMatchObject({
       function_name: 'logrescue-dev-log-rescue', runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler',
-      memory_size: 256, timeout: 120, reserved_concurrent_executions: 30,
+      memory_size: 256, timeout: 120,
     });
+    // Lambda refuses a reservation that leaves fewer than 100 unreserved concurrent executions in
+    // the account (PutFunctionConcurrency: "as long as you leave at least 100 simultaneous
+    // executions unreserved", https://docs.aws.amazon.com/goto/WebAPI/lambda/PutFunctionConcurrency),
+    // so by default the argument is left out: the provider's "no reservation".
+    expect(fn).not.toHaveProperty('reserved_concurrent_executions');
     expect(fn.filename).toMatch(/^assets\/handler_code_[A-F0-9]+\/[A-F0-9]+\/handler\.zip$/);
     expect(fn.source_code_hash).toBe(`\${filebase64sha256("${fn.filename}")}`);
     expect(fn.environment.variables).toEqual({

@@ -12,7 +12,7 @@
  *   run than its pollers allow. As Lambda documents for standard queues, it starts with
  *   `pollerStartBatches` (5) concurrent batches when messages become available and adds up to
  *   `pollerScaleUpPerMinute` (300) more per minute while messages are still available, up to its
- *   maximum concurrency (the reserved concurrency); after a quiet minute it is back at the start.
+ *   maximum concurrency; after a quiet minute it is back at the start.
  * - Execution environments: each with its own handler and clients (as `index.ts` builds them once
  *   per environment), a cold start on first use. A timed-out invocation is frozen: its pending
  *   sleeps and calls never resume, and its environment is replaced.
@@ -110,7 +110,7 @@ export class SimulatedLambda {
   }
 
   private startBatches(): number {
-    return Math.min(this.w.options.pollerStartBatches, this.w.options.reservedConcurrency);
+    return Math.min(this.w.options.pollerStartBatches, this.w.options.maximumConcurrency);
   }
 
   /** Scale the pollers: up while messages are available, back to the start after a quiet spell. */
@@ -126,7 +126,7 @@ export class SimulatedLambda {
     }
     this.quietSince = undefined;
     if (this.scaledAt !== undefined) {
-      this.batches = Math.min(o.reservedConcurrency, this.batches + ((now - this.scaledAt) * o.pollerScaleUpPerMinute) / 60_000);
+      this.batches = Math.min(o.maximumConcurrency, this.batches + ((now - this.scaledAt) * o.pollerScaleUpPerMinute) / 60_000);
     }
     this.scaledAt = now;
   }
@@ -213,7 +213,7 @@ export class SimulatedLambda {
     // the pollers to scale up.
     const allowed = Math.floor(this.batches + 1e-9);
     if (this.busy >= allowed) {
-      if (allowed < o.reservedConcurrency) this.schedulePoll(now + Math.max(1, Math.ceil(((allowed + 1 - this.batches) * 60_000) / o.pollerScaleUpPerMinute)));
+      if (allowed < o.maximumConcurrency) this.schedulePoll(now + Math.max(1, Math.ceil(((allowed + 1 - this.batches) * 60_000) / o.pollerScaleUpPerMinute)));
       return;
     }
     const batch = ready.sort((a, b) => a.visibleAt - b.visibleAt).slice(0, o.batchSize);

@@ -67,8 +67,11 @@ export interface SimulationOptions {
   /** @default config logRescue.retry.maximumEventAgeSeconds (3600) */
   readonly eventBridgeMaxEventAgeSeconds: number;
 
-  /** Reserved concurrency of the handler. @default config logRescue.handler.reservedConcurrency (30) */
-  readonly reservedConcurrency: number;
+  /**
+   * The event source mapping's maximum concurrency: the most invocations at once, the cap on the
+   * consumer. @default config logRescue.handler.maximumConcurrency (30)
+   */
+  readonly maximumConcurrency: number;
   /**
    * The event source mapping's scaling (Lambda's documented behaviour for standard queues): it
    * starts with this many concurrent batches when messages become available. @default 5
@@ -128,7 +131,9 @@ export function deploymentOptions(config: AppConfig): Partial<SimulationOptions>
     heartbeatTimeoutSeconds: c.lifecycleHook.heartbeatTimeoutSeconds,
     executionTimeoutSeconds: c.command.executionTimeoutSeconds,
     onlineWaitSeconds: c.handler.onlineWaitSeconds,
-    reservedConcurrency: c.handler.reservedConcurrency,
+    // The mapping's cap, not the reservation: the config keeps a reservation at least this high, and
+    // the simulation does not model other functions taking the account's unreserved concurrency.
+    maximumConcurrency: c.handler.maximumConcurrency,
     // As modules/rescue-function.ts and the event queue derive them.
     lambdaTimeoutSeconds: handlerTimeoutSeconds(c.handler.onlineWaitSeconds),
     batchSize: c.handler.batchSize,
@@ -168,7 +173,7 @@ export const DEFAULT_OPTIONS: SimulationOptions = {
   deliveryFailureShare: 0,
   eventBridgeMaxRetries: 8,
   eventBridgeMaxEventAgeSeconds: 3600,
-  reservedConcurrency: 30,
+  maximumConcurrency: 30,
   pollerStartBatches: 5,
   pollerScaleUpPerMinute: 300,
   lambdaQueueDelayMs: 50,
@@ -221,7 +226,7 @@ export const FLAGS: Record<string, { key: keyof SimulationOptions; kind: Kind; m
   'delivery-failures': { key: 'deliveryFailureShare', kind: 'share', min: 0, max: 1, help: 'share of EventBridge delivery attempts that fail' },
   'eb-max-retries': { key: 'eventBridgeMaxRetries', kind: 'int', min: 0, max: 185, help: 'EventBridge target retries' },
   'eb-max-age': { key: 'eventBridgeMaxEventAgeSeconds', kind: 'int', min: 60, max: 86_400, help: 'EventBridge max event age' },
-  concurrency: { key: 'reservedConcurrency', kind: 'int', min: 1, max: 10_000, help: 'Lambda reserved concurrency' },
+  concurrency: { key: 'maximumConcurrency', kind: 'int', min: 1, max: 10_000, help: 'event source mapping maximum concurrency' },
   'poller-start': { key: 'pollerStartBatches', kind: 'int', min: 1, max: 1000, help: 'concurrent batches the event source mapping starts with' },
   'poller-scale-per-min': { key: 'pollerScaleUpPerMinute', kind: 'number', min: 1, max: 100_000, help: 'batches it adds per minute while messages wait' },
   'cold-start-ms': { key: 'coldStartMs', kind: 'number', min: 0, max: 60_000, help: 'Lambda init duration' },

@@ -335,7 +335,7 @@ function detailLines(r: Omit<SimulationResult, 'details'>, holds: number[]): str
     `simulate: config seed=${o.seed} spread_s=${o.spreadSeconds} offline=${pct(o.offlineShare)} command_failures=${pct(o.commandFailureShare)} `
       + `command_timeouts=${pct(o.commandTimeoutShare)} duplicates=${pct(o.duplicateShare)} delivery_failures=${pct(o.deliveryFailureShare)} `
       + `lambda_failures=${pct(o.lambdaFailureShare)}`,
-    `simulate: deployment concurrency=${o.reservedConcurrency} batch=${o.batchSize}/${o.batchWindowSeconds}s visibility_s=${o.queueVisibilitySeconds} `
+    `simulate: deployment concurrency=${o.maximumConcurrency} batch=${o.batchSize}/${o.batchWindowSeconds}s visibility_s=${o.queueVisibilitySeconds} `
       + `max_receives=${o.maxReceiveCount} online_wait_s=${o.onlineWaitSeconds} heartbeat_s=${o.heartbeatTimeoutSeconds} `
       + `execution_timeout_s=${o.executionTimeoutSeconds} lambda_timeout_s=${o.lambdaTimeoutSeconds} `
       + `rates_per_s send=${o.sendCommandRate}/${o.sendCommandBurst} describe=${o.describeRate}/${o.describeBurst} complete=${o.completeRate}/${o.completeBurst}`,
