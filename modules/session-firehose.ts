@@ -69,10 +69,13 @@ export class SessionFirehose extends Construct {
         Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
         Resource: archive.bucketArn,
       },
+      // The object actions of AWS's documented policy for a Firehose S3 destination (Amazon Data
+      // Firehose Developer Guide, "Grant Firehose access to an Amazon S3 destination"), on this
+      // stream's prefixes only.
       {
         Sid: 'WriteSessionPrefixes',
         Effect: 'Allow',
-        Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        Action: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
         Resource: prefixes.map((p) => archive.objectsArn(p)),
       },
       {

@@ -51,11 +51,13 @@ export class SessionInstanceIam extends Construct {
       },
       {
         // The agent looks the group up by name prefix before streaming (and reads whether it is
-        // encrypted); DescribeLogGroups cannot be narrowed to one group.
+        // encrypted). DescribeLogGroups has no resource type in the Service Authorization
+        // Reference (CloudWatch Logs): IAM matches it only against "*", so a log-group ARN here
+        // would allow nothing.
         Sid: 'FindSessionLogGroup',
         Effect: 'Allow',
         Action: 'logs:DescribeLogGroups',
-        Resource: aws.arn('logs', 'log-group:*'),
+        Resource: '*',
       },
     ];
     if (props.sessionKmsKeyArn) {

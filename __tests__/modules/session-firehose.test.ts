@@ -86,7 +86,7 @@ describe('session Firehose stream', () => {
         Sid: 'FindBucket', Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: bucketArn,
       });
       expect(statement(policy.policy, 'WriteSessionPrefixes')).toEqual({
-        Sid: 'WriteSessionPrefixes', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        Sid: 'WriteSessionPrefixes', Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
         Resource: [`${bucketArn}/session-logs/*`, `${bucketArn}/session-logs-errors/*`],
       });
       expect(statement(policy.policy, 'WriteOwnErrorLog')).toEqual({
