@@ -1,7 +1,10 @@
 import { Construct } from 'constructs';
 import { ITerraformDependable } from 'cdktf';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { SessionLogsConfig } from '../config/schema';
+import { AwsContext } from './aws-context';
+import { policyDocument } from './iam';
 import { escapeTemplate, multilineText } from './terraform-text';
 
 /** The regional document whose inputs are the default preferences of every Standard_Stream session. */
@@ -17,6 +20,7 @@ export interface SessionPreferencesProps {
   readonly logGroup: ITerraformDependable;
   /** `<project>-<environment>`: the custom document is `<namePrefix>-session-preferences`. */
   readonly namePrefix: string;
+  readonly aws: AwsContext;
 }
 
 /**
@@ -30,6 +34,11 @@ export class SessionPreferences extends Construct {
   readonly documentName: string;
   /** The inputs as written into the document, for readers that want them without parsing. */
   readonly inputs: Record<string, unknown>;
+  /**
+   * Custom mode only: what operators need to start sessions that are logged. Attach it to the
+   * operators' roles instead of a policy that allows `ssm:StartSession` on any document.
+   */
+  readonly operatorPolicy?: IamPolicy;
 
   constructor(scope: Construct, id: string, props: SessionPreferencesProps) {
     super(scope, id);
@@ -65,6 +74,40 @@ export class SessionPreferences extends Construct {
       dependsOn: [props.logGroup],
     });
 
-    if (c.mode === 'adopt') this.document.importFrom(DEFAULT_SESSION_DOCUMENT);
+    if (c.mode === 'adopt') {
+      this.document.importFrom(DEFAULT_SESSION_DOCUMENT);
+      return;
+    }
+
+    // A custom document holds preferences only for sessions started with it: the console, Fleet
+    // Manager and `start-session` without `--document-name` use SSM-SessionManagerRunShell, which
+    // would not log. With ssm:SessionDocumentAccessCheck, Session Manager checks the caller may use
+    // the document a session starts with, the default one included; this policy names only ours
+    // (AWS Systems Manager User Guide, "Start a default shell session by specifying the default
+    // session document in IAM policies" and "Enforce a session document permission check for the
+    // AWS CLI").
+    const { aws } = props;
+    this.operatorPolicy = new IamPolicy(this, 'operator-policy', {
+      name: `${props.namePrefix}-session-operator`,
+      description: `Start Session Manager sessions only with ${this.documentName}, so every session is logged`,
+      policy: policyDocument([
+        {
+          Sid: 'StartLoggedSessionsOnly',
+          Effect: 'Allow',
+          Action: 'ssm:StartSession',
+          Resource: [aws.arn('ec2', 'instance/*'), aws.arn('ssm', `document/${this.documentName}`)],
+          Condition: { BoolIfExists: { 'ssm:SessionDocumentAccessCheck': 'true' } },
+        },
+        {
+          // The session manager plugin ends (and may resume) sessions. Session ids start with the
+          // caller's role session or user name, which this stack cannot know, so the resource is
+          // every session of this account and region, not other accounts' or regions'.
+          Sid: 'EndSessions',
+          Effect: 'Allow',
+          Action: ['ssm:TerminateSession', 'ssm:ResumeSession'],
+          Resource: aws.arn('ssm', 'session/*'),
+        },
+      ]),
+    });
   }
 }

@@ -51,6 +51,7 @@ export class SessionLogsStack extends BaseStack {
       logGroupEncrypted: this.logGroup.kmsKeyArn !== undefined,
       logGroup: this.logGroup.logGroup,
       namePrefix,
+      aws,
     });
 
     this.firehose = new SessionFirehose(this, 'firehose', {
@@ -132,6 +133,8 @@ export class SessionLogsStack extends BaseStack {
     if (this.config.sessionLogs.sessionDocument.mode === 'custom') {
       out('start_session_command', `aws ssm start-session --target <instance-id> --document-name ${this.preferences.documentName}`,
         'Sessions use these preferences only when started with this document');
+      out('operator_policy_arn', this.preferences.operatorPolicy!.arn,
+        'Attach to operator roles: ssm:StartSession only with the logged session document, never SSM-SessionManagerRunShell');
     }
     out('instance_policy_arn', this.instanceIam.policy.arn, 'Attach to instance roles so their sessions can stream to the log group');
     if (this.instanceIam.instanceProfile) {

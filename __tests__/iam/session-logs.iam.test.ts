@@ -144,6 +144,27 @@ function build(r: RenderedStack): Case[] {
   cases.push({ name: 'analyst (Athena) PutObject of query results over plain HTTP', expect: 'Denied', principal: roleSession('analyst', 'alice'), action: 's3:PutObject', resource: result,
     context: asRole('analyst', { ...athenaSse, ...PLAIN_HTTP }), identity: [analystPolicy], resourcePolicy: bucketPolicy });
 
+  // Operators with the exported operator policy (custom document mode): sessions start only with
+  // the logged document. What the engine cannot show: that ssm:SessionDocumentAccessCheck makes
+  // Session Manager check the document of a session started without --document-name; it does
+  // show that the default document, the one such a session would use, is denied.
+  const operatorAddress = w.addresses('aws_iam_policy').find((a) => /session-operator$/.test(String(w.of(a).name)));
+  const customDocument = w.find('aws_ssm_document', 'preferences/document');
+  if (operatorAddress) {
+    const operatorPolicy = r.policy(operatorAddress);
+    const userId = 'AROAEXAMPLEOPERATOR1:alice';
+    const op = (name: string, expect: Case['expect'], action: string, resource: string): Case => ({
+      name: `operator ${name}`, expect, principal: roleSession('operator', 'alice'), action, resource,
+      context: asRole('operator', { 'aws:userid': userId, ...(action === 'ssm:StartSession' ? { 'ssm:SessionDocumentAccessCheck': 'true' } : {}) }), identity: [operatorPolicy],
+    });
+    cases.push(op('StartSession on an instance', 'Allowed', 'ssm:StartSession', arn('ec2', 'instance/i-0123456789abcdef0')));
+    cases.push(op(`StartSession with the logged document ${customDocument.name}`, 'Allowed', 'ssm:StartSession', String(customDocument.arn)));
+    cases.push(op('StartSession with SSM-SessionManagerRunShell (console, Fleet Manager, no --document-name)', 'Denied', 'ssm:StartSession', arn('ssm', 'document/SSM-SessionManagerRunShell')));
+    cases.push(op('StartSession with AWS-StartPortForwardingSession', 'Denied', 'ssm:StartSession', arn('ssm', 'document/AWS-StartPortForwardingSession')));
+    cases.push(op('TerminateSession of its own session', 'Allowed', 'ssm:TerminateSession', arn('ssm', 'session/alice-0a1b2c3d4e5f67890')));
+    cases.push(op('TerminateSession of a session in another account', 'Denied', 'ssm:TerminateSession', arn('ssm', 'session/alice-0a1b2c3d4e5f67890', OTHER_ACCOUNT)));
+  }
+
   // The alarm topic, when the stack creates one.
   for (const t of w.addresses('aws_sns_topic').map((a) => w.of(a))) {
     const topicPolicy = r.attachedTo(String(t.arn)).map((p) => p.document)[0];
@@ -164,5 +185,12 @@ describe.each(CONFIGS)('session-logs policies judged by the IAM engine (%s confi
     const results = await evaluate(`session-logs (${label})`, cases);
     expect(results.length).toBeGreaterThan(25);
     expect(wrong(results)).toEqual([]);
+  });
+
+  it('exports an operator policy in custom document mode, none when adopting the default document', () => {
+    expect(cases.some((c) => c.name.startsWith('operator StartSession with the logged document'))).toBe(true);
+    const adopt = synthStacks(testConfig({ ...overrides, sessionLogs: { ...(overrides.sessionLogs as object), sessionDocument: { mode: 'adopt' } } }))['session-logs'];
+    expect(Object.values(adopt.resource?.aws_iam_policy ?? {}).map((p: any) => p.name)).not.toContain('logrescue-dev-session-operator');
+    expect(adopt.output?.operator_policy_arn).toBeUndefined();
   });
 });

@@ -23,6 +23,7 @@ describe('session-logs stack', () => {
       firehose_stream_name: 'logrescue-dev-session-logs',
       session_document_name: 'logrescue-dev-session-preferences',
       start_session_command: 'aws ssm start-session --target <instance-id> --document-name logrescue-dev-session-preferences',
+      operator_policy_arn: ref(s, 'aws_iam_policy', 'preferences/operator-policy', 'arn'),
       instance_policy_arn: ref(s, 'aws_iam_policy', 'instance-iam/policy', 'arn'),
       instance_profile_name: ref(s, 'aws_iam_instance_profile', 'instance-iam/profile', 'name'),
       athena_workgroup: ref(s, 'aws_athena_workgroup', 'analysis/workgroup', 'name'),
