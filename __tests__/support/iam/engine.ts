@@ -114,7 +114,9 @@ async function keyAppliesTo(key: string, action: string): Promise<boolean> {
       keys.push(...(await iamResourceTypeDetails(service, rt.name)).conditionKeys);
     } catch { /* a resource type without details */ }
   }
-  return keys.some((k) => new RegExp(`^${k.replace(/[.+^$()|[\]\\]/g, '\\$&').replace(/\$\{[^}]+\}/g, '.+')}$`, 'i').test(key));
+  // `aws:ResourceTag/${TagKey}`, `kms:EncryptionContext:${EncryptionContextKey}`: the placeholder is any text.
+  const pattern = (k: string) => new RegExp(`^${k.split(/\$\{[^}]+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`, 'i');
+  return keys.some((k) => pattern(k).test(key));
 }
 
 export interface StaticFinding { readonly where: string; readonly rule: string; readonly detail: string }

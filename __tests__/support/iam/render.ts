@@ -180,6 +180,7 @@ export class World {
    * know, a function it cannot evaluate) fail with Terraform's message.
    */
   evaluate(values: string[]): unknown[] {
+    if (!values.length) return [];
     const used = new Set<string>();
     const outputs: Record<string, { value: string }> = {};
     values.forEach((v, i) => { outputs[`v${i}`] = { value: this.rewrite(v, used) }; });
