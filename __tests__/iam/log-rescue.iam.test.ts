@@ -144,7 +144,7 @@ function build(r: RenderedStack): Built {
   // has the exported upload policy attached. EC2 names the role session after the instance.
   const instanceRole = 'web-fleet-instance';
   const instance = roleSession(instanceRole, INSTANCE);
-  const sse = keyArn
+  const sse: Record<string, string> = keyArn
     ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn }
     : { 's3:x-amz-server-side-encryption': 'AES256' };
   const key = (g: string, id: string, file: string) => `${bucket.arn}/instance-logs/${g}/${id}/${EVENT_TIME}/${file}`;

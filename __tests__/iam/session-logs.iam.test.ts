@@ -55,7 +55,7 @@ function build(r: RenderedStack): Case[] {
   });
   // Firehose with an SSE-KMS destination sends the key it was given; in SSE-S3 mode it sends no
   // encryption header and the bucket's default encryption applies.
-  const firehoseSse = keyArn ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } : {};
+  const firehoseSse: Record<string, string> = keyArn ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } : {};
   const delivered = `${bucket.arn}/session-logs/year=2026/month=12/day=03/logrescue-dev-session-logs-1-2026-12-03-20-15-00-0a1b2c3d.gz`;
   const failed = `${bucket.arn}/session-logs-errors/processing-failed/year=2026/month=12/day=03/logrescue-dev-session-logs-1-2026-12-03-20-15-00-0a1b2c3d`;
   // The S3 actions of AWS's documented Firehose policy for an S3 destination.
@@ -137,7 +137,7 @@ function build(r: RenderedStack): Case[] {
   // enforced result encryption (SSE_S3 -> AES256 header; SSE_KMS -> aws:kms + the key). The
   // analyst's own policy is the account's; the bucket policy must not stand in the way.
   const analystPolicy: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: `${bucket.arn}/athena-results/*` }] };
-  const athenaSse = keyArn ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } : { 's3:x-amz-server-side-encryption': 'AES256' };
+  const athenaSse: Record<string, string> = keyArn ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } : { 's3:x-amz-server-side-encryption': 'AES256' };
   const result = `${bucket.arn}/athena-results/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d.csv`;
   cases.push({ name: 'analyst (Athena) PutObject of query results', expect: 'Allowed', principal: roleSession('analyst', 'alice'), action: 's3:PutObject', resource: result,
     context: asRole('analyst', athenaSse), identity: [analystPolicy], resourcePolicy: bucketPolicy });
