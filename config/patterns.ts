@@ -15,6 +15,31 @@ export const HOOK_NAME_PATTERN = '^[A-Za-z0-9/_-]{1,255}$';
  */
 export const LOG_GLOB_PATTERN = '^/[A-Za-z0-9_.*?+@%, /\\[\\]-]{0,1023}$';
 
+/** At most this many globs in `logRescue.command.logGlobs` (the document's `logGlobs` parameter). */
+export const MAX_LOG_GLOBS = 50;
+
+/**
+ * Most characters of `logRescue.command.logGlobs` joined with `|` (the value of the document's
+ * `logGlobs` parameter). SSM refuses a document over 64 KB ("The content of the document must not
+ * exceed 64KB. This quota also includes the content specified for input parameters at runtime":
+ * SSM API reference, CreateDocument, Content,
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html), and the document carries the list twice: as the
+ * parameter's default, and as the allowedPattern that pins the parameter to exactly that value, where
+ * each of . * ? + [ ] | costs 3 bytes (escaped for the regex, then for JSON). A sender that passes the
+ * value at runtime adds it a third time. So each character may cost 5 bytes; 4,096 of them (50 globs
+ * of 80 characters) leave the largest document the schema accepts well inside the limit, with room
+ * for the script to grow: __tests__/modules/rescue-document-size.test.ts renders it and measures.
+ */
+export const MAX_LOG_GLOBS_LENGTH = 4096;
+
+/**
+ * Longest `logRescue.prefix`. An S3 object key is at most 1,024 bytes, prefix and delimiters included
+ * ("maximum length of 1,024 bytes": S3 User Guide, Naming Amazon S3 objects,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html), and the rescue's longest key
+ * is `<prefix>/<group name, ≤255>/<instance id, ≤19>/<eventTime, 16>/manifest.json`: 717.
+ */
+export const MAX_RESCUE_PREFIX_LENGTH = 1024 - ['', 'x'.repeat(255), 'i-0123456789abcdef0', '20261120T223000Z', 'manifest.json'].join('/').length;
+
 /** The stacks of this app; each has its own state (and Terraform Cloud workspace). */
 export const STACK_NAMES = ['log-rescue', 'session-logs', 'demo-fleet'] as const;
 

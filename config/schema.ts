@@ -7,7 +7,9 @@
  * `load.ts` turns zod issues into one message listing every problem.
  */
 import { z } from 'zod';
-import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, STACK_NAMES } from './patterns';
+import {
+  ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH, MAX_RESCUE_PREFIX_LENGTH, STACK_NAMES,
+} from './patterns';
 
 export { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN };
 
@@ -64,7 +66,17 @@ const arn = (service: string, resource = '') =>
     new RegExp(`^arn:aws(-cn|-us-gov)?:${service}:[a-z0-9-]*:(\\d{12})?:${resource}.+$`),
     `an ARN of the form arn:aws:${service}:<region>:<account>:${resource}...`,
   );
-export const kmsKeyArn = arn('kms', 'key/');
+/**
+ * A KMS key ARN: `arn:<partition>:kms:<region>:<account>:key/<key id>`, the key id a UUID or, for a
+ * multi-Region key, `mrk-` and 32 hex digits ("Key ID: 1234abcd-12ab-34cd-56ef-1234567890ab", "Key
+ * ID: mrk-1234abcd12ab34cd56ef1234567890ab": KMS API reference, KeyId of DescribeKey and
+ * ReplicateKey, https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html). Exact, so
+ * the ARN can be written into the rescue document's script and the document's size is bounded.
+ */
+export const kmsKeyArn = z.string().regex(
+  /^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]{1,32}:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+  'an ARN of the form arn:aws:kms:<region>:<account>:key/<key id> (a key id such as 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-1234abcd12ab34cd56ef1234567890ab)',
+);
 
 /** Lowercase DNS-ish identifier, safe inside resource names and S3 keys. */
 const slug = (max: number) =>
@@ -228,8 +240,11 @@ const logRescueSchema = z.object({
   /** @default true */
   enabled: z.boolean().default(true),
   archiveBucket: archiveBucketSchema.default({}),
-  /** Archive keys are `<prefix>/<asg>/<instance-id>/<UTC time>/`. @default "instance-logs" */
-  prefix: keyPrefix.default('instance-logs'),
+  /**
+   * Archive keys are `<prefix>/<asg>/<instance-id>/<UTC time>/`. At most 717 characters, so the
+   * longest key stays within S3's 1,024 bytes (config/patterns.ts). @default "instance-logs"
+   */
+  prefix: keyPrefix.max(MAX_RESCUE_PREFIX_LENGTH, `at most ${MAX_RESCUE_PREFIX_LENGTH} characters: with the group name (up to 255), instance id and time, archive keys must stay within S3's 1,024-byte key limit`).default('instance-logs'),
   /** The groups to protect: names, or outputs of another state. */
   autoScalingGroups: unique(asgRef).default([]),
   lifecycleHook: z.object({
@@ -244,7 +259,18 @@ const logRescueSchema = z.object({
     /** Upper bound on the collection + upload; must be shorter than the heartbeat. @default 600 */
     executionTimeoutSeconds: intIn(30, 7200).default(600),
     /** @default ["/var/log/messages", "/var/log/cloud-init*.log", "/var/log/amazon/ssm/*"] */
-    logGlobs: z.array(logGlob).min(1, 'at least one glob').max(50, 'at most 50 globs').default(DEFAULT_LOG_GLOBS),
+    logGlobs: z.array(logGlob).min(1, 'at least one glob').max(MAX_LOG_GLOBS, `at most ${MAX_LOG_GLOBS} globs`)
+      .superRefine((globs, ctx) => {
+        const length = globs.join('|').length;
+        if (length > MAX_LOG_GLOBS_LENGTH) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: `at most ${MAX_LOG_GLOBS_LENGTH} characters in all, counting one | between globs (these are ${length}): `
+              + `the SSM document holds the list twice (default and pinned allowedPattern) and SSM refuses a document over 64 KB`,
+          });
+        }
+      })
+      .default(DEFAULT_LOG_GLOBS),
     /** Export the systemd journal too. @default true */
     includeJournal: z.boolean().default(true),
   }).strict().default({}),

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, NO_LIFECYCLE_HOOK } from '../config/patterns';
+import {
+  ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH, MAX_RESCUE_PREFIX_LENGTH, NO_LIFECYCLE_HOOK,
+} from '../config/patterns';
 import { escapeTemplate, multilineText } from './terraform-text';
 
 /**
@@ -23,8 +25,8 @@ export type RescueDocumentParameter = (typeof RESCUE_DOCUMENT_PARAMETERS)[number
 /** The hook name sent for a Spot interruption, which has no lifecycle action. */
 export { NO_LIFECYCLE_HOOK };
 
-/** At most this many globs in one `logGlobs` value (the config's own limit). */
-export const MAX_LOG_GLOBS = 50;
+/** At most this many globs in one `logGlobs` value, of at most this many characters joined (the config's own limits). */
+export { MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH };
 
 /** Anchored pattern without its anchors, to be combined into a bigger one. */
 function unanchored(pattern: string): string {
@@ -105,6 +107,10 @@ export function assertScriptSafeDestination(props: Pick<RescueDocumentProps, 'bu
     if (value.includes("'") || !LITERAL_RULES[name].re.test(value)) {
       throw new Error(`rescue document: ${name} ${JSON.stringify(value)} cannot be written into the script: it must be ${LITERAL_RULES[name].what}`);
     }
+    // The document's size is proven for the longest prefix the config accepts, and S3 keys end there.
+    if (name === 'prefix' && value.length > MAX_RESCUE_PREFIX_LENGTH) {
+      throw new Error(`rescue document: prefix is ${value.length} characters; at most ${MAX_RESCUE_PREFIX_LENGTH} (S3 keys are at most 1,024 bytes)`);
+    }
   };
   check('bucketName', props.bucketName, true);
   check('prefix', props.prefix, false);
@@ -169,7 +175,9 @@ export function rescueDocumentContent(props: RescueDocumentProps): string {
       trigger: parameter('trigger', 'What ends the instance: lifecycle (scale-in) or spot (interruption warning).', 'lifecycle'),
       eventTime: parameter('eventTime', 'UTC time of the event, YYYYMMDDTHHMMSSZ; part of the object key, so a repeated event overwrites instead of duplicating.'),
       // Only the configured globs: whoever may send this document must not be able to archive
-      // other files of the instance (say /etc/shadow) into the bucket.
+      // other files of the instance (say /etc/shadow) into the bucket. So the list is here twice,
+      // as the default (the handler sends no logGlobs) and as the pin; the config bounds its length
+      // (MAX_LOG_GLOBS_LENGTH) so that both copies fit SSM's 64 KB document limit.
       logGlobs: {
         ...parameter('logGlobs', 'Absolute paths or globs of the logs to collect, separated by |. Directories are collected recursively.', props.logGlobs.join('|')),
         allowedPattern: `^${escapeRegExp(props.logGlobs.join('|'))}$`,
@@ -201,6 +209,9 @@ function escapeRegExp(text: string): string {
 /** Why these globs cannot be the `logGlobs` parameter, or undefined when they can. */
 export function logGlobsProblem(globs: readonly string[]): string | undefined {
   if (globs.length === 0 || globs.length > MAX_LOG_GLOBS) return `must have 1..${MAX_LOG_GLOBS} globs`;
+  const length = globs.join('|').length;
+  // The list is in the document twice (default and pinned pattern): this keeps it within SSM's 64 KB.
+  if (length > MAX_LOG_GLOBS_LENGTH) return `are ${length} characters joined with |; at most ${MAX_LOG_GLOBS_LENGTH} keep the document within SSM's 64 KB`;
   const single = new RegExp(`^${GLOB}$`);
   const bad = globs.filter((g) => !new RegExp(LOG_GLOB_PATTERN).test(g) || !single.test(g));
   if (bad.length > 0) {

@@ -50,6 +50,7 @@ const CATALOGUE: Row[] = [
   ['the same group twice', { logRescue: { autoScalingGroups: ['web-fleet', 'web-fleet'] } }, 'logRescue.autoScalingGroups[1]', 'no duplicates'],
   ['the same role twice', { logRescue: { attachInstancePolicyToRoles: ['fleet-role', 'fleet-role'] } }, 'logRescue.attachInstancePolicyToRoles[1]', 'no duplicates'],
   ['a workspace for a stack that does not exist', { backend: { type: 'cloud', organization: 'acme', workspaces: { 'log-rescu': 'ws' } } }, 'backend.workspaces.log-rescu', 'one of "log-rescue", "session-logs", "demo-fleet"'],
+  ['log globs too long for the SSM document in all', { logRescue: { command: { logGlobs: Array.from({ length: 50 }, () => `/var/log/${'a'.repeat(100)}`) } } }, 'logRescue.command.logGlobs', 'at most 4096 characters in all'],
   ['no log globs at all', { logRescue: { command: { logGlobs: [] } } }, 'logRescue.command.logGlobs', 'at least one glob'],
   ['key prefix with a leading slash', { logRescue: { prefix: '/instance-logs' } }, 'logRescue.prefix'],
   ['key prefix with ..', { logRescue: { prefix: 'logs/../other' } }, 'logRescue.prefix'],
