@@ -4,7 +4,7 @@
  * put-object: a CLI of the configured version that checks the SHA-256 or Content-MD5 like S3; see
  * bin/aws) and journalctl, all recording what they were asked.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -138,6 +138,41 @@ export class ScriptSandbox {
   }
 
   run(script: string, opts: RunOptions = {}): ScriptRun {
+    const { command, args, options, collect } = this.prepare(script, opts);
+    const result = spawnSync(command, args, { ...options, encoding: 'utf8' });
+    if (result.error) throw result.error;
+    return collect(result.status, result.stdout, result.stderr);
+  }
+
+  /**
+   * `run` without blocking the event loop: for scripts that talk to a server in this process (a
+   * synchronous spawn would stop it from answering).
+   */
+  runAsync(script: string, opts: RunOptions = {}): Promise<ScriptRun> {
+    const { command, args, options, collect } = this.prepare(script, opts);
+    return new Promise((resolve, reject) => {
+      const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => err.push(c));
+      child.on('error', reject);
+      child.on('close', (status) => {
+        try {
+          resolve(collect(status, Buffer.concat(out).toString('utf8'), Buffer.concat(err).toString('utf8')));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+
+  private prepare(script: string, opts: RunOptions): {
+    command: string;
+    args: string[];
+    options: { cwd: string; timeout: number; env: NodeJS.ProcessEnv };
+    collect: (status: number | null, stdout: string, stderr: string) => ScriptRun;
+  } {
     const dir = path.join(this.root, `run-${++this.runs}`);
     const logDir = path.join(dir, 'log');
     const captureDir = path.join(dir, 'capture');
@@ -149,9 +184,8 @@ export class ScriptSandbox {
     const via = opts.via ?? 'agent';
     // The agent runs `sh -c <path>`; `"$0"` is that, for a path with a space in it.
     const [command, args] = via === 'agent' ? ['/bin/sh', ['-c', '"$0"', scriptPath]] : via === 'sh' ? ['/bin/sh', [scriptPath]] : ['/bin/bash', [scriptPath]];
-    const result = spawnSync(command, args, {
+    const options = {
       cwd: dir,
-      encoding: 'utf8',
       timeout: 60_000,
       env: {
         PATH: this.binDir,
@@ -162,27 +196,28 @@ export class ScriptSandbox {
         STANDIN_NODE: process.execPath,
         ...opts.env,
       },
-    });
-    if (result.error) throw result.error;
-
-    const awsCalls: string[][] = [];
-    for (let n = 1; fs.existsSync(path.join(logDir, `aws-call-${n}`)); n++) {
-      awsCalls.push(fs.readFileSync(path.join(logDir, `aws-call-${n}`), 'utf8').split('\0').slice(0, -1));
-    }
-    const versionCount = path.join(logDir, 'aws-version.count');
-    const journalArgs = path.join(logDir, 'journalctl.args');
-    const curlLog = path.join(logDir, 'curl.log');
-    return {
-      status: result.status,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      uploads: readTree(captureDir),
-      awsCalls,
-      awsVersionCalls: fs.existsSync(versionCount) ? Number(fs.readFileSync(versionCount, 'utf8')) : 0,
-      curlLog: fs.existsSync(curlLog) ? fs.readFileSync(curlLog, 'utf8') : '',
-      journalctlArgs: fs.existsSync(journalArgs) ? fs.readFileSync(journalArgs, 'utf8').split('\n').slice(0, -1) : undefined,
-      leftovers: fs.readdirSync(tmpDir),
     };
+    const collect = (status: number | null, stdout: string, stderr: string): ScriptRun => {
+      const awsCalls: string[][] = [];
+      for (let n = 1; fs.existsSync(path.join(logDir, `aws-call-${n}`)); n++) {
+        awsCalls.push(fs.readFileSync(path.join(logDir, `aws-call-${n}`), 'utf8').split('\0').slice(0, -1));
+      }
+      const versionCount = path.join(logDir, 'aws-version.count');
+      const journalArgs = path.join(logDir, 'journalctl.args');
+      const curlLog = path.join(logDir, 'curl.log');
+      return {
+        status,
+        stdout,
+        stderr,
+        uploads: readTree(captureDir),
+        awsCalls,
+        awsVersionCalls: fs.existsSync(versionCount) ? Number(fs.readFileSync(versionCount, 'utf8')) : 0,
+        curlLog: fs.existsSync(curlLog) ? fs.readFileSync(curlLog, 'utf8') : '',
+        journalctlArgs: fs.existsSync(journalArgs) ? fs.readFileSync(journalArgs, 'utf8').split('\n').slice(0, -1) : undefined,
+        leftovers: fs.readdirSync(tmpDir),
+      };
+    };
+    return { command, args, options, collect };
   }
 
   /** Files the canary directory gained: an injected command ran. */
