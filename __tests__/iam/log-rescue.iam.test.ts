@@ -32,9 +32,15 @@ export function handlerSdkActions(): string[] {
   return [...actions].sort();
 }
 
-const CONFIGS: Array<[string, Record<string, unknown>]> = [
+const CONFIGS: Array<[string, Record<string, unknown>, Record<string, Record<string, unknown>>?]> = [
   ['default', {}],
   ['every KMS option on', { logRescue: { archiveBucket: { encryption: 'SSE-KMS' }, alarms: { createTopic: true } } }],
+  // Groups another team's state owns: the policy's group list is a Terraform expression over that
+  // state's output, evaluated here with the output's value.
+  ['groups from another team\'s state', {
+    remoteStates: { fleet: { type: 's3', bucket: 'acme-tf-state', key: 'fleet/terraform.tfstate', region: 'us-east-1' } },
+    logRescue: { autoScalingGroups: ['web-fleet', { fromRemoteState: { state: 'fleet', output: 'asg_names' } }] },
+  }, { fleet: { asg_names: ['batch-fleet', 'web-fleet'] } }],
 ];
 
 const INSTANCE = 'i-0123456789abcdef0';
@@ -190,15 +196,16 @@ function build(r: RenderedStack): Built {
   return { cases, handlerCalls };
 }
 
-describe.each(CONFIGS)('log-rescue policies judged by the IAM engine (%s config)', (label, overrides) => {
+describe.each(CONFIGS)('log-rescue policies judged by the IAM engine (%s config)', (label, overrides, remoteOutputs) => {
   let built: Built;
   beforeAll(() => {
-    built = build(renderStack(synthStacks(testConfig(overrides))['log-rescue']));
+    built = build(renderStack(synthStacks(testConfig(overrides))['log-rescue'], remoteOutputs));
   });
 
   it('allows every call the system makes and denies every abuse', async () => {
     const results = await evaluate(`log-rescue (${label})`, built.cases);
     expect(results.length).toBeGreaterThan(40);
+    if (remoteOutputs) expect(results.map((r) => r.name)).toContain('handler CompleteLifecycleAction on protected group batch-fleet');
     expect(wrong(results)).toEqual([]);
   });
 

@@ -47,8 +47,11 @@ function attributesOf(type: string, name: string, config: Record<string, any>, r
     case 'data.aws_partition': return { partition: PARTITION, dns_suffix: DNS_SUFFIX, id: PARTITION };
     case 'data.aws_region': return { name: region, id: region };
     case 'data.terraform_remote_state': {
-      const outputs = remoteOutputs[name];
-      if (!outputs) throw new Error(`cannot resolve data.terraform_remote_state.${name}: the test gave no outputs for it`);
+      // Keyed by the config's name for the state (the construct id: `remoteStates.<name>`).
+      const path = config['//']?.metadata?.path as string | undefined;
+      const id = path ? path.split('/').pop()! : (/^remote-state_(.+)_[0-9A-F]{8}$/.exec(name)?.[1] ?? name);
+      const outputs = remoteOutputs[id] ?? remoteOutputs[name];
+      if (!outputs) throw new Error(`cannot resolve data.terraform_remote_state.${name}: the test gave no outputs for remote state "${id}"`);
       return { outputs };
     }
     case 'aws_s3_bucket': {
