@@ -53,6 +53,23 @@ function agentNotOnline(h: ReturnType<typeof queueHarness>, pingStatus: 'Connect
   h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
 }
 
+// SQS takes a per-message delay of 0..900 s ("Valid values: 0 to 900. Maximum: 15 minutes.": SQS
+// API reference, SendMessage, DelaySeconds,
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html); a
+// larger one is refused and the look again would be lost.
+test('every DelaySeconds it sends is one SQS accepts (an integer 0..900), through the longest online wait the config allows', async () => {
+  const h = queueHarness(60);
+  agentNotOnline(h);
+  let { sent } = await h.deliver([sqsRecord(body(lifecycleEvent()), messageId(0))]);
+  const delays: number[] = [];
+  while (sent.length > 0 && delays.length < 100) {
+    delays.push(sent[0].DelaySeconds);
+    ({ sent } = await h.deliver([h.comesBack(sent[0])]));
+  }
+  expect(delays.length).toBeGreaterThanOrEqual(12);
+  expect(delays.filter((d) => !(Number.isInteger(d) && d >= 0 && d <= 900))).toEqual([]);
+});
+
 test('agent not Online: the event goes back to the queue in 5 s with the wait clock; nothing sleeps, nothing is released', async () => {
   const h = queueHarness();
   agentNotOnline(h);

@@ -54,6 +54,23 @@ describe('lifecycle action', () => {
     expect(h.sleeps).toEqual([]);
   });
 
+  // SendCommand's Comment is at most 100 characters in the SSM API (SendCommand, Comment,
+  // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html; the
+  // stored copies of that page searched for this change did not show the constraint, so the number
+  // is the handler's own, see docs/aws-limits.md), and an event id may be up to 128 characters here
+  // (events.ts), so the handler cuts the comment.
+  test('keeps the SendCommand comment within 100 characters whatever the event id', async () => {
+    const h = harness();
+    h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
+    h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+
+    await h.handler(lifecycleEvent({}, { id: 'e'.repeat(128) }));
+
+    const [sent] = inputs(h.ssm.commandCalls(SendCommandCommand)) as Array<{ Comment: string }>;
+    expect(sent.Comment).toMatch(/^log rescue \(lifecycle\) of 1 instance\(s\), event e+$/);
+    expect(sent.Comment.length).toBeLessThanOrEqual(100);
+  });
+
   test('agent comes online while waiting: polls a few seconds apart, then sends', async () => {
     const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand)
