@@ -32,12 +32,18 @@ export class InstanceUploadPolicy extends Construct {
       { Sid: 'UploadRescuedLogsOnly', Effect: 'Allow', Action: 's3:PutObject', Resource: props.archive.objectsArn(props.prefix) },
     ];
     if (props.archive.kmsKeyArn) {
+      // S3 asks KMS for a data key on the uploader's behalf (kms:GenerateDataKey; it never calls
+      // Encrypt), with the bucket ARN as encryption context when S3 Bucket Keys are on, the object
+      // ARN otherwise (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys").
       statements.push({
         Sid: 'EncryptUploadsWithArchiveKey',
         Effect: 'Allow',
-        Action: ['kms:GenerateDataKey', 'kms:Encrypt'],
+        Action: 'kms:GenerateDataKey',
         Resource: props.archive.kmsKeyArn,
-        Condition: { StringEquals: { 'kms:ViaService': `s3.${props.aws.region}.amazonaws.com` } },
+        Condition: {
+          StringEquals: { 'kms:ViaService': `s3.${props.aws.region}.amazonaws.com` },
+          StringLike: { 'kms:EncryptionContext:aws:s3:arn': [props.archive.bucketArn, props.archive.objectsArn(props.prefix)] },
+        },
       });
     }
     this.policy = new IamPolicy(this, 'policy', {

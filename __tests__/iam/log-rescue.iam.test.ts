@@ -166,6 +166,9 @@ function build(r: RenderedStack): Built {
     const kmsCtx = { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': String(bucket.arn), 'kms:CallerAccount': ACCOUNT };
     cases.push(up('GenerateDataKey through S3 for its upload', 'Allowed', 'kms:GenerateDataKey', keyArn, kmsCtx, defaultKeyPolicy()));
     cases.push(up('GenerateDataKey directly, not through S3', 'Denied', 'kms:GenerateDataKey', keyArn, { 'kms:CallerAccount': ACCOUNT }, defaultKeyPolicy()));
+    cases.push(up('GenerateDataKey through S3 for another bucket', 'Denied', 'kms:GenerateDataKey', keyArn,
+      { ...kmsCtx, 'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::someone-elses-bucket' }, defaultKeyPolicy()));
+    cases.push(up('Encrypt with the archive key through S3 (S3 never calls it)', 'Denied', 'kms:Encrypt', keyArn, kmsCtx, defaultKeyPolicy()));
     cases.push(up('Decrypt with the archive key', 'Denied', 'kms:Decrypt', keyArn, { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': String(bucket.arn) }, defaultKeyPolicy()));
     cases.push(up('PutObject with SSE-S3 instead of the archive key', 'Denied', 's3:PutObject', key(groups[0], INSTANCE, 'logs.tar.gz'), { 's3:x-amz-server-side-encryption': 'AES256' }));
     cases.push(up('PutObject with another KMS key', 'Denied', 's3:PutObject', key(groups[0], INSTANCE, 'logs.tar.gz'),
