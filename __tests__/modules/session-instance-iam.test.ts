@@ -1,4 +1,4 @@
-import { onlyResource, resourcesOf } from '../support/synth';
+import { onlyResource, resourceAt, resourcesOf } from '../support/synth';
 import { contextRefs, parseJsonencode, ref, sessionStack } from '../stacks/session-logs.helpers';
 
 const SESSION_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -7,7 +7,7 @@ describe('session instance IAM', () => {
   it('a managed policy that lets an instance stream to this log group only, exported as an output', () => {
     const s = sessionStack();
     const groupArn = ref(s, 'aws_cloudwatch_log_group', 'log-group/group', 'arn');
-    const policy = onlyResource(s, 'aws_iam_policy');
+    const policy = resourceAt(s, 'aws_iam_policy', 'instance-iam/policy');
     expect(policy.name).toBe('logrescue-dev-session-logging');
     expect(parseJsonencode(policy.policy).Statement).toEqual([
       {
@@ -27,7 +27,7 @@ describe('session instance IAM', () => {
 
   it('with a session KMS key: may decrypt with that key', () => {
     const s = sessionStack({ sessionDocument: { sessionKmsKeyArn: SESSION_KEY } });
-    const st = parseJsonencode(onlyResource(s, 'aws_iam_policy').policy).Statement;
+    const st = parseJsonencode(resourceAt(s, 'aws_iam_policy', 'instance-iam/policy').policy).Statement;
     expect(st).toContainEqual({ Sid: 'DecryptSessionData', Effect: 'Allow', Action: 'kms:Decrypt', Resource: SESSION_KEY });
   });
 
