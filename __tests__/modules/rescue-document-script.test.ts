@@ -340,7 +340,8 @@ describe('the digest S3 checks follows `aws --version`', () => {
     const run = sandbox.run(script, { env: { ...small(), STANDIN_AWS_VERSION: version, STANDIN_AWS_TAMPER: target } });
     expect(run.status).not.toBe(0);
     const what = digest === 'SHA256' ? 'The SHA256 you specified' : 'The Content-MD5 you specified';
-    expect(run.stderr).toMatch(new RegExp(`BadDigest\\) when calling the PutObject operation: ${what}[\\s\\S]*log-rescue: error: upload of s3://acme-logs/instance-logs/.*/${target.replace('.', '\\.')} failed \\(aws exit 1\\)`));
+    const exit = version === V1_AMAZON_LINUX_2 ? 255 : 254;
+    expect(run.stderr).toMatch(new RegExp(`BadDigest\\) when calling the PutObject operation: ${what}[\\s\\S]*log-rescue: error: upload of s3://acme-logs/instance-logs/.*/${target.replace('.', '\\.')} failed \\(aws exit ${exit}\\)`));
     expect(run.stderr).not.toMatch(/unexpected failure/);
     expect(Object.keys(run.uploads)).toEqual(target === 'manifest.json' ? [`${KEY_BASE}/logs.tar.gz`] : []);
     expect(run.leftovers).toEqual([]);
@@ -372,14 +373,15 @@ describe('the aws stand-in is the CLI it claims to be', () => {
   it('checks a Content-MD5 against the body like S3: BadDigest on a mismatch, InvalidDigest on a non-MD5', () => {
     expect(putObject(V1_AMAZON_LINUX_2, `--content-md5 ${X_MD5}`)).toMatchObject({ status: 0, uploads: { k: Buffer.from('x') } });
     const wrong = putObject(V1_AMAZON_LINUX_2, `--content-md5 ${md5(Buffer.from('y'))}`);
-    expect(wrong).toMatchObject({ status: 1, uploads: {} });
+    // v1 exits 255 on a service error (v2: 254).
+    expect(wrong).toMatchObject({ status: 255, uploads: {} });
     expect(wrong.stderr).toMatch(/\(BadDigest\).*Content-MD5 you specified did not match/);
     expect(putObject(V1_AMAZON_LINUX_2, '--content-md5 eA==').stderr).toMatch(/\(InvalidDigest\)/);
   });
 
   it('checks a SHA-256 like S3, and refuses a put-object with no digest at all', () => {
     expect(putObject(V2_CURRENT, `--checksum-algorithm SHA256 --checksum-sha256 ${X_SHA256}`)).toMatchObject({ status: 0, uploads: { k: Buffer.from('x') } });
-    expect(putObject(V2_CURRENT, `--checksum-algorithm SHA256 --checksum-sha256 ${sha256(Buffer.from('y'), 'base64')}`)).toMatchObject({ status: 1, uploads: {} });
+    expect(putObject(V2_CURRENT, `--checksum-algorithm SHA256 --checksum-sha256 ${sha256(Buffer.from('y'), 'base64')}`)).toMatchObject({ status: 254, uploads: {} });
     expect(putObject(V2_CURRENT, '')).toMatchObject({ status: 252, uploads: {} });
   });
 });
@@ -406,13 +408,13 @@ describe('failures exit non-zero with a reason, upload nothing and clean up', ()
 
   it('archive upload refused', () => {
     const run = sandbox.run(script, { env: { ...envOf(params), STANDIN_AWS_FAIL: 'all' } });
-    expectFailure(run, /AccessDenied[\s\S]*log-rescue: error: upload of s3:\/\/acme-logs\/instance-logs\/web fleet-1\.prod\/i-0abc1234def567890\/20261120T223000Z\/logs\.tar\.gz failed \(aws exit 1\)/);
+    expectFailure(run, /AccessDenied[\s\S]*log-rescue: error: upload of s3:\/\/acme-logs\/instance-logs\/web fleet-1\.prod\/i-0abc1234def567890\/20261120T223000Z\/logs\.tar\.gz failed \(aws exit 254\)/);
     expect(run.awsCalls).toHaveLength(1);
   });
 
   it('manifest upload refused', () => {
     const run = sandbox.run(script, { env: { ...envOf(params), STANDIN_AWS_FAIL: 'manifest.json' } });
-    expectFailure(run, /upload of s3:\/\/acme-logs\/.*\/manifest\.json failed \(aws exit 1\)/);
+    expectFailure(run, /upload of s3:\/\/acme-logs\/.*\/manifest\.json failed \(aws exit 254\)/);
     expect(run.awsCalls).toHaveLength(2);
   });
 
