@@ -40,6 +40,16 @@ export const MAX_LOG_GLOBS_LENGTH = 4096;
  */
 export const MAX_RESCUE_PREFIX_LENGTH = 1024 - ['', 'x'.repeat(255), 'i-0123456789abcdef0', '20261120T223000Z', 'manifest.json'].join('/').length;
 
+/**
+ * Exit code of the rescue document's script when no configured glob matched a file and the journal
+ * gave nothing: it still uploads the manifest (which says what it looked for), but an empty archive
+ * is not a rescue. The invocation ends Failed with this response code, which the handler reads and
+ * counts as NotRescued, reason `nothing-collected`. 66 is sysexits' EX_NOINPUT ("an input file did
+ * not exist or was not readable"), distinct from the script's 1 (any other failure) and from the
+ * shell's and the agent's own codes (126, 127, 128+n, 168/169 for reboot).
+ */
+export const NOTHING_COLLECTED_EXIT_CODE = 66;
+
 /** The stacks of this app; each has its own state (and Terraform Cloud workspace). */
 export const STACK_NAMES = ['log-rescue', 'session-logs', 'demo-fleet'] as const;
 
