@@ -19,8 +19,8 @@ export interface InstanceUploadPolicyProps {
 }
 
 /**
- * What a fleet's instance role needs for the rescue command to upload: put objects under this
- * stack's prefix and nothing else (no read, no list, no delete). Users attach it, together with
+ * What a fleet's instance role needs for the rescue command to upload: put objects (multipart
+ * included) under this stack's prefix and nothing else (no read, no list, no delete). Users attach it, together with
  * AmazonSSMManagedInstanceCore, to their instance roles.
  */
 export class InstanceUploadPolicy extends Construct {
@@ -28,17 +28,22 @@ export class InstanceUploadPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: InstanceUploadPolicyProps) {
     super(scope, id);
+    // The script streams the archive as a multipart upload: CreateMultipartUpload, UploadPart and
+    // CompleteMultipartUpload are authorized as s3:PutObject, and it aborts a failed upload so no
+    // parts linger (Amazon S3 User Guide, "Multipart upload API and permissions").
     const statements: PolicyStatement[] = [
-      { Sid: 'UploadRescuedLogsOnly', Effect: 'Allow', Action: 's3:PutObject', Resource: props.archive.objectsArn(props.prefix) },
+      { Sid: 'UploadRescuedLogsOnly', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: props.archive.objectsArn(props.prefix) },
     ];
     if (props.archive.kmsKeyArn) {
       // S3 asks KMS for a data key on the uploader's behalf (kms:GenerateDataKey; it never calls
-      // Encrypt), with the bucket ARN as encryption context when S3 Bucket Keys are on, the object
-      // ARN otherwise (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys").
+      // Encrypt), and for a multipart upload also decrypts it to encrypt each part (kms:Decrypt:
+      // Amazon S3 User Guide, "Multipart upload API and permissions"), with the bucket ARN as
+      // encryption context when S3 Bucket Keys are on, the object ARN otherwise ("Using
+      // server-side encryption with AWS KMS keys"). Only through S3, only for this archive.
       statements.push({
         Sid: 'EncryptUploadsWithArchiveKey',
         Effect: 'Allow',
-        Action: 'kms:GenerateDataKey',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: props.archive.kmsKeyArn,
         Condition: {
           StringEquals: { 'kms:ViaService': `s3.${props.aws.region}.amazonaws.com` },

@@ -158,8 +158,11 @@ function build(r: RenderedStack): Built {
     name: `instance ${name}`, expect, principal: instance, action, resource, context: asRole(instanceRole, context), identity: [instancePolicy], resourcePolicy,
   });
   for (const file of ['logs.tar.gz', 'manifest.json']) {
+    // PutObject also authorizes CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
     cases.push(up(`PutObject ${file} with the script's encryption headers`, 'Allowed', 's3:PutObject', key(groups[0], INSTANCE, file), sse));
   }
+  cases.push(up('AbortMultipartUpload of its failed upload', 'Allowed', 's3:AbortMultipartUpload', key(groups[0], INSTANCE, 'logs.tar.gz'), {}));
+  cases.push(up('AbortMultipartUpload outside its prefix', 'Denied', 's3:AbortMultipartUpload', `${bucket.arn}/session-logs/x.gz`, {}));
   if (keyArn) {
     // S3 asks KMS for a data key on the caller's behalf; with an S3 Bucket Key the encryption
     // context is the bucket ARN (Amazon S3 User Guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys").
@@ -169,7 +172,10 @@ function build(r: RenderedStack): Built {
     cases.push(up('GenerateDataKey through S3 for another bucket', 'Denied', 'kms:GenerateDataKey', keyArn,
       { ...kmsCtx, 'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::someone-elses-bucket' }, defaultKeyPolicy()));
     cases.push(up('Encrypt with the archive key through S3 (S3 never calls it)', 'Denied', 'kms:Encrypt', keyArn, kmsCtx, defaultKeyPolicy()));
-    cases.push(up('Decrypt with the archive key', 'Denied', 'kms:Decrypt', keyArn, { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': String(bucket.arn) }, defaultKeyPolicy()));
+    cases.push(up('Decrypt through S3 for its multipart upload', 'Allowed', 'kms:Decrypt', keyArn, kmsCtx, defaultKeyPolicy()));
+    cases.push(up('Decrypt directly, not through S3', 'Denied', 'kms:Decrypt', keyArn, { 'kms:EncryptionContext:aws:s3:arn': String(bucket.arn) }, defaultKeyPolicy()));
+    cases.push(up('Decrypt through S3 for another bucket', 'Denied', 'kms:Decrypt', keyArn,
+      { ...kmsCtx, 'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::someone-elses-bucket' }, defaultKeyPolicy()));
     cases.push(up('PutObject with SSE-S3 instead of the archive key', 'Denied', 's3:PutObject', key(groups[0], INSTANCE, 'logs.tar.gz'), { 's3:x-amz-server-side-encryption': 'AES256' }));
     cases.push(up('PutObject with another KMS key', 'Denied', 's3:PutObject', key(groups[0], INSTANCE, 'logs.tar.gz'),
       { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': arn('kms', 'key/00000000-0000-4000-8000-000000000000') }));

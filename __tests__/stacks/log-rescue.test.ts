@@ -206,11 +206,11 @@ describe('log-rescue stack', () => {
 
   it('exports an instance policy that may only put objects under the rescue prefix', () => {
     const p = text(onlyResource(stack, 'aws_iam_policy').policy);
-    expect(p).toBe('${jsonencode({"Version" = "2012-10-17", "Statement" = [{"Sid" = "UploadRescuedLogsOnly", "Effect" = "Allow", "Action" = "s3:PutObject", ' +
+    expect(p).toBe('${jsonencode({"Version" = "2012-10-17", "Statement" = [{"Sid" = "UploadRescuedLogsOnly", "Effect" = "Allow", "Action" = ["s3:PutObject", "s3:AbortMultipartUpload"], ' +
       `"Resource" = "\${${ref(stack, 'aws_s3_bucket', 'archive/bucket')}.arn}/instance-logs/*"}]})}`);
     const kms = synth({ archiveBucket: { encryption: 'SSE-KMS' } });
     // Only a data key through S3 for this archive; what AWS decides with it is in __tests__/iam/.
-    expect(text(onlyResource(kms, 'aws_iam_policy').policy)).toContain('"Action" = "kms:GenerateDataKey"');
+    expect(text(onlyResource(kms, 'aws_iam_policy').policy)).toContain('"Action" = ["kms:GenerateDataKey", "kms:Decrypt"]');
   });
 
   it('raises alarms on not rescued, dead letters, handler errors and a queue the handler falls behind on, notifying the configured topic', () => {
