@@ -236,6 +236,16 @@ const asgRef = z.union([asgName, z.object({ fromRemoteState }).strict()], {
 
 export const DEFAULT_LOG_GLOBS = ['/var/log/messages', '/var/log/cloud-init*.log', '/var/log/amazon/ssm/*'];
 
+/**
+ * `logRescue.command.maxTotalMb`: most MiB of logs one rescue collects (newest files first; the
+ * rest is listed in the manifest as left out). 2 GiB gzip and upload well within the default 600 s
+ * on small instances. At most 100 GiB: the script streams 64 MiB parts and S3 takes at most 10,000
+ * of them (625 GiB), so even an incompressible archive of the largest cap fits one upload
+ * ("Amazon S3 multipart upload limits", https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html).
+ */
+export const DEFAULT_MAX_TOTAL_MB = 2048;
+export const MAX_TOTAL_MB_RANGE = { min: 1, max: 102400 } as const;
+
 const logRescueSchema = z.object({
   /** @default true */
   enabled: z.boolean().default(true),
@@ -273,6 +283,8 @@ const logRescueSchema = z.object({
       .default(DEFAULT_LOG_GLOBS),
     /** Export the systemd journal too. @default true */
     includeJournal: z.boolean().default(true),
+    /** Most MiB of logs one rescue collects, newest first (journal included). @default 2048 */
+    maxTotalMb: intIn(MAX_TOTAL_MB_RANGE.min, MAX_TOTAL_MB_RANGE.max, 'whole MiB').default(DEFAULT_MAX_TOTAL_MB),
   }).strict().default({}),
   /** Also rescue logs on a Spot interruption warning. @default true */
   spotInterruption: z.boolean().default(true),

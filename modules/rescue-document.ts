@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH, MAX_RESCUE_PREFIX_LENGTH, NO_LIFECYCLE_HOOK,
+  NOTHING_COLLECTED_EXIT_CODE,
 } from '../config/patterns';
+import { DEFAULT_MAX_TOTAL_MB, MAX_TOTAL_MB_RANGE } from '../config/schema';
 import { escapeTemplate, multilineText } from './terraform-text';
 
 /**
@@ -79,6 +81,12 @@ export interface RescueDocumentProps {
   readonly includeJournal: boolean;
   /** `timeoutSeconds` of the shell step. */
   readonly executionTimeoutSeconds: number;
+  /**
+   * Most megabytes (MiB) of logs one run collects, newest files first (config
+   * `logRescue.command.maxTotalMb`); a constant of the script, not a parameter.
+   * @default DEFAULT_MAX_TOTAL_MB (2048)
+   */
+  readonly maxTotalMb?: number;
 }
 
 /** cdktf's string form of an unresolved value; Terraform renders it before the script ever runs. */
@@ -148,6 +156,11 @@ export function rescueDocumentContent(props: RescueDocumentProps): string {
     throw new Error(`rescue document: executionTimeoutSeconds must be an integer 1..172800, got ${timeout}`);
   }
 
+  const maxTotalMb = props.maxTotalMb ?? DEFAULT_MAX_TOTAL_MB;
+  if (!Number.isInteger(maxTotalMb) || maxTotalMb < MAX_TOTAL_MB_RANGE.min || maxTotalMb > MAX_TOTAL_MB_RANGE.max) {
+    throw new Error(`rescue document: maxTotalMb must be an integer ${MAX_TOTAL_MB_RANGE.min}..${MAX_TOTAL_MB_RANGE.max}, got ${maxTotalMb}`);
+  }
+
   const lines = [
     '#!/bin/bash',
     ...RESCUE_DOCUMENT_PARAMETERS.map(oldAgentFallback),
@@ -155,6 +168,8 @@ export function rescueDocumentContent(props: RescueDocumentProps): string {
     `LOG_RESCUE_PREFIX='${props.prefix}'`,
     `LOG_RESCUE_KMS_KEY_ARN='${props.kmsKeyArn === undefined ? '' : SLOTS.kmsKeyArn}'`,
     'readonly LOG_RESCUE_BUCKET LOG_RESCUE_PREFIX LOG_RESCUE_KMS_KEY_ARN',
+    // Rendered from the config and the shared contract, so neither is written twice.
+    `readonly LOG_RESCUE_MAX_TOTAL_MB=${maxTotalMb} LOG_RESCUE_NOTHING_COLLECTED_EXIT_CODE=${NOTHING_COLLECTED_EXIT_CODE}`,
     ...scriptLines(),
   ];
 
@@ -168,7 +183,7 @@ export function rescueDocumentContent(props: RescueDocumentProps): string {
 
   const document = {
     schemaVersion: '2.2',
-    description: `Uploads this instance's logs as one tar.gz plus manifest.json to <bucket>/${props.prefix}/<asgName>/<instance-id>/<eventTime>/, with a checksum S3 verifies (SHA-256, or Content-MD5 on old AWS CLIs).`,
+    description: `Streams this instance's logs (newest first, at most ${maxTotalMb} MiB) as one tar.gz plus manifest.json to <bucket>/${props.prefix}/<asgName>/<instance-id>/<eventTime>/, multipart when large, every part with a checksum S3 verifies (SHA-256, or Content-MD5 on old AWS CLIs). Exits ${NOTHING_COLLECTED_EXIT_CODE} when nothing was collected.`,
     parameters: {
       asgName: parameter('asgName', 'Auto Scaling group of the instance; part of the object key.'),
       hookName: parameter('hookName', `Lifecycle hook that holds the instance, or "${NO_LIFECYCLE_HOOK}" for a Spot interruption.`, NO_LIFECYCLE_HOOK),

@@ -125,7 +125,7 @@ describe.each([
 
   it('exits 0 and says which digest S3 checked', () => {
     expect({ status: r.run.status, stderr: r.run.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(r.run.stdout).toMatch(new RegExp(`^log-rescue: uploaded 3 files \\(1 missing globs\\) as \\d+ bytes to s3://${BUCKET}/${reEscape(ARCHIVE_KEY)} \\(sha256 [0-9a-f]{64}; S3 checked ${digest}\\)\\n$`));
+    expect(r.run.stdout).toMatch(new RegExp(`^log-rescue: uploaded 3 files \\(1 missing globs, 0 left out\\) as \\d+ bytes in 1 parts to s3://${BUCKET}/${reEscape(ARCHIVE_KEY)} \\(sha256 [0-9a-f]{64}; S3 checked ${digest}; version [A-Za-z0-9_-]{32}\\)\\n$`));
   });
 
   it('PUTs the archive, then the manifest, once each, through the real CLI, and S3 keeps both', () => {
@@ -173,13 +173,16 @@ describe.each([
     expectArchiveOfLogs(r.objects.get(`${BUCKET}/${ARCHIVE_KEY}`)!.body);
   });
 
-  it('stores a manifest whose SHA-256 and size are those of the stored archive', () => {
+  it('stores a manifest whose SHA-256, size, VersionId and checksum are those of the stored archive', () => {
     const archive = r.objects.get(`${BUCKET}/${ARCHIVE_KEY}`)!.body;
     const manifest = JSON.parse(r.objects.get(`${BUCKET}/${MANIFEST_KEY}`)!.body.toString('utf8'));
     expect(manifest).toMatchObject({
       instanceId: INSTANCE, region: REGION, asgName: ASG, archiveKey: ARCHIVE_KEY,
       sha256: sha256(archive, 'hex'), archiveBytes: archive.length, s3Checksum: digest,
       missingGlobs: [`${logs}/missing-*.gz`],
+      // The version and checksum S3 answered for the archive this run stored (the CLI's output, read by the script).
+      archiveVersionId: r.objects.get(`${BUCKET}/${ARCHIVE_KEY}`)!.versionId,
+      archiveS3Checksum: digest === 'SHA256' ? sha256(archive, 'base64') : null,
     });
     expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual([`${logs}/app one.log`, `${logs}/nested dir/random.bin`, `${logs}/plain.log`]);
   });
@@ -248,7 +251,7 @@ describe('an option the real CLI does not know fails', () => {
 
   it('in the script: a put-object option this CLI lacks (--checksum-crc64nvme, from later v2 releases) fails the rescue', async () => {
     const script = scriptFor(false);
-    const withNewFlag = script.replace('args+=(--server-side-encryption AES256)', 'args+=(--server-side-encryption AES256 --checksum-crc64nvme AAAAAAAAAAA=)');
+    const withNewFlag = script.replace('sse=(--server-side-encryption AES256)', 'sse=(--server-side-encryption AES256 --checksum-crc64nvme AAAAAAAAAAA=)');
     expect(withNewFlag).not.toBe(script);
     const r = await rescue(withNewFlag);
     expect(r.run.status).toBe(1);

@@ -87,10 +87,12 @@ function expectArchiveOfLogTree(run: ScriptRun): void {
     if (rel === 'other.txt' || rel === 'app') continue;
     expected[`${root}/${rel}`] = body;
   }
+  // link.log, a glob's own match, is followed: its target is archived (under the target's path).
+  delete expected[`${root}/link.log`];
+  expected['etc/hostname'] = fs.readFileSync('/etc/hostname');
   const { [JOURNAL_MEMBER]: journal, ...files } = members;
   expect(Object.keys(files).sort()).toEqual(Object.keys(expected).sort());
   for (const [name, body] of Object.entries(expected)) expect({ name, body: files[name] }).toEqual({ name, body });
-  expect(files[`${root}/link.log`].toString()).toBe('-> /etc/hostname');
   expect(journal.toString()).toMatch(/^2026-11-20T22:29:58\+0000 ip-10-0-0-12 systemd\[1\]/);
 }
 
@@ -106,10 +108,10 @@ describe('a lifecycle rescue', () => {
   it('exits 0 and says what it uploaded', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^log-rescue: uploaded 12 files \(2 missing globs\) as \d+ bytes to s3:\/\/acme-logs\/instance-logs\/web fleet-1\.prod\//);
+    expect(run.stdout).toMatch(/^log-rescue: uploaded 12 files \(2 missing globs, 0 left out\) as \d+ bytes in 1 parts to s3:\/\/acme-logs\/instance-logs\/web fleet-1\.prod\/.*; version [A-Za-z0-9_-]{32}\)\n$/);
   });
 
-  it('archives every matched file byte for byte, directories recursively, symlinks as links', () => {
+  it('archives every matched file byte for byte, directories recursively, a matched symlink as what it points to', () => {
     expectArchiveOfLogTree(run);
   });
 
@@ -125,7 +127,8 @@ describe('a lifecycle rescue', () => {
     const manifest = manifestOf(run);
     const archive = run.uploads[`${KEY_BASE}/logs.tar.gz`];
     expect(manifest).toMatchObject({
-      schemaVersion: 1,
+      schemaVersion: 2,
+      outcome: 'rescued',
       instanceId: INSTANCE,
       region: 'eu-west-1',
       asgName: ASG,
@@ -136,26 +139,34 @@ describe('a lifecycle rescue', () => {
       sha256: sha256(archive, 'hex'),
       s3Checksum: 'SHA256',
       archiveBytes: archive.length,
+      archiveParts: 1,
+      leftOut: [],
+      globs: params.logGlobs.split('|'),
       missingGlobs: [`${logs}/missing-*.gz`, `${logs}/absent dir/x.log`],
       journal: { requested: true, included: true, member: JOURNAL_MEMBER, bytes: expect.any(Number), exitCode: 0 },
     });
     expect(manifest.hostname).toMatch(/^\S+$/);
     expect(manifest.startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(manifest.endTime >= manifest.startTime).toBe(true);
+    // The version S3 gave the archive this run stored, and the SHA-256 it checked.
+    expect(manifest.archiveVersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(manifest.archiveS3Checksum).toBe(sha256(archive, 'base64'));
     const sizes = Object.fromEntries(manifest.files.map((f: { path: string; bytes: number }) => [f.path, f.bytes]));
     const tree = readTree(logs);
     const expectedSizes: Record<string, number> = {};
     for (const [rel, body] of Object.entries(tree)) {
       if (rel === 'other.txt' || rel === 'app') continue;
-      expectedSizes[`${logs}/${rel}`] = rel === 'link.log' ? '/etc/hostname'.length : body.length;
+      if (rel !== 'link.log') expectedSizes[`${logs}/${rel}`] = body.length;
     }
+    expectedSizes['/etc/hostname'] = fs.statSync('/etc/hostname').size;
+    expect(manifest.files.find((f: { path: string }) => f.path === '/etc/hostname').via).toBe(`${logs}/link.log`);
     // Quotes, backslashes, tabs, newlines and Latin-1 bytes all survive the JSON written in bash.
     expect(sizes).toEqual(expectedSizes);
   });
 
   it('puts exactly two objects, archive first, with the S3-verified SHA-256 and SSE-S3', () => {
     expect(run.awsVersionCalls).toBe(1);
-    expect(run.stdout).toMatch(/; S3 checked SHA256\)\n$/);
+    expect(run.stdout).toMatch(/; S3 checked SHA256; version \S+\)\n$/);
     expect(Object.keys(run.uploads).sort()).toEqual([`${KEY_BASE}/logs.tar.gz`, `${KEY_BASE}/manifest.json`]);
     expect(run.awsCalls.map((argv) => argAfter(argv, '--key'))).toEqual([`${KEY_BASE}/logs.tar.gz`, `${KEY_BASE}/manifest.json`]);
     for (const argv of run.awsCalls) {
@@ -254,7 +265,7 @@ describe('an AWS CLI v1 too old for the checksum options (Amazon Linux 2, awscli
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.awsVersionCalls).toBe(1);
-    expect(run.stdout).toMatch(/^log-rescue: uploaded 12 files \(2 missing globs\) as \d+ bytes to .*; S3 checked MD5\)\n$/);
+    expect(run.stdout).toMatch(/^log-rescue: uploaded 12 files \(2 missing globs, 0 left out\) as \d+ bytes in 1 parts to .*; S3 checked MD5; version \S+\)\n$/);
   });
 
   it('sends each object with the Content-MD5 of its bytes, and none of the options this CLI lacks', () => {
@@ -279,7 +290,9 @@ describe('an AWS CLI v1 too old for the checksum options (Amazon Linux 2, awscli
     // Only the times and the archive's bytes (the journal export is new each run) may differ.
     const v2 = manifestOf(sandbox.run(script, { env: envOf(params) }));
     expect(v2.s3Checksum).toBe('SHA256');
-    const comparable = ({ startTime: _s, endTime: _e, sha256: _h, archiveBytes: _b, s3Checksum: _c, ...rest }: Record<string, unknown>) => rest;
+    const comparable = ({
+      startTime: _s, endTime: _e, sha256: _h, archiveBytes: _b, s3Checksum: _c, archiveVersionId: _v, archiveS3Checksum: _x, collectedBytes: _t, journal: _j, ...rest
+    }: Record<string, unknown>) => rest;
     expect(comparable(manifest)).toEqual(comparable(v2));
     expect(Object.keys(manifest)).toEqual(Object.keys(v2));
   });

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ASG_NAME_PATTERN, DEFAULT_LOG_GLOBS, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN } from '../../config/schema';
+import { NOTHING_COLLECTED_EXIT_CODE } from '../../config/patterns';
 import {
   assertScriptSafeDestination, COLLECT_LOGS_SCRIPT_PATH, logGlobsProblem, MAX_LOG_GLOBS,
   RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, rescueDocumentContent,
@@ -75,14 +76,15 @@ describe('document structure', () => {
   it('runs under bash, sets each parameter for old agents, then fixes the destination, then the script', () => {
     expect(lines[0]).toBe('#!/bin/bash');
     expect(lines.slice(1, 7)).toEqual(RESCUE_DOCUMENT_PARAMETERS.map(fallback));
-    expect(lines.slice(7, 11)).toEqual([
+    expect(lines.slice(7, 12)).toEqual([
       "LOG_RESCUE_BUCKET='acme-logs'",
       "LOG_RESCUE_PREFIX='instance-logs'",
       "LOG_RESCUE_KMS_KEY_ARN=''",
       'readonly LOG_RESCUE_BUCKET LOG_RESCUE_PREFIX LOG_RESCUE_KMS_KEY_ARN',
+      `readonly LOG_RESCUE_MAX_TOTAL_MB=2048 LOG_RESCUE_NOTHING_COLLECTED_EXIT_CODE=${NOTHING_COLLECTED_EXIT_CODE}`,
     ]);
     // The script arrives byte for byte once Terraform has undone the escaping (its shebang is line 0).
-    expect(lines.slice(11)).toEqual(scriptFileLines.slice(1));
+    expect(lines.slice(12)).toEqual(scriptFileLines.slice(1));
   });
 
   it('uses {{ }} only in the old-agent fallback, so SSM substitutes nothing into the script', () => {
@@ -211,7 +213,7 @@ describe('Terraform escaping', () => {
       "LOG_RESCUE_PREFIX='instance-logs'",
       "LOG_RESCUE_KMS_KEY_ARN='arn:aws:kms:eu-west-1:123456789012:key/abcd'",
     ]);
-    expect(doc.mainSteps[0].inputs.runCommand.slice(11)).toEqual(scriptFileLines.slice(1));
+    expect(doc.mainSteps[0].inputs.runCommand.slice(12)).toEqual(scriptFileLines.slice(1));
   });
 
   it('renders in real Terraform exactly as the test helper renders it', () => {

@@ -59,8 +59,13 @@ export function substituteLikeOldAgent(script: string, values: Record<string, st
 }
 
 /** The tools the script may find on PATH; anything else it calls fails the run. */
-export const SCRIPT_TOOLS = ['bash', 'tar', 'gzip', 'sha256sum', 'md5sum', 'base64', 'tr', 'wc', 'find', 'mkdir', 'mktemp', 'date', 'rm', 'uname', 'head', 'iconv'];
+export const SCRIPT_TOOLS = [
+  'bash', 'tar', 'gzip', 'sha256sum', 'md5sum', 'base64', 'tr', 'wc', 'find', 'mkdir', 'mktemp', 'date', 'rm', 'uname', 'head', 'iconv',
+  'tee', 'sort', 'df', 'mkfifo', 'readlink',
+];
 const STANDINS = ['curl', 'aws', 'journalctl'] as const;
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function which(tool: string): string {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -80,6 +85,11 @@ export interface SandboxOptions {
   readonly aws?: boolean;
   /** Replace tar with one that fails with this exit code. */
   readonly tarExitCode?: number;
+  /**
+   * Replace df with one that reports this many KiB available for a directory at or under each
+   * path given (the real df answers for any other): a full disk without filling one.
+   */
+  readonly dfAvailableKb?: Readonly<Record<string, number>>;
 }
 
 export interface RunOptions {
@@ -93,6 +103,8 @@ export interface RunOptions {
    * shebang picks the shell), `bash` as `bash <file>`, `sh` as `sh <file>`. @default "agent"
    */
   readonly via?: 'agent' | 'bash' | 'sh';
+  /** Kill the script after this long. @default 60000 */
+  readonly timeoutMs?: number;
 }
 
 export interface ScriptRun {
@@ -109,6 +121,8 @@ export interface ScriptRun {
   readonly journalctlArgs?: string[];
   /** Work directories the script left in TMPDIR (it should clean up even when failing). */
   readonly leftovers: string[];
+  /** Disk use of TMPDIR (KiB, `du -sk`) at each aws call: the script's local disk while uploading. */
+  readonly tmpdirKb: number[];
 }
 
 /** A temp tree with a PATH of real tools and stand-ins; `run` executes one script text in it. */
@@ -134,6 +148,21 @@ export class ScriptSandbox {
     if (opts.tarExitCode !== undefined) {
       fs.rmSync(path.join(this.binDir, 'tar'));
       fs.writeFileSync(path.join(this.binDir, 'tar'), `#!/bin/bash\necho 'tar: stand-in failure' >&2\nexit ${opts.tarExitCode}\n`, { mode: 0o755 });
+    }
+    if (opts.dfAvailableKb !== undefined) {
+      const realDf = which('df');
+      fs.rmSync(path.join(this.binDir, 'df'));
+      const cases = Object.entries(opts.dfAvailableKb)
+        .map(([dir, kb]) => `    ${shellQuote(dir)}|${shellQuote(dir)}/*) printf '%s\\n' 'Filesystem 1024-blocks Used Available Capacity Mounted on' "standin 9999999 0 ${kb} 1% ${dir.replace(/[^A-Za-z0-9/._-]/g, '_')}"; exit 0 ;;`);
+      fs.writeFileSync(path.join(this.binDir, 'df'), [
+        '#!/bin/bash',
+        '# Stand-in for df -P -k <dir>: a chosen free space for some directories, the real df for others.',
+        'case ${!#} in',
+        ...cases,
+        'esac',
+        `exec ${shellQuote(realDf)} "$@"`,
+        '',
+      ].join('\n'), { mode: 0o755 });
     }
   }
 
@@ -186,7 +215,7 @@ export class ScriptSandbox {
     const [command, args] = via === 'agent' ? ['/bin/sh', ['-c', '"$0"', scriptPath]] : via === 'sh' ? ['/bin/sh', [scriptPath]] : ['/bin/bash', [scriptPath]];
     const options = {
       cwd: dir,
-      timeout: 60_000,
+      timeout: opts.timeoutMs ?? 60_000,
       env: {
         PATH: this.binDir,
         TMPDIR: tmpDir,
@@ -215,6 +244,7 @@ export class ScriptSandbox {
         curlLog: fs.existsSync(curlLog) ? fs.readFileSync(curlLog, 'utf8') : '',
         journalctlArgs: fs.existsSync(journalArgs) ? fs.readFileSync(journalArgs, 'utf8').split('\n').slice(0, -1) : undefined,
         leftovers: fs.readdirSync(tmpDir),
+        tmpdirKb: fs.existsSync(path.join(logDir, 'tmpdir-kb')) ? fs.readFileSync(path.join(logDir, 'tmpdir-kb'), 'utf8').split('\n').filter(Boolean).map(Number) : [],
       };
     };
     return { command, args, options, collect };
