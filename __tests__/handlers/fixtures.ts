@@ -4,7 +4,7 @@
  * virtual clock.
  */
 import { createHash } from 'node:crypto';
-import { DescribeInstanceInformationCommand, InvalidInstanceId, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
+import { DescribeInstanceInformationCommand, InvalidInstanceId, ListCommandsCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingClient, AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -146,6 +146,50 @@ export function listedCommand(
   };
 }
 
+/**
+ * ListCommandInvocations output with `Details: true`, as SSM returns it: each invocation with its
+ * one plugin (the document's `uploadLogs` step of `aws:runShellScript`) and that plugin's
+ * ResponseCode, the script's exit code (-1 when it never ran).
+ */
+export function listedInvocations(
+  invocations: Array<{ instance?: string; status?: string; responseCode?: number }>, opts: { commandId?: string } = {},
+) {
+  return {
+    CommandInvocations: invocations.map((i) => {
+      const status = i.status ?? 'Failed';
+      const code = i.responseCode ?? (status === 'Success' ? 0 : 1);
+      return {
+        CommandId: opts.commandId ?? COMMAND_ID,
+        InstanceId: i.instance ?? INSTANCE,
+        InstanceName: '',
+        Comment: 'log rescue (lifecycle) of 1 instance(s), event 468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f',
+        DocumentName: DOCUMENT,
+        DocumentVersion: '$DEFAULT',
+        RequestedDateTime: new Date('2026-11-20T22:30:02.120Z'),
+        Status: status as 'Failed',
+        StatusDetails: status,
+        StandardOutputUrl: '',
+        StandardErrorUrl: '',
+        CommandPlugins: [{
+          Name: 'uploadLogs',
+          Status: status as 'Failed',
+          StatusDetails: status,
+          ResponseCode: code,
+          ResponseStartDateTime: new Date('2026-11-20T22:30:02.500Z'),
+          ResponseFinishDateTime: new Date('2026-11-20T22:31:11.800Z'),
+          Output: code === 66 ? 'log-rescue: nothing collected: no glob matched a file and the journal gave nothing\n' : '',
+          StandardOutputUrl: '',
+          StandardErrorUrl: '',
+          OutputS3Region: REGION,
+          OutputS3BucketName: '',
+          OutputS3KeyPrefix: '',
+        }],
+        ServiceRole: '',
+      };
+    }),
+  };
+}
+
 /** `i-0000000000000000n` style ids, for batches. */
 export const instanceId = (n: number) => `i-0${n.toString(16).padStart(16, '0')}`;
 /** A distinct EventBridge event id per instance of a batch. */
@@ -223,6 +267,9 @@ export function harness(opts: { settings?: Partial<HandlerSettings>; random?: ()
   const ssm = mockClient(ssmClient);
   const autoScaling = mockClient(asgClient);
   const sqs = mockClient(sqsClient);
+  // SSM lists no command of the document yet: what ListCommands answers to the handler's check for
+  // a command already sent (a test that needs a command listed sets its own answer).
+  ssm.on(ListCommandsCommand).resolves({ Commands: [] });
   const records: any[] = [];
   const sleeps: number[] = [];
   const clock = { ms: Date.parse('2026-11-20T22:30:01Z') };
@@ -242,7 +289,9 @@ export function harness(opts: { settings?: Partial<HandlerSettings>; random?: ()
     settings: { ...SETTINGS, ...(opts.queue ? { queueUrl: QUEUE_URL } : {}), ...opts.settings },
     log: (r) => records.push(JSON.parse(JSON.stringify(r))),
     now: () => clock.ms,
-    sleep: async (ms) => { sleeps.push(ms); clock.ms += ms; },
+    // Calls already made answer first (a mocked answer settles within the event loop's turn), as
+    // a real round trip of milliseconds would, before the virtual clock moves on by seconds.
+    sleep: async (ms) => { await new Promise((resolve) => setImmediate(resolve)); sleeps.push(ms); clock.ms += ms; },
     random: opts.random ?? (() => 0.5),
   });
   return {

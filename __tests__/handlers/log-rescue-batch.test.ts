@@ -123,11 +123,13 @@ describe('a scale-in storm of lifecycle events in one batch', () => {
 
     const agentPoll = (ids: string[]) => ({ op: 'DescribeInstanceInformation', ids });
     // The virtual time of each call (calls made at the same moment in name order): the command goes
-    // out with the first poll, concurrently with the one look at the others' group, not after the wait.
+    // out with the first poll (after the one check for a command already sent), concurrently with
+    // the one look at the others' group, not after the wait.
     const byTime = (a: { op: string; at: number }, b: { op: string; at: number }) => a.at - b.at || a.op.localeCompare(b.op);
     expect(h.trail.map((c) => ({ op: c.op, at: c.at - start })).sort(byTime)).toEqual([
       { op: 'DescribeAutoScalingInstances', at: 0 },
       { op: 'DescribeInstanceInformation', at: 0 },
+      { op: 'ListCommands', at: 0 },
       { op: 'SendCommand', at: 0 },
       { op: 'DescribeInstanceInformation', at: 5000 },
       { op: 'DescribeInstanceInformation', at: 10000 },
@@ -238,7 +240,8 @@ describe('a scale-in storm of lifecycle events in one batch', () => {
       AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: instanceId(k),
     })));
     expect(h.trail.map((c) => c.op)).toEqual([
-      'DescribeInstanceInformation', 'RecordLifecycleActionHeartbeat', 'RecordLifecycleActionHeartbeat', 'RecordLifecycleActionHeartbeat', 'SendCommand',
+      'DescribeInstanceInformation', 'ListCommands',
+      'RecordLifecycleActionHeartbeat', 'RecordLifecycleActionHeartbeat', 'RecordLifecycleActionHeartbeat', 'SendCommand',
     ]);
     expect(inputs(h.ssm.commandCalls(SendCommandCommand)).map((i: any) => i.InstanceIds)).toEqual([[instanceId(0), instanceId(2)]]);
     expect(results(outcomes)).toEqual([

@@ -7,7 +7,7 @@ import {
 import {
   ASG, COMMAND_ID, DOCUMENT, HELD, HOOK, INSTANCE, LIFECYCLE_PARAMETERS, NOT_MANAGED, OTHER_ASG, SPOT_PARAMETERS,
   asgInstance, asgInstances, commandStatusEvent, emf, harness, instanceId, instanceInfo, invocationEvent, lifecycleEvent, listedCommand,
-  noActiveAction, spotEvent, throttling,
+  listedInvocations, noActiveAction, spotEvent, throttling,
 } from './fixtures';
 
 const completeInput = (instance = INSTANCE, hook = HOOK) => ({
@@ -392,12 +392,18 @@ describe('invocation status: one instance of the command finished', () => {
   test.each(TERMINAL)('%s: reads the command once, completes the lifecycle action CONTINUE and records the outcome', async (status) => {
     const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand());
+    h.ssm.on(ListCommandInvocationsCommand).resolves(listedInvocations([{ status, responseCode: 1 }]));
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
 
     const result = await h.handler(invocationEvent({ status }));
 
     expect(inputs(h.ssm.commandCalls(ListCommandsCommand))).toEqual([{ CommandId: COMMAND_ID }]);
-    expect(h.ssm.calls()).toHaveLength(1);
+    // Only a Failed copy may be the script's "nothing collected": only then is its exit code read.
+    const failed = status === 'Failed';
+    expect(inputs(h.ssm.commandCalls(ListCommandInvocationsCommand))).toEqual(
+      failed ? [{ CommandId: COMMAND_ID, InstanceId: INSTANCE, Details: true, MaxResults: 50 }] : [],
+    );
+    expect(h.ssm.calls()).toHaveLength(failed ? 2 : 1);
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([COMPLETE_INPUT]);
     expect(h.autoScaling.calls()).toHaveLength(1);
     const rescued = status === 'Success';
@@ -414,6 +420,7 @@ describe('invocation status: one instance of the command finished', () => {
       level: rescued ? 'info' : 'warn', msg: rescued ? 'logs rescued' : 'logs not rescued',
       eventId: '7f3c2a1e-5b9d-4c8e-a2f1-0e6d4b3c2a19', instanceId: INSTANCE, asgName: ASG,
       trigger: 'lifecycle', commandId: COMMAND_ID, status, ...(rescued ? {} : { reason }), durationSeconds: DURATION, completion: 'completed',
+      ...(failed ? { responseCodes: [1] } : {}),
     });
   });
 
@@ -466,6 +473,7 @@ describe('invocation status: one instance of the command finished', () => {
   test('spot trigger: metrics only, no completion', async () => {
     const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters: SPOT_PARAMETERS }));
+    h.ssm.on(ListCommandInvocationsCommand).resolves(listedInvocations([{ status: 'Failed' }]));
     const result = await h.handler(invocationEvent({ status: 'Failed' }));
     expect(h.autoScaling.calls()).toHaveLength(0);
     expect(result).toMatchObject({ action: 'command-finished', trigger: 'spot', rescued: false, reason: 'command-failed', completion: 'none' });
@@ -503,6 +511,7 @@ describe('invocation status: one instance of the command finished', () => {
     const [a, b] = [instanceId(1), instanceId(2)];
     const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand({ instances: [a, b] }));
+    h.ssm.on(ListCommandInvocationsCommand).resolves(listedInvocations([{ instance: b, status: 'Failed' }]));
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
 
     const outcomes = await h.handler.batch([
@@ -511,6 +520,7 @@ describe('invocation status: one instance of the command finished', () => {
     ]);
 
     expect(h.ssm.commandCalls(ListCommandsCommand)).toHaveLength(1);
+    expect(inputs(h.ssm.commandCalls(ListCommandInvocationsCommand))).toEqual([{ CommandId: COMMAND_ID, InstanceId: b, Details: true, MaxResults: 50 }]);
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(a), completeInput(b)]);
     expect(outcomes).toEqual([
       { ok: true, result: expect.objectContaining({ instanceId: a, rescued: true }) },
@@ -606,8 +616,8 @@ describe('command status: the backstop for invocations that never reported', () 
     const result = await h.handler(commandStatusEvent({ status: 'Failed', instances: [A, B, C] }));
 
     expect(inputs(h.ssm.commandCalls(ListCommandInvocationsCommand))).toEqual([
-      { CommandId: COMMAND_ID, MaxResults: 50 },
-      { CommandId: COMMAND_ID, MaxResults: 50, NextToken: 'page-2' },
+      { CommandId: COMMAND_ID, Details: true, MaxResults: 50 },
+      { CommandId: COMMAND_ID, Details: true, MaxResults: 50, NextToken: 'page-2' },
     ]);
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(B)]);
     expect(result).toEqual({
@@ -756,7 +766,9 @@ describe('spot interruption warning', () => {
 });
 
 describe('duplicates', () => {
-  test('the same lifecycle event twice sends the same eventTime, so both runs write the same archive key', async () => {
+  // (SSM normally lists the first command, and the second event sends none: log-rescue-duplicate-runs.test.ts.
+  // Run Command is eventually consistent, so a copy that comes within moments may not see it yet.)
+  test('the same lifecycle event twice, the first command not listed yet: the same eventTime, so both runs write the same archive key', async () => {
     const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
     h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
@@ -813,6 +825,7 @@ describe('duplicates', () => {
       const h = harness();
       const second = 'f0e1d2c3-b4a5-4968-8776-655443322110';
       h.ssm.on(ListCommandsCommand).resolves(listedCommand({ commandId: second }));
+      h.ssm.on(ListCommandInvocationsCommand).resolves(listedInvocations([{ status }], { commandId: second }));
       h.autoScaling.on(CompleteLifecycleActionCommand).rejects(noActiveAction());
       const result = await h.handler(invocationEvent({ status, commandId: second }, { id: '0d4b3f0e-96a2-4c51-9d37-7f2c1b8e6a10' }));
       expect(result).toEqual({ action: 'ignored', reason: 'already-counted', instanceId: INSTANCE });

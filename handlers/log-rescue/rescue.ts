@@ -36,14 +36,16 @@ import {
   CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND, rescueQueueVisibilitySeconds } from '../../config/patterns';
+import {
+  EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND, NOTHING_COLLECTED_EXIT_CODE, rescueQueueVisibilitySeconds,
+} from '../../config/patterns';
 import {
   compactUtc, NO_HOOK, parseEvent, readRescueParameters,
   type CommandInvocationEvent, type CommandStatusEvent, type LifecycleActionEvent, type RescueEvent, type SpotWarningEvent, type Trigger,
 } from './events';
 import { createMetrics, type Metrics } from './metrics';
 import {
-  DEFAULT_RETRY_POLICY, errorMessage, errorName, isRetryable, isServiceError, isThrottling, withRetry, type RetryPolicy,
+  DeadlineReached, DEFAULT_RETRY_POLICY, errorMessage, errorName, isRetryable, isServiceError, isThrottling, withRetry, type RetryPolicy,
 } from './retry';
 import type { HandlerSettings } from './settings';
 
@@ -67,7 +69,13 @@ export interface RescueDeps {
 }
 
 /** Why an instance's logs were not rescued; the `Reason` metric dimension. */
-export type NotRescuedReason = 'not-managed' | 'offline' | 'send-failed' | `command-${string}`;
+export type NotRescuedReason =
+  | 'not-managed' | 'offline' | 'send-failed'
+  /** The agent runs on a platform the document does not rescue (Windows, macOS): released at once. */
+  | 'unsupported-platform'
+  /** The script ran and found nothing to collect (it exited NOTHING_COLLECTED_EXIT_CODE): a wrong glob, not a rescue. */
+  | 'nothing-collected'
+  | `command-${string}`;
 
 /** Why a valid event needed nothing from this deployment. */
 export type IgnoredReason =
@@ -78,6 +86,12 @@ export type IgnoredReason =
   | 'already-counted' | 'lifecycle-hook-handles-it'
   /** The same event, or another event for the same instance, earlier in the same batch. */
   | 'duplicate-in-batch'
+  /**
+   * SSM already lists a command of our document for this very rescue (instance, trigger, group,
+   * hook and event time): a repeated delivery, or a batch retried after its SendCommand went
+   * through. That command's status events release and count the instance.
+   */
+  | 'already-sent'
   /** An invocation status of a command SSM no longer lists (commands are listed for 30 days). */
   | 'unknown-command'
   /** A command-level status of a Spot rescue: its invocation statuses count each instance. */
@@ -171,6 +185,11 @@ const RELEASED_STATES = new Set(['Terminating:Proceed', 'Terminated', 'Warmed:Te
  * timeout (130 s by default) is longer, so a deferred event acts on its second receive.
  */
 export const BACKSTOP_DELAY_SECONDS = 60;
+/**
+ * How much earlier than an event's own time the listing of commands already sent for it begins:
+ * EventBridge's event time and SSM's RequestedDateTime come from different clocks.
+ */
+const COMMAND_CLOCK_SKEW_MS = 60_000;
 
 /** Not a failure: an event that should come back later (the queue delivers it again). */
 export class Deferred extends Error {
@@ -189,11 +208,41 @@ interface Job {
   readonly hookName: string;
   readonly trigger: Trigger;
   readonly eventTime: string;
+  /** The event's time, epoch ms: no command for it can have been requested before. */
+  readonly timeMs: number;
   readonly lifecycle?: LifecycleActionEvent;
   readonly spot?: SpotWarningEvent;
 }
 
 type Indexed<E> = { index: number; e: E };
+
+/** One invocation as ListCommandInvocations (with Details) reports it. */
+interface InvocationResult {
+  readonly status: string;
+  /** Each plugin's ResponseCode: the script's exit code for our one `aws:runShellScript` step. */
+  readonly responseCodes: readonly number[];
+}
+
+/** A command of our document SSM lists, as the check for one already sent reads it. */
+interface SentCommand {
+  readonly commandId: string;
+  readonly status: string;
+}
+
+/** What identifies one rescue: an instance's command for one event (a lifecycle action, or a Spot warning). */
+function rescueKey(r: { instanceId: string; trigger: string; asgName: string; hookName: string; eventTime: string }): string {
+  return [r.instanceId, r.trigger, r.asgName, r.hookName, r.eventTime].join('\n');
+}
+
+/**
+ * The reason an instance whose copy of the command ended `status` was not rescued (undefined: it
+ * was). A Failed copy whose script exited NOTHING_COLLECTED_EXIT_CODE found nothing to collect.
+ */
+export function notRescuedReasonOf(status: string, responseCodes: readonly number[] = []): NotRescuedReason | undefined {
+  if (status === 'Success') return undefined;
+  if (status === 'Failed' && responseCodes.includes(NOTHING_COLLECTED_EXIT_CODE)) return 'nothing-collected';
+  return `command-${status.toLowerCase()}`;
+}
 
 /** Run at most `limit` of the given tasks at once, in the order they ask. */
 function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -288,20 +337,38 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     return found;
   }
 
-  /** Ping status of each instance SSM lists (absent: not managed). */
-  async function pingStatuses(ctx: Context, instanceIds: readonly string[]): Promise<Map<string, string | undefined>> {
-    const found = new Map<string, string | undefined>();
+  /**
+   * Ping status and platform of each instance SSM lists (absent from `ping`: not managed). The
+   * same answer carries both: `PlatformType` is one of Windows | Linux | MacOS (SSM API reference,
+   * InstanceInformation, PlatformType,
+   * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_InstanceInformation.html).
+   */
+  async function agents(ctx: Context, instanceIds: readonly string[]): Promise<{
+    ping: Map<string, string | undefined>; platform: Map<string, string | undefined>;
+  }> {
+    const ping = new Map<string, string | undefined>();
+    const platform = new Map<string, string | undefined>();
     await allSettledOrThrow(chunks(instanceIds).map(async (ids) => {
       let nextToken: string | undefined;
       do {
         const res = await call(ctx, 'DescribeInstanceInformation', () => ssm.send(new DescribeInstanceInformationCommand({
           Filters: [{ Key: 'InstanceIds', Values: ids }], MaxResults: MAX_INSTANCES_PER_COMMAND, NextToken: nextToken,
         })));
-        for (const i of res.InstanceInformationList ?? []) if (i.InstanceId) found.set(i.InstanceId, i.PingStatus);
+        for (const i of res.InstanceInformationList ?? []) {
+          if (!i.InstanceId) continue;
+          ping.set(i.InstanceId, i.PingStatus);
+          platform.set(i.InstanceId, i.PlatformType);
+        }
         nextToken = res.NextToken;
       } while (nextToken);
     }));
-    return found;
+    return { ping, platform };
+  }
+
+  function remember(commandId: string, value: { documentName: string; parameters: Record<string, string[]> }): void {
+    if (commands.has(commandId)) return;
+    if (commands.size >= COMMAND_CACHE_SIZE) commands.delete(commands.keys().next().value as string);
+    commands.set(commandId, value);
   }
 
   /** A command's document and parameters (null: SSM does not list it), remembered per container. */
@@ -312,22 +379,96 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     const c = res.Commands?.find((x) => x.CommandId === commandId);
     const value = c ? { documentName: c.DocumentName ?? '', parameters: (c.Parameters ?? {}) as Record<string, string[]> } : null;
     // Not listed is not remembered: a command may show up a moment after its first event.
-    if (value) {
-      if (commands.size >= COMMAND_CACHE_SIZE) commands.delete(commands.keys().next().value as string);
-      commands.set(commandId, value);
-    }
+    if (value) remember(commandId, value);
     return value;
   }
 
-  /** Each invocation's own status. */
-  async function invocationStatuses(ctx: Context, commandId: string): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
+  /**
+   * Each invocation's own status and its plugins' response codes (the script's exit code), for a
+   * whole command or for one instance of it. The status events carry no response code (their
+   * detail is command-id, document-name, instance-id, requested-date-time and status); with
+   * `Details: true`, ListCommandInvocations returns each invocation's `CommandPlugins`, each with
+   * its `ResponseCode` (SSM API reference, ListCommandInvocations, Details, and CommandPlugin,
+   * ResponseCode: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommandInvocations.html,
+   * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CommandPlugin.html). One call
+   * (a page of up to 50: a command has at most 50 instances) answers for every instance of the command.
+   */
+  async function invocationResults(ctx: Context, commandId: string, instanceId?: string): Promise<Map<string, InvocationResult>> {
+    const found = new Map<string, InvocationResult>();
     let nextToken: string | undefined;
     do {
       const res = await call(ctx, 'ListCommandInvocations', () => ssm.send(new ListCommandInvocationsCommand({
-        CommandId: commandId, MaxResults: MAX_INSTANCES_PER_COMMAND, NextToken: nextToken,
+        CommandId: commandId, ...(instanceId === undefined ? {} : { InstanceId: instanceId }), Details: true,
+        MaxResults: MAX_INSTANCES_PER_COMMAND, NextToken: nextToken,
       })));
-      for (const i of res.CommandInvocations ?? []) if (i.InstanceId && i.Status) found.set(i.InstanceId, i.Status);
+      for (const i of res.CommandInvocations ?? []) {
+        if (!i.InstanceId || !i.Status) continue;
+        const codes = (i.CommandPlugins ?? []).map((p) => p.ResponseCode).filter((c): c is number => typeof c === 'number');
+        found.set(i.InstanceId, { status: i.Status, responseCodes: codes });
+      }
+      nextToken = res.NextToken;
+    } while (nextToken);
+    return found;
+  }
+
+  /**
+   * `invocationResults` for the Failed copies of an invocation status: an answer SSM refuses for
+   * good (say, a role without ssm:ListCommandInvocations) counts them `command-failed`, as before,
+   * rather than holding their instances until the queue gives up; anything a retry may fix fails
+   * the events, as any other call does.
+   */
+  async function responseCodesOf(ctx: Context, commandId: string, instanceId?: string): Promise<Map<string, InvocationResult>> {
+    try {
+      return await invocationResults(ctx, commandId, instanceId);
+    } catch (err) {
+      if (!isServiceError(err) || isRetryable(err)) throw err;
+      warn(ctx, 'could not read the exit code of a failed command; counting it command-failed', {
+        commandId, error: errorName(err), detail: errorMessage(err),
+      });
+      return new Map();
+    }
+  }
+
+  /**
+   * Commands of our document SSM lists for the jobs' rescues, by `rescueKey` (instance, trigger,
+   * group, hook, event time), whatever their status: in flight, its status events will release and
+   * count the instance; finished, they have (or the backstop will). One listing for the whole wave,
+   * filtered by document and by `InvokedAfter` the earliest event time of the jobs (a command for
+   * an event is requested after it), at most 50 commands a page: a storm of 1,000 instances has
+   * about 55 commands, so one or two calls per batch. The alternatives cost more: the `InstanceId`
+   * parameter lists one instance's commands, one call per instance (1,000 in that storm, against an
+   * SSM rate shared with every DescribeInstanceInformation and ListCommands of the account, and it
+   * cannot be combined with `Status` = `Pending`, the state of a command just sent); a `Status`
+   * filter takes one value, so Pending and InProgress would be two listings, and both miss a command
+   * that already ended. (SSM API reference, ListCommands: Filters of 1..5 CommandFilters, MaxResults
+   * 1..50, InstanceId; CommandFilter keys InvokedAfter | InvokedBefore | Status | ExecutionStage |
+   * DocumentName: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommands.html,
+   * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CommandFilter.html.)
+   * Run Command is eventually consistent: a duplicate that comes within moments of the first send
+   * may not see it yet, and then sends a second command, as before.
+   */
+  async function commandsAlreadySent(ctx: Context, jobs: readonly Job[]): Promise<Map<string, SentCommand>> {
+    const found = new Map<string, SentCommand>();
+    const earliest = Math.min(...jobs.map((j) => j.timeMs));
+    const invokedAfter = new Date(earliest - COMMAND_CLOCK_SKEW_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    let nextToken: string | undefined;
+    do {
+      // Bounded even when throttled, like the heartbeat: this guards against a second run, and the
+      // command goes anyway rather than the event waiting a visibility timeout.
+      const res = await call(ctx, 'ListCommands', () => ssm.send(new ListCommandsCommand({
+        Filters: [{ key: 'DocumentName', value: settings.documentName }, { key: 'InvokedAfter', value: invokedAfter }],
+        MaxResults: MAX_INSTANCES_PER_COMMAND, NextToken: nextToken,
+      })), { boundedThrottling: true });
+      for (const c of res.Commands ?? []) {
+        if (!c.CommandId || c.DocumentName !== settings.documentName) continue;
+        const parameters = (c.Parameters ?? {}) as Record<string, string[]>;
+        remember(c.CommandId, { documentName: c.DocumentName, parameters });
+        const params = readRescueParameters(parameters);
+        if (!params.ok) continue;
+        for (const instanceId of c.InstanceIds ?? []) {
+          found.set(rescueKey({ ...params.value, instanceId }), { commandId: c.CommandId, status: c.Status ?? 'unknown' });
+        }
+      }
       nextToken = res.NextToken;
     } while (nextToken);
     return found;
@@ -427,9 +568,11 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
   /** Release (for a lifecycle rescue) and count one instance whose copy of the command finished. */
   async function finish(ctx: Context, p: {
     instanceId: string; commandId: string; status: string; asgName: string; hookName: string; trigger: Trigger; durationSeconds: number;
+    /** The script's exit code(s), read for a Failed copy: nothing collected is its own reason. */
+    responseCodes?: readonly number[];
   }): Promise<RescueResult> {
-    const rescued = p.status === 'Success';
-    const reason: NotRescuedReason | undefined = rescued ? undefined : `command-${p.status.toLowerCase()}`;
+    const reason = notRescuedReasonOf(p.status, p.responseCodes);
+    const rescued = reason === undefined;
     // The hook name the command carried, not the configured one: the action belongs to that hook.
     const completion = p.trigger === 'lifecycle' ? await complete(ctx, p.asgName, p.hookName, p.instanceId) : 'none';
     if (completion === 'already-completed') {
@@ -441,6 +584,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     }
     (rescued ? info : warn)(ctx, rescued ? 'logs rescued' : 'logs not rescued', {
       trigger: p.trigger, commandId: p.commandId, status: p.status, reason, durationSeconds: p.durationSeconds, completion,
+      ...(p.responseCodes === undefined ? {} : { responseCodes: p.responseCodes }),
     });
     if (rescued) metrics.rescued();
     else metrics.notRescued(reason!);
@@ -476,12 +620,14 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     const member = await groupMembership(ctx, e.instanceIds);
     const held = e.instanceIds.filter((id) => HELD_STATES.has(member.get(id)?.state ?? ''));
     if (held.length === 0) return ignore(ctx, 'already-counted', { commandId: e.commandId, status: e.status });
-    // A Success command succeeded on every instance; otherwise each invocation says how it ended.
-    const statuses = e.status === 'Success' ? new Map<string, string>() : await invocationStatuses(ctx, e.commandId);
+    // A Success command succeeded on every instance; otherwise each invocation says how it ended
+    // (and, Failed, with what exit code).
+    const invocations = e.status === 'Success' ? new Map<string, InvocationResult>() : await invocationResults(ctx, e.commandId);
     warn(ctx, 'command finished with instances still held; releasing them', { commandId: e.commandId, status: e.status, held: held.length });
     const durationSeconds = Math.max(0, (e.timeMs - e.requestedTimeMs) / 1000);
     const results = await allSettledOrThrow(held.map((instanceId) => finish({ ...ctx, instanceId, instances: undefined }, {
-      instanceId, commandId: e.commandId, status: statuses.get(instanceId) ?? e.status, asgName, hookName, trigger, durationSeconds,
+      instanceId, commandId: e.commandId, status: invocations.get(instanceId)?.status ?? e.status, asgName, hookName, trigger, durationSeconds,
+      ...(invocations.has(instanceId) ? { responseCodes: invocations.get(instanceId)!.responseCodes } : {}),
     })));
     return { action: 'backstop', commandId: e.commandId, status: e.status, results };
   }
@@ -575,13 +721,30 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       let waitEnds: number | undefined;
       const waves: Promise<void>[] = [];
       let pending = jobs;
+      // Asked once, for all the jobs, when the first agent is found Online: a batch whose agents
+      // are all offline (a look again, a late duplicate) spends no call on it.
+      let sent: Promise<Map<string, SentCommand>> | undefined;
       try {
         for (let polls = 1; pending.length > 0; polls++) {
-          const ping = await pingStatuses(ctx, pending.map((j) => j.instanceId));
+          const { ping, platform } = await agents(ctx, pending.map((j) => j.instanceId));
           const answeredAt = now();
           waitEnds ??= answeredAt + waitMs;
+          // The document only runs on Linux (its step's precondition skips it elsewhere, and the
+          // copy still ends Success): an instance on another platform is released at once, online
+          // or not, rather than counted as rescued or waited for.
+          const unsupported = pending.filter((j) => (platform.get(j.instanceId) ?? 'Linux') !== 'Linux');
+          if (unsupported.length > 0) {
+            pending = pending.filter((j) => !unsupported.includes(j));
+            waves.push(Promise.all(unsupported.map((j) => settle([j], () => notRescued(
+              j, 'unsupported-platform', polls, ping.get(j.instanceId), { platformType: platform.get(j.instanceId) },
+            )))).then(() => undefined));
+          }
           const online = pending.filter((j) => ping.get(j.instanceId) === 'Online');
-          if (online.length > 0) waves.push(settle(online, () => sendWave(online, polls)));
+          if (online.length > 0) {
+            sent ??= alreadySentOrNone(jobs);
+            const listing = sent;
+            waves.push(settle(online, () => sendWave(online, polls, listing)));
+          }
           pending = pending.filter((j) => ping.get(j.instanceId) !== 'Online');
           // An event back to look again was checked on its first look; another check would only
           // spend Auto Scaling's rate, which the completions need.
@@ -662,8 +825,31 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       });
     }
 
-    /** Send to instances whose agents are online: one command per group, hook and event second, 50 at most. */
-    async function sendWave(jobs: Job[], polls: number): Promise<void> {
+    /** `commandsAlreadySent`, or none when SSM would not say. */
+    function alreadySentOrNone(jobs: readonly Job[]): Promise<Map<string, SentCommand>> {
+      return commandsAlreadySent({ instances: jobs.length }, jobs).catch((err: unknown) => {
+        // No call starts after the deadline, SendCommand included: the queue retries these events.
+        if (err instanceof DeadlineReached) throw err;
+        // A guard, not a prerequisite: without the listing the command goes, as it would have
+        // before; holding the instance for another visibility timeout would be worse than a second run.
+        warn({ instances: jobs.length }, 'could not list the commands already sent; sending anyway', { error: errorName(err), detail: errorMessage(err) });
+        return new Map<string, SentCommand>();
+      });
+    }
+
+    /**
+     * Send to instances whose agents are online, less those SSM already lists a command of this
+     * rescue for: one command per group, hook and event second, 50 at most.
+     */
+    async function sendWave(wave: Job[], polls: number, listing: Promise<Map<string, SentCommand>>): Promise<void> {
+      const sent = await listing;
+      const jobs = wave.filter((j) => {
+        const already = sent.get(rescueKey(j));
+        if (already === undefined) return true;
+        done(j.index, ignore(jobCtx(j), 'already-sent', { commandId: already.commandId, commandStatus: already.status, trigger: j.trigger }));
+        return false;
+      });
+      if (jobs.length === 0) return;
       const heartbeats = await Promise.all(jobs.map(async (j) => (j.lifecycle ? keepHeld(jobCtx(j), j.lifecycle) : 'not-needed' as const)));
       const ready = jobs.filter((j, i) => {
         if (heartbeats[i] !== 'released') return true;
@@ -703,16 +889,16 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       }
     }
 
-    async function notRescued(j: Job, reason: NotRescuedReason, polls: number, pingStatus?: string): Promise<void> {
+    async function notRescued(j: Job, reason: NotRescuedReason, polls: number, pingStatus?: string, extra: object = {}): Promise<void> {
       const ctx = jobCtx(j);
       if (j.trigger === 'spot') {
-        warn(ctx, 'logs not rescued before the Spot interruption', { reason, pingStatus });
+        warn(ctx, 'logs not rescued before the Spot interruption', { reason, pingStatus, ...extra });
         metrics.notRescued(reason);
         done(j.index, { action: 'not-rescued', trigger: 'spot', instanceId: j.instanceId, asgName: j.asgName, reason, completion: 'none', polls });
         return;
       }
       // Holding the instance until the heartbeat expires would rescue nothing and delay the scale-in.
-      warn(ctx, 'logs not rescued; releasing the instance', { reason, polls, pingStatus });
+      warn(ctx, 'logs not rescued; releasing the instance', { reason, polls, pingStatus, ...extra });
       const completion = await complete(ctx, j.asgName, j.hookName, j.instanceId);
       // Already released: by another delivery of this event, which counted it (or the heartbeat ran out
       // meanwhile, and then nothing can count it). Counting here would count the instance twice.
@@ -751,7 +937,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       const copiesFirst = [...wanted].sort((a, b) => (waitStartedOf(a.index) ?? Infinity) - (waitStartedOf(b.index) ?? Infinity));
       const jobs: Job[] = firstPerInstance(copiesFirst).map(({ index, e }) => ({
         index, eventId: e.id, instanceId: e.instanceId, asgName: e.asgName, hookName: e.hookName, trigger: 'lifecycle',
-        eventTime: compactUtc(e.time), lifecycle: e,
+        eventTime: compactUtc(e.time), timeMs: e.timeMs, lifecycle: e,
       }));
       await settle(jobs, () => rescue(jobs, settings.onlineWaitSeconds * 1000, true));
     }
@@ -774,7 +960,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
           } else {
             jobs.push({
               index, eventId: e.id, instanceId: e.instanceId, asgName: m.asgName, hookName: NO_HOOK, trigger: 'spot',
-              eventTime: compactUtc(e.time), spot: e,
+              eventTime: compactUtc(e.time), timeMs: e.timeMs, spot: e,
             });
           }
         }
@@ -797,19 +983,34 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
         const events = group.map(({ index, e }) => ({ index, eventId: e.id, instanceId: e.instanceId }));
         return settle(events, async () => {
           const first = group[0].e;
-          const command = await commandOf({ eventId: first.id, instanceId: first.instanceId }, first.commandId);
-          await Promise.all(group.map(({ index, e }) => settle([{ index, eventId: e.id, instanceId: e.instanceId }], async () => {
+          const firstCtx: Context = { eventId: first.id, instanceId: first.instanceId };
+          const command = await commandOf(firstCtx, first.commandId);
+          const ours = group.filter(({ index, e }) => {
             const ctx: Context = { eventId: e.id, instanceId: e.instanceId };
-            if (!command) return void done(index, ignore(ctx, 'unknown-command', { commandId: e.commandId }));
-            if (command.documentName !== settings.documentName) return void done(index, ignore(ctx, 'other-document', { documentName: command.documentName }));
-            const params = readRescueParameters(command.parameters);
-            if (!params.ok) return void done(index, rejected(params.reason, ctx));
-            const { asgName, hookName, trigger } = params.value;
-            ctx.asgName = asgName;
-            if (!settings.asgNames.includes(asgName)) return void done(index, ignore(ctx, 'asg-not-configured'));
+            if (!command) done(index, ignore(ctx, 'unknown-command', { commandId: e.commandId }));
+            else if (command.documentName !== settings.documentName) done(index, ignore(ctx, 'other-document', { documentName: command.documentName }));
+            return !settled(index);
+          });
+          if (!command || ours.length === 0) return;
+          const params = readRescueParameters(command.parameters);
+          if (!params.ok) return void ours.forEach(({ index, e }) => done(index, rejected(params.reason, { eventId: e.id, instanceId: e.instanceId })));
+          const { asgName, hookName, trigger } = params.value;
+          if (!settings.asgNames.includes(asgName)) {
+            return void ours.forEach(({ index, e }) => done(index, ignore({ eventId: e.id, instanceId: e.instanceId, asgName }, 'asg-not-configured')));
+          }
+          // A Failed copy may be the script saying it found nothing (its exit code), which the
+          // event does not carry: one listing of the command's invocations answers for all of
+          // this batch's Failed copies of it (filtered to the instance when there is one).
+          const failed = ours.filter(({ e }) => e.status === 'Failed');
+          const codes = failed.length === 0
+            ? new Map<string, InvocationResult>()
+            : await responseCodesOf({ ...firstCtx, asgName }, first.commandId, failed.length === 1 ? failed[0].e.instanceId : undefined);
+          await Promise.all(ours.map(({ index, e }) => settle([{ index, eventId: e.id, instanceId: e.instanceId }], async () => {
+            const ctx: Context = { eventId: e.id, instanceId: e.instanceId, asgName };
             done(index, await finish(ctx, {
               instanceId: e.instanceId, commandId: e.commandId, status: e.status, asgName, hookName, trigger,
               durationSeconds: Math.max(0, (e.timeMs - e.requestedTimeMs) / 1000),
+              ...(e.status === 'Failed' ? { responseCodes: codes.get(e.instanceId)?.responseCodes ?? [] } : {}),
             }));
           })));
         });
