@@ -4,6 +4,7 @@
  * to exactly what the JSON output plans.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { parse as parseHcl } from '@cdktf/hcl2json';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthApp } from '../app';
@@ -95,6 +96,34 @@ describe('HCL output', () => {
       }
     } finally {
       rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  /** hcl2json gives every block as a list of its occurrences; JSON output has single blocks as objects. */
+  const unwrapBlocks = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.length === 1 && typeof v[0] === 'object' && v[0] !== null ? unwrapBlocks(v[0]) : v.map(unwrapBlocks);
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapBlocks(x)]));
+    return v;
+  };
+
+  it.each([
+    ['local', {}],
+    ['s3', { backend: { type: 's3', bucket: 'acme-tf-state', region: 'eu-west-1', keyPrefix: 'platform/logs', kmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', roleArn: 'arn:aws:iam::123456789012:role/tf-state', dynamodbTable: 'tf-locks' } }],
+    ['cloud', { backend: { type: 'cloud', organization: 'acme', hostname: 'tfe.acme.example', project: 'platform', workspaces: { 'session-logs': 'sessions-prod' } } }],
+  ])('%s backend: the whole terraform block (backend, cloud, required providers) is the same in HCL as in JSON', async (_name, overrides) => {
+    const config = testConfig(overrides as Record<string, unknown>);
+    const dirs = [mkdtempSync(path.join(os.tmpdir(), 'logrescue-json-')), mkdtempSync(path.join(os.tmpdir(), 'logrescue-hcl-'))];
+    try {
+      synthApp(config, { outdir: dirs[0], hcl: false });
+      synthApp(config, { outdir: dirs[1], hcl: true });
+      for (const stack of ['log-rescue', 'session-logs']) {
+        const json = JSON.parse(readFileSync(path.join(dirs[0], 'stacks', stack, 'cdk.tf.json'), 'utf8')).terraform;
+        const hcl = unwrapBlocks((await parseHcl('cdk.tf', readFileSync(path.join(dirs[1], 'stacks', stack, 'cdk.tf'), 'utf8'))).terraform);
+        expect({ stack, ...(hcl as object) }).toEqual({ stack, ...unwrapBlocks(json) as object });
+        if (config.backend.type === 'cloud') expect(json.cloud.workspaces.project).toBe('platform');
+      }
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });
 

@@ -13,6 +13,19 @@ export function workspaceName(config: AppConfig, stackName: string): string {
   return config.backend.workspaces[stackName as keyof typeof config.backend.workspaces] ?? `${config.project}-${config.environment}-${stackName}`;
 }
 
+/**
+ * A named workspace that keeps its project in HCL too: cdktf 0.21's NamedCloudWorkspace writes
+ * `project` to JSON but leaves it out of `toHclTerraform`, so `--hcl` would put the workspaces in
+ * the organization's default project. Public API only (a subclass), so a move to cdktn is a rename.
+ */
+export class ProjectCloudWorkspace extends NamedCloudWorkspace {
+  toHclTerraform(): Record<string, unknown> {
+    const hcl = super.toHclTerraform() as Record<string, unknown>;
+    if (this.project === undefined) return hcl;
+    return { ...hcl, project: { value: this.project, type: 'simple', storageClassType: 'string' } };
+  }
+}
+
 /** Give `stack` its own state in the backend chosen by config. */
 export function configureBackend(stack: TerraformStack, stackName: string, config: AppConfig): void {
   const backend = config.backend;
@@ -39,7 +52,7 @@ export function configureBackend(stack: TerraformStack, stackName: string, confi
       new CloudBackend(stack, {
         organization: backend.organization,
         hostname: backend.hostname,
-        workspaces: new NamedCloudWorkspace(workspaceName(config, stackName), backend.project),
+        workspaces: new ProjectCloudWorkspace(workspaceName(config, stackName), backend.project),
       });
       return;
   }
