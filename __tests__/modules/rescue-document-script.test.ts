@@ -3,11 +3,16 @@
  * stand-ins for IMDSv2 (curl), S3 (aws) and journalctl. What is asserted is what S3 would hold
  * afterwards, what the instance was asked, and that no parameter value ever runs as code.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { NOTHING_COLLECTED_EXIT_CODE } from '../../config/patterns';
 import { DEFAULT_LOG_GLOBS } from '../../config/schema';
-import { RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, rescueDocumentContent, RescueDocumentParameter } from '../../modules/rescue-document';
+import {
+  COLLECT_LOGS_SCRIPT_PATH, RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, rescueDocumentContent, RescueDocumentParameter,
+} from '../../modules/rescue-document';
 import {
   extractTarGz, readTree, renderDocumentForTest, ScriptRun, ScriptSandbox, scriptOf, substituteLikeOldAgent, synthDocumentWithReferences,
 } from '../support/bash-standins';
@@ -576,5 +581,251 @@ describe('hostile parameter values', () => {
       expect(run.awsCalls).toEqual([]);
     }
     expectNoInjection();
+  });
+});
+
+/** The script as rendered for a config (a cap), with parts of `partMiB` (S3's minimum is 5) instead of 64 MiB. */
+function scriptWith(opts: { maxTotalMb?: number; partMiB?: number } = {}): string {
+  const text = scriptOf(renderDocumentForTest(rescueDocumentContent({ ...docProps, bucketName: 'acme-logs', maxTotalMb: opts.maxTotalMb })));
+  if (opts.partMiB === undefined) return text;
+  const changed = text.replace('part_size=$((64 * 1048576))', `part_size=$((${opts.partMiB} * 1048576))`);
+  expect(changed).not.toBe(text);
+  return changed;
+}
+/** Incompressible bytes (gzip cannot shrink them), so the archive is as large as the logs. */
+const noise = (bytes: number, seed = 1) => {
+  const out = Buffer.alloc(bytes);
+  let x = seed;
+  for (let i = 0; i < bytes; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; out[i] = x >>> 24; }
+  return out;
+};
+const ARCHIVE_KEY = `${KEY_BASE}/logs.tar.gz`;
+const MANIFEST_KEY = `${KEY_BASE}/manifest.json`;
+const operations = (run: ScriptRun) => run.awsCalls.map((argv) => argv[1]);
+
+describe('symlinks', () => {
+  let box: ScriptSandbox;
+  let root: string;
+  beforeAll(() => {
+    box = new ScriptSandbox();
+    root = path.join(box.root, 'host');
+    // An app whose log directory is a link to a data volume, with a current.log link in it.
+    fs.mkdirSync(path.join(root, 'data/app/logs/old'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'data/app/logs/app-3.log'), 'app 3\n');
+    fs.writeFileSync(path.join(root, 'data/app/logs/old/app-1.log'), 'app 1\n');
+    fs.symlinkSync('app-3.log', path.join(root, 'data/app/logs/current.log'));
+    // Links found while descending: a loop and /proc, stored as links and never followed.
+    fs.symlinkSync('..', path.join(root, 'data/app/logs/old/loop'));
+    fs.symlinkSync('/proc', path.join(root, 'data/app/logs/proc'));
+    fs.mkdirSync(path.join(root, 'var/log'), { recursive: true });
+    fs.symlinkSync(path.join(root, 'data/app/logs'), path.join(root, 'var/log/app'));
+    fs.symlinkSync(path.join(root, 'data/app/logs/app-3.log'), path.join(root, 'var/log/current.log'));
+    fs.symlinkSync(path.join(root, 'nowhere'), path.join(root, 'var/log/dangling.log'));
+  });
+  afterAll(() => box.cleanup());
+
+  it('archive what a matched link points to, descend a linked directory without following the links inside it', () => {
+    const run = box.run(script, { env: envOf({ ...params, logGlobs: `${root}/var/log/app|${root}/var/log/*.log`, includeJournal: 'false' }) });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    const members = extractTarGz(run.uploads[ARCHIVE_KEY]);
+    const r = root.slice(1);
+    expect(members).toEqual({
+      [`${r}/data/app/logs/app-3.log`]: Buffer.from('app 3\n'),
+      [`${r}/data/app/logs/old/app-1.log`]: Buffer.from('app 1\n'),
+      [`${r}/data/app/logs/current.log`]: Buffer.from('-> app-3.log'),
+      [`${r}/data/app/logs/old/loop`]: Buffer.from('-> ..'),
+      [`${r}/data/app/logs/proc`]: Buffer.from('-> /proc'),
+    });
+    const manifest = manifestOf(run);
+    // var/log/current.log names the same file as the directory's app-3.log: archived once.
+    expect(manifest.files.map((f: { path: string; via?: string }) => [f.path, f.via]).sort()).toEqual([
+      [`${root}/data/app/logs/app-3.log`, expect.stringMatching(/\/var\/log\/(app|current\.log)$/)],
+      [`${root}/data/app/logs/current.log`, `${root}/var/log/app`],
+      [`${root}/data/app/logs/old/app-1.log`, `${root}/var/log/app`],
+      [`${root}/data/app/logs/old/loop`, `${root}/var/log/app`],
+      [`${root}/data/app/logs/proc`, `${root}/var/log/app`],
+    ]);
+    expect(manifest.leftOut).toEqual([{ path: `${root}/var/log/dangling.log`, bytes: 0, reason: 'symlink whose target does not exist' }]);
+  });
+
+  (process.getuid?.() === 0 ? it : it.skip)('do not follow a link another user made to a file that is not theirs (as root could read /etc/shadow)', () => {
+    const link = path.join(root, 'var/log/shadow.log');
+    fs.symlinkSync('/etc/shadow', link);
+    fs.lchownSync(link, 1000, 1000);
+    try {
+      const run = box.run(script, { env: envOf({ ...params, logGlobs: link, includeJournal: 'false' }) });
+      expect(run.status).toBe(66);
+      expect(manifestOf(run).leftOut).toEqual([{ path: link, bytes: 0, reason: 'symlink owned by uid 1000 to a file of uid 0, not followed' }]);
+      expect(run.uploads[ARCHIVE_KEY]).toBeUndefined();
+    } finally {
+      fs.rmSync(link);
+    }
+  });
+});
+
+describe('nothing collected', () => {
+  it.each([
+    ['no glob matches and the journal is off', { includeJournal: 'false' }, {}, { requested: false }],
+    ['no glob matches and the journal is empty', { includeJournal: 'true' }, { STANDIN_JOURNAL_EMPTY: '1' }, { requested: true, included: false, reason: 'empty', exitCode: 0 }],
+  ])('%s: uploads only the manifest, which says what was looked for, and exits NOTHING_COLLECTED_EXIT_CODE', (_what, p, env, journal) => {
+    const globs = [`${logs}/nope-*.log`, `${logs}/absent dir`];
+    const run = sandbox.run(script, { env: { ...envOf({ ...params, ...p, logGlobs: globs.join('|') }), ...env } });
+    expect(run.status).toBe(NOTHING_COLLECTED_EXIT_CODE);
+    expect(run.stderr).toMatch(/^log-rescue: nothing collected: 2 of 2 globs matched nothing, 0 files left out, .*manifest\.json\n$/);
+    expect(Object.keys(run.uploads)).toEqual([MANIFEST_KEY]);
+    expect(operations(run)).toEqual(['put-object']);
+    expect(manifestOf(run)).toMatchObject({
+      outcome: 'nothing-collected', archiveKey: null, sha256: null, archiveVersionId: null, archiveBytes: 0, archiveParts: 0,
+      globs, missingGlobs: globs, files: [], leftOut: [], journal,
+    });
+    expect(run.leftovers).toEqual([]);
+  });
+
+  it('the exit code comes from config/patterns.ts, rendered into the document, not written in the script', () => {
+    expect(NOTHING_COLLECTED_EXIT_CODE).toBe(66);
+    expect(fs.readFileSync(COLLECT_LOGS_SCRIPT_PATH, 'utf8')).not.toMatch(/\b66\b/);
+    expect(script).toContain(`LOG_RESCUE_NOTHING_COLLECTED_EXIT_CODE=${NOTHING_COLLECTED_EXIT_CODE}`);
+  });
+});
+
+describe('large archives: streamed, in S3-verified parts, with one part on local disk', () => {
+  let box: ScriptSandbox;
+  let dir: string;
+  let big: Buffer;
+  beforeAll(() => {
+    box = new ScriptSandbox();
+    dir = path.join(box.root, 'big');
+    fs.mkdirSync(dir);
+    big = noise(12 * 1048576 + 4321);
+    fs.writeFileSync(path.join(dir, 'app.log'), big);
+  });
+  afterAll(() => box.cleanup());
+  const run5MiB = (env: Record<string, string> = {}) => box.run(scriptWith({ partMiB: 5 }), { env: { ...envOf({ ...params, logGlobs: `${dir}/*.log`, includeJournal: 'false' }), ...env } });
+
+  it.each([['SHA256', V2_CURRENT], ['MD5', V1_AMAZON_LINUX_2]] as const)('with %s: create, 3 parts each with its own digest, complete; S3 assembles the archive', (digest, version) => {
+    const run = run5MiB({ STANDIN_AWS_VERSION: version });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(operations(run)).toEqual(['create-multipart-upload', 'upload-part', 'upload-part', 'upload-part', 'complete-multipart-upload', 'put-object']);
+    const archive = run.uploads[ARCHIVE_KEY];
+    expect(extractTarGz(archive)[`${dir.slice(1)}/app.log`].equals(big)).toBe(true);
+    const create = run.awsCalls[0];
+    expect({ sse: argAfter(create, '--server-side-encryption'), type: argAfter(create, '--content-type'), algorithm: create.includes('--checksum-algorithm') ? argAfter(create, '--checksum-algorithm') : undefined })
+      .toEqual({ sse: 'AES256', type: 'application/gzip', algorithm: digest === 'SHA256' ? 'SHA256' : undefined });
+    const partBodies = [archive.subarray(0, 5 * 1048576), archive.subarray(5 * 1048576, 10 * 1048576), archive.subarray(10 * 1048576)];
+    run.awsCalls.slice(1, 4).forEach((argv, i) => {
+      expect(argAfter(argv, '--part-number')).toBe(String(i + 1));
+      if (digest === 'SHA256') expect(argAfter(argv, '--checksum-sha256')).toBe(sha256(partBodies[i], 'base64'));
+      else expect([argAfter(argv, '--content-md5'), argv.some((a) => a.startsWith('--checksum'))]).toEqual([md5(partBodies[i]), false]);
+    });
+    const composite = `${createHash('sha256').update(Buffer.concat(partBodies.map((b) => createHash('sha256').update(b).digest()))).digest('base64')}-3`;
+    expect(manifestOf(run)).toMatchObject({
+      outcome: 'rescued', sha256: sha256(archive, 'hex'), archiveBytes: archive.length, archiveParts: 3, partBytes: 5 * 1048576, s3Checksum: digest,
+      archiveS3Checksum: digest === 'SHA256' ? composite : null, archiveVersionId: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/),
+    });
+    expect(run.stdout).toMatch(/ in 3 parts to /);
+    // Local disk while uploading: one 5 MiB part and small lists, never the 12 MiB archive.
+    expect(Math.max(...run.tmpdirKb)).toBeLessThanOrEqual(5 * 1024 + 64);
+    expect(run.leftovers).toEqual([]);
+  });
+
+  it.each([
+    ['a part refused', { STANDIN_AWS_FAIL: 'UploadPart' }, /AccessDenied\) when calling the UploadPart operation[\s\S]*error: upload of part 1 of s3:\/\/acme-logs\/.*logs\.tar\.gz failed \(aws exit 254\)/],
+    ['a part altered on the way', { STANDIN_AWS_TAMPER: 'logs.tar.gz' }, /BadDigest\) when calling the UploadPart operation: The SHA256 you specified[\s\S]*upload of part 1 .* failed \(aws exit 254\)/],
+    ['completion refused', { STANDIN_AWS_FAIL: 'CompleteMultipartUpload' }, /could not complete the multipart upload of s3:\/\/acme-logs\/.*logs\.tar\.gz \(aws exit 254\)/],
+  ])('%s: the upload is aborted, nothing is stored, the rescue fails', (_what, env, message) => {
+    const run = run5MiB(env);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/unexpected failure/);
+    expect(operations(run).at(-1)).toBe('abort-multipart-upload');
+    expect(argAfter(run.awsCalls.at(-1)!, '--upload-id')).toBe(argAfter(run.awsCalls[1], '--upload-id'));
+    expect(run.uploads).toEqual({});
+    expect(run.leftovers).toEqual([]);
+  });
+
+  it('a multi-GB sparse file: archived sparse (tar --sparse), a small archive, its holes and data intact', () => {
+    const sparse = path.join(dir, 'sparse.log');
+    fs.writeFileSync(sparse, 'head\n');
+    fs.truncateSync(sparse, 3 * 1024 ** 3);
+    fs.appendFileSync(sparse, 'tail\n');
+    try {
+      const started = Date.now();
+      const run = box.run(script, { env: envOf({ ...params, logGlobs: sparse, includeJournal: 'false' }) });
+      const seconds = (Date.now() - started) / 1000;
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+      const archive = run.uploads[ARCHIVE_KEY];
+      expect(archive.length).toBeLessThan(64 * 1024);
+      expect(manifestOf(run).files).toEqual([{ path: sparse, bytes: 3 * 1024 ** 3 + 5 }]);
+      expect(seconds).toBeLessThan(20);
+      const out = fs.mkdtempSync(path.join(box.root, 'x-'));
+      fs.writeFileSync(path.join(out, 'a.tgz'), archive);
+      expect(spawnSync('tar', ['-xzf', 'a.tgz'], { cwd: out }).status).toBe(0);
+      const extracted = path.join(out, sparse.slice(1));
+      expect(fs.statSync(extracted).size).toBe(3 * 1024 ** 3 + 5);
+      const fd = fs.openSync(extracted, 'r');
+      const at = (pos: number, n: number) => { const b = Buffer.alloc(n); fs.readSync(fd, b, 0, n, pos); return b.toString('latin1'); };
+      expect([at(0, 5), at(1024 ** 3, 4), at(3 * 1024 ** 3, 5)]).toEqual(['head\n', '\0\0\0\0', 'tail\n']);
+      fs.closeSync(fd);
+      // eslint-disable-next-line no-console
+      console.log(`sparse 3 GiB + 10 bytes: archive ${archive.length} bytes, ${seconds.toFixed(1)} s, peak TMPDIR ${Math.max(...run.tmpdirKb)} KiB`);
+    } finally {
+      fs.rmSync(sparse);
+    }
+  });
+});
+
+describe('the size cap (logRescue.command.maxTotalMb)', () => {
+  it('takes the journal, then files newest first while they fit, and lists the rest with size and reason', () => {
+    const box = new ScriptSandbox();
+    try {
+      const dir = path.join(box.root, 'capped');
+      fs.mkdirSync(dir);
+      const put = (name: string, bytes: number, ageSeconds: number) => {
+        fs.writeFileSync(path.join(dir, name), noise(bytes, bytes));
+        const t = Date.now() / 1000 - ageSeconds;
+        fs.utimesSync(path.join(dir, name), t, t);
+      };
+      put('new.log', 300_000, 10);
+      put('big-older.log', 900_000, 100);
+      put('small-oldest.log', 200_000, 1000);
+      const run = box.run(scriptWith({ maxTotalMb: 1 }), { env: envOf({ ...params, logGlobs: `${dir}/*.log` }) });
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+      const manifest = manifestOf(run);
+      expect(manifest.files.map((f: { path: string }) => path.basename(f.path))).toEqual(['new.log', 'small-oldest.log']);
+      expect(manifest.leftOut).toEqual([{ path: `${dir}/big-older.log`, bytes: 900_000, reason: 'size cap: maxTotalMb 1 reached (newer files first)' }]);
+      expect(manifest).toMatchObject({ maxTotalBytes: 1048576, collectedBytes: manifest.journal.bytes + 500_000, journal: { included: true, truncated: false } });
+      expect(Object.keys(extractTarGz(run.uploads[ARCHIVE_KEY])).map((m) => path.basename(m)).sort())
+        .toEqual(['journal-current-boot.log', 'new.log', 'small-oldest.log']);
+      expect(run.stdout).toMatch(/uploaded 2 files \(0 missing globs, 1 left out\)/);
+    } finally {
+      box.cleanup();
+    }
+  });
+});
+
+describe('free space', () => {
+  it('not even one part free in TMPDIR or /dev/shm: fails before uploading anything, saying what it needs', () => {
+    const full = new ScriptSandbox({ dfAvailableKb: { [os.tmpdir()]: 1000, '/dev/shm': 2000 } });
+    try {
+      const run = full.run(script, { env: envOf(params) });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/^log-rescue: error: not enough free space to stream the archive: it needs 71303168 bytes \(one 67108864-byte part and lists\); .*: 1024000 bytes free; \/dev\/shm: 2048000 bytes free;\n$/);
+      expect(run.awsCalls).toEqual([]);
+    } finally {
+      full.cleanup();
+    }
+  });
+
+  it('a full TMPDIR: the part is buffered in memory (/dev/shm) and the rescue goes on', () => {
+    const full = new ScriptSandbox({ dfAvailableKb: { [os.tmpdir()]: 1000 } });
+    try {
+      const before = new Set(fs.readdirSync('/dev/shm'));
+      const run = full.run(script, { env: envOf({ ...params, logGlobs: `${logs}/plain.log` }) });
+      expect(run.status).toBe(0);
+      expect(run.stderr).toMatch(/^log-rescue: warning: buffering parts in \/dev\/shm:/);
+      expect(fs.readdirSync('/dev/shm').filter((f) => !before.has(f) && f.startsWith('log-rescue.'))).toEqual([]);
+    } finally {
+      full.cleanup();
+    }
   });
 });

@@ -2,8 +2,23 @@
  * A local stand-in for S3's PutObject, for running a real S3 client (the AWS CLI) against it. It does
  * what S3 does where an upload's integrity and encryption are concerned, and answers in S3's words:
  *
- * - Path-style requests (`/<bucket>/<key>`, what botocore sends to an IP endpoint). Only PutObject is
- *   served; anything else is `501 NotImplemented`. An unknown bucket is `404 NoSuchBucket`.
+ * - Path-style requests (`/<bucket>/<key>`, what botocore sends to an IP endpoint). PutObject and the
+ *   multipart upload (CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+ *   AbortMultipartUpload) are served; anything else is `501 NotImplemented`. An unknown bucket is
+ *   `404 NoSuchBucket`.
+ * - Multipart as S3 does it ("Amazon S3 multipart upload limits",
+ *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html; API reference, UploadPart,
+ *   CompleteMultipartUpload, CompletedPart): part numbers 1..10,000 and parts of at most 5 GiB
+ *   (`InvalidArgument`, `EntityTooLarge`); each part's digests checked like a PutObject's
+ *   (`BadDigest`), and a part checksum of another algorithm than the upload's is `InvalidRequest`.
+ *   On completion: at least one part (`MalformedXML`), ascending part numbers (`InvalidPartOrder`),
+ *   every listed part uploaded with that ETag and, for an upload created with a checksum
+ *   algorithm, that checksum (`InvalidPart`), every part but the last at least 5 MiB
+ *   (`EntityTooSmall`). The object then gets the composite checksum (the digest of the parts' raw
+ *   digests, `-<parts>` appended; "Checking object integrity",
+ *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html), an ETag
+ *   of the same form over the parts' MD5s, and a VersionId. SSE is given at creation and applies to
+ *   the object. An unknown or finished upload id is `404 NoSuchUpload`.
  * - Signature Version 4 is checked with the stand-in's one access key: a missing or foreign key,
  *   a scope region other than the bucket's (`AuthorizationHeaderMalformed`), a request older or newer
  *   than 15 minutes, or a wrong signature (`SignatureDoesNotMatch`) is refused.
@@ -82,7 +97,24 @@ export interface StoredObject {
   readonly checksum?: { algorithm: string; value: string };
   readonly etag: string;
   readonly versionId: string;
+  /** Parts the object was assembled from (1 for a PutObject). */
+  readonly parts: number;
 }
+
+/** A multipart upload in progress. */
+export interface MultipartUpload {
+  readonly bucket: string;
+  readonly key: string;
+  readonly contentType?: string;
+  readonly serverSideEncryption: string;
+  readonly kmsKeyId?: string;
+  /** The checksum algorithm given at creation (`SHA256`), if any. */
+  readonly checksumAlgorithm?: string;
+  readonly parts: Map<number, { body: Buffer; etag: string; md5: Buffer; checksum?: string }>;
+}
+
+/** What a test can make S3 refuse: the operation and the object key. */
+export type S3Operation = 'PutObject' | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload';
 
 class S3Error extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly extra: Record<string, string> = {}) {
@@ -173,13 +205,17 @@ export class S3StandIn {
   readonly requests: RecordedRequest[] = [];
   /** Stored objects by `<bucket>/<key>`. */
   readonly objects = new Map<string, StoredObject>();
+  /** Multipart uploads in progress, by upload id. */
+  readonly uploads = new Map<string, MultipartUpload>();
+  /** Largest part payload received (bytes). */
+  largestPart = 0;
   /** Tamper with the payload of a PutObject whose key this returns true for. */
   tamper: ((key: string) => boolean) | undefined;
   /**
    * Answer a PutObject with this S3 error instead of storing it (after authentication, before the
    * payload is read): e.g. `503 SlowDown`, to see the client retry.
    */
-  fail: ((key: string) => { status: number; code: string; message: string } | undefined) | undefined;
+  fail: ((key: string, operation: S3Operation) => { status: number; code: string; message: string } | undefined) | undefined;
 
   private constructor(private readonly server: http.Server, private readonly opts: S3StandInOptions, caPem: string, tls: boolean) {
     this.caPem = caPem;
@@ -209,6 +245,8 @@ export class S3StandIn {
   clear(): void {
     this.requests.length = 0;
     this.objects.clear();
+    this.uploads.clear();
+    this.largestPart = 0;
     this.tamper = undefined;
     this.fail = undefined;
   }
@@ -222,7 +260,16 @@ export class S3StandIn {
 
   /** PutObject requests for one key, in order. */
   putsOf(key: string): RecordedRequest[] {
-    return this.requests.filter((r) => r.method === 'PUT' && r.key === key);
+    return this.requests.filter((r) => r.method === 'PUT' && r.key === key && !r.url.includes('?'));
+  }
+
+  /** The S3 operation a recorded request was. */
+  static operationOf(r: Pick<RecordedRequest, 'method' | 'url'>): S3Operation | 'other' {
+    const q = new URLSearchParams(r.url.split('?')[1] ?? '');
+    if (r.method === 'PUT') return q.has('uploadId') ? 'UploadPart' : r.url.includes('?') ? 'other' : 'PutObject';
+    if (r.method === 'POST') return q.has('uploads') ? 'CreateMultipartUpload' : q.has('uploadId') ? 'CompleteMultipartUpload' : 'other';
+    if (r.method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
+    return 'other';
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -260,12 +307,34 @@ export class S3StandIn {
         throw new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', bucket ? { BucketName: bucket } : {});
       }
       this.authenticate(req.method ?? '', rawPath, query, headers, this.opts.buckets[bucket]);
-      if (req.method !== 'PUT' || key === undefined || query !== '') {
-        throw new S3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented (this stand-in serves PutObject only)');
+      const operation = S3StandIn.operationOf({ method: req.method ?? '', url: req.url ?? '' });
+      if (key === undefined || operation === 'other') {
+        throw new S3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented (this stand-in serves PutObject and multipart uploads only)');
       }
-      const injected = this.fail?.(key);
+      const injected = this.fail?.(key, operation);
       if (injected) throw new S3Error(injected.status, injected.code, injected.message);
       ({ payload, trailers } = this.decodePayload(headers, wire));
+      if (operation !== 'PutObject') {
+        const params = new URLSearchParams(query);
+        let checked = payload;
+        if (operation === 'UploadPart' && this.tamper?.(key) && payload.length > 0) {
+          checked = Buffer.from(payload);
+          checked[Math.floor(checked.length / 2)] ^= 0x01;
+          tampered = true;
+        }
+        const answer = this.multipart(operation, bucket, key, params, headers, trailers, checked);
+        Object.assign(responseHeaders, answer.headers);
+        if (answer.xml !== undefined) {
+          Object.assign(responseHeaders, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(answer.xml)) });
+        } else {
+          responseHeaders['Content-Length'] = '0';
+        }
+        status = answer.status;
+        res.writeHead(status, responseHeaders);
+        res.end(answer.xml ?? '');
+        this.record(req, bucket, key, headers, wire, payload, trailers, tampered, status, undefined, responseHeaders);
+        return;
+      }
       let checked = payload;
       if (this.tamper?.(key) && payload.length > 0) {
         checked = Buffer.from(payload);
@@ -284,6 +353,7 @@ export class S3StandIn {
         checksum,
         etag,
         versionId,
+        parts: 1,
       });
       Object.assign(responseHeaders, {
         ETag: etag,
@@ -308,6 +378,13 @@ export class S3StandIn {
       res.writeHead(status, responseHeaders);
       res.end();
     }
+    this.record(req, bucket, key, headers, wire, payload, trailers, tampered, status, error, responseHeaders);
+  }
+
+  private record(
+    req: http.IncomingMessage, bucket: string | undefined, key: string | undefined, headers: Record<string, string>, wire: Buffer, payload: Buffer,
+    trailers: Record<string, string>, tampered: boolean, status: number, error: S3Error | undefined, responseHeaders: Record<string, string>,
+  ): void {
     this.requests.push({
       method: req.method ?? '',
       url: req.url ?? '',
@@ -323,6 +400,114 @@ export class S3StandIn {
       errorMessage: error?.message,
       responseHeaders,
     });
+  }
+
+  private multipart(
+    operation: Exclude<S3Operation, 'PutObject'>, bucket: string, key: string, params: URLSearchParams, headers: Record<string, string>,
+    trailers: Record<string, string>, body: Buffer,
+  ): { status: number; headers: Record<string, string>; xml?: string } {
+    const xmlDoc = (root: string, fields: Record<string, string | undefined>) => `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`
+      + Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `<${k}>${xmlEscape(v!)}</${k}>`).join('') + `</${root}>`;
+    const sseHeaders = (u: { serverSideEncryption: string; kmsKeyId?: string }) => ({
+      'x-amz-server-side-encryption': u.serverSideEncryption,
+      ...(u.kmsKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': u.kmsKeyId } : {}),
+    });
+    if (operation === 'CreateMultipartUpload') {
+      const algorithm = headers['x-amz-checksum-algorithm']?.toUpperCase();
+      if (algorithm !== undefined && !Object.values(CHECKSUMS).some((c) => c.name === algorithm)) {
+        throw new S3Error(400, 'InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, SHA1, SHA256]');
+      }
+      const uploadId = randomBytes(48).toString('base64url');
+      const upload: MultipartUpload = {
+        bucket, key, contentType: headers['content-type'], ...this.encryption(headers, bucket), checksumAlgorithm: algorithm, parts: new Map(),
+      };
+      this.uploads.set(uploadId, upload);
+      return {
+        status: 200,
+        headers: { ...sseHeaders(upload), ...(algorithm ? { 'x-amz-checksum-algorithm': algorithm } : {}) },
+        xml: xmlDoc('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: uploadId }),
+      };
+    }
+    const uploadId = params.get('uploadId') ?? '';
+    const upload = this.uploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) {
+      throw new S3Error(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+    }
+    if (operation === 'AbortMultipartUpload') {
+      this.uploads.delete(uploadId);
+      return { status: 204, headers: {} };
+    }
+    if (operation === 'UploadPart') {
+      const partNumber = Number(params.get('partNumber'));
+      if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+        throw new S3Error(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: String(params.get('partNumber')) });
+      }
+      if (body.length > 5 * 1024 ** 3) throw new S3Error(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
+      const checksum = this.verify(headers, trailers, body);
+      if (checksum && upload.checksumAlgorithm && checksum.algorithm !== upload.checksumAlgorithm) {
+        throw new S3Error(400, 'InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm.toLowerCase()}, actual checksum Type: ${checksum.algorithm.toLowerCase()}`);
+      }
+      const md5 = createHash('md5').update(body).digest();
+      // With SSE-KMS a part's ETag is not its MD5, as for a PutObject.
+      const etag = upload.serverSideEncryption === 'AES256' ? `"${md5.toString('hex')}"` : `"${randomBytes(16).toString('hex')}"`;
+      const own = upload.checksumAlgorithm
+        ? Object.values(CHECKSUMS).find((c) => c.name === upload.checksumAlgorithm)!.digest(body).toString('base64')
+        : undefined;
+      upload.parts.set(partNumber, { body, etag, md5, checksum: own });
+      this.largestPart = Math.max(this.largestPart, body.length);
+      return {
+        status: 200,
+        headers: { ETag: etag, ...sseHeaders(upload), ...(own ? { [`x-amz-checksum-${upload.checksumAlgorithm!.toLowerCase()}`]: own } : {}) },
+      };
+    }
+    // CompleteMultipartUpload
+    const malformed = () => new S3Error(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    const xml = body.toString('utf8');
+    if (!/^\s*(<\?xml[^>]*\?>\s*)?<CompleteMultipartUpload[\s>]/.test(xml)) throw malformed();
+    const listed = [...xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => {
+      const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(m[1])?.[1];
+      return {
+        partNumber: Number(field('PartNumber')),
+        etag: (field('ETag') ?? '').replace(/&quot;/g, '"'),
+        checksum: upload.checksumAlgorithm ? field(`Checksum${upload.checksumAlgorithm}`) ?? undefined : undefined,
+      };
+    });
+    if (listed.length === 0) throw malformed();
+    const invalidPart = () => new S3Error(400, 'InvalidPart', "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.");
+    const bodies: Buffer[] = [];
+    const digests: Buffer[] = [];
+    const md5s: Buffer[] = [];
+    listed.forEach((p, i) => {
+      if (i > 0 && !(p.partNumber > listed[i - 1].partNumber)) {
+        throw new S3Error(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+      }
+      const part = upload.parts.get(p.partNumber);
+      if (!part || part.etag !== p.etag) throw invalidPart();
+      if (upload.checksumAlgorithm && p.checksum !== part.checksum) throw invalidPart();
+      if (i < listed.length - 1 && part.body.length < 5 * 1024 * 1024) {
+        throw new S3Error(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', { ProposedSize: String(part.body.length), MinSizeAllowed: String(5 * 1024 * 1024) });
+      }
+      bodies.push(part.body);
+      md5s.push(part.md5);
+      if (part.checksum) digests.push(Buffer.from(part.checksum, 'base64'));
+    });
+    const algo = upload.checksumAlgorithm ? Object.values(CHECKSUMS).find((c) => c.name === upload.checksumAlgorithm)! : undefined;
+    const checksum = algo ? { algorithm: algo.name, value: `${algo.digest(Buffer.concat(digests)).toString('base64')}-${listed.length}` } : undefined;
+    const etag = `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${listed.length}"`;
+    const versionId = randomBytes(24).toString('base64url').slice(0, 32);
+    this.objects.set(`${bucket}/${key}`, {
+      body: Buffer.concat(bodies), contentType: upload.contentType, serverSideEncryption: upload.serverSideEncryption, kmsKeyId: upload.kmsKeyId,
+      checksum, etag, versionId, parts: listed.length,
+    });
+    this.uploads.delete(uploadId);
+    return {
+      status: 200,
+      headers: { 'x-amz-version-id': versionId, ...sseHeaders(upload) },
+      xml: xmlDoc('CompleteMultipartUploadResult', {
+        Location: `${this.endpoint}/${bucket}/${key}`, Bucket: bucket, Key: key, ETag: etag,
+        ...(checksum ? { [`Checksum${checksum.algorithm}`]: checksum.value } : {}),
+      }),
+    };
   }
 
   /** SigV4 with the Authorization header, as S3 checks it. */
