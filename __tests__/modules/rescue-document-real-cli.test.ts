@@ -378,3 +378,103 @@ describe('the S3 stand-in is S3 where it matters, to the real CLI', () => {
     }
   });
 });
+
+describe('a large archive through the real CLI: multipart, every part checked by S3', () => {
+  let dir: string;
+  let big: Buffer;
+  const scriptWithParts = (partMiB: number, opts: { kms?: boolean; maxTotalMb?: number } = {}) => {
+    const text = scriptOf(renderDocumentForTest(rescueDocumentContent({
+      ...docProps, bucketName: BUCKET, kmsKeyArn: opts.kms ? KMS_KEY_ARN : undefined, maxTotalMb: opts.maxTotalMb,
+    })));
+    return partMiB === 64 ? text : text.replace('part_size=$((64 * 1048576))', `part_size=$((${partMiB} * 1048576))`);
+  };
+  beforeAll(() => {
+    dir = path.join(sandbox.root, 'big');
+    fs.mkdirSync(dir, { recursive: true });
+    big = Buffer.alloc(11 * 1048576 + 777);
+    for (let i = 0, x = 7; i < big.length; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; big[i] = x >>> 24; }
+    fs.writeFileSync(path.join(dir, 'app.log'), big);
+  });
+  const bigRescue = (script: string, opts: { versionLine?: string } = {}) => {
+    const saved = params.logGlobs;
+    params.logGlobs = `${dir}/*.log`;
+    return rescue(script, opts).finally(() => { params.logGlobs = saved; });
+  };
+
+  it.each([
+    { digest: 'SHA256', sse: 'AES256' },
+    { digest: 'MD5', sse: 'aws:kms' },
+  ] as const)('with $digest and $sse: CreateMultipartUpload, 3 UploadParts, CompleteMultipartUpload, then the manifest', async ({ digest, sse }) => {
+    const r = await bigRescue(scriptWithParts(5, { kms: sse === 'aws:kms' }), { versionLine: digest === 'MD5' ? OLD_V2_VERSION_LINE : undefined });
+    expect({ status: r.run.status, stderr: r.run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(r.requests.map((q) => [S3StandIn.operationOf(q), q.status])).toEqual([
+      ['CreateMultipartUpload', 200], ['UploadPart', 200], ['UploadPart', 200], ['UploadPart', 200], ['CompleteMultipartUpload', 200], ['PutObject', 200],
+    ]);
+    const stored = r.objects.get(`${BUCKET}/${ARCHIVE_KEY}`)!;
+    expect(extractTarGz(stored.body)[`${dir.slice(1)}/app.log`].equals(big)).toBe(true);
+    // What the real CLI 2.9.19 sends: the algorithm and SSE on the create; on each part only its digest header.
+    const create = r.requests[0].headers;
+    expect({ algorithm: create['x-amz-checksum-algorithm'], sse: create['x-amz-server-side-encryption'], kms: create['x-amz-server-side-encryption-aws-kms-key-id'], type: create['content-type'] })
+      .toEqual({ algorithm: digest === 'SHA256' ? 'SHA256' : undefined, sse, kms: sse === 'aws:kms' ? KMS_KEY_ARN : undefined, type: 'application/gzip' });
+    for (const q of r.requests.slice(1, 4)) {
+      const digests = Object.fromEntries(Object.entries(q.headers).filter(([n]) => n === 'content-md5' || n.startsWith('x-amz-checksum-') || n === 'x-amz-sdk-checksum-algorithm'));
+      expect(digests).toEqual(digest === 'SHA256' ? { 'x-amz-checksum-sha256': sha256(q.payload, 'base64') } : { 'content-md5': md5(q.payload) });
+      expect(q.headers['x-amz-server-side-encryption']).toBeUndefined();
+      // Over https, 2.9.19 signs the part's SHA-256 when it sends --checksum-sha256, and leaves the
+      // payload unsigned when it sends Content-MD5: then the MD5 is all S3 checks.
+      expect(q.headers['x-amz-content-sha256']).toBe(digest === 'SHA256' ? sha256(q.payload, 'hex') : 'UNSIGNED-PAYLOAD');
+    }
+    expect(r.requests.slice(1, 4).map((q) => q.payload.length)).toEqual([5 * 1048576, 5 * 1048576, stored.body.length - 10 * 1048576]);
+    expect({ sse: stored.serverSideEncryption, kms: stored.kmsKeyId, parts: stored.parts }).toEqual({ sse, kms: sse === 'aws:kms' ? KMS_KEY_ARN : undefined, parts: 3 });
+    const manifest = JSON.parse(r.objects.get(`${BUCKET}/${MANIFEST_KEY}`)!.body.toString('utf8'));
+    expect(manifest).toMatchObject({
+      sha256: sha256(stored.body, 'hex'), archiveBytes: stored.body.length, archiveParts: 3, s3Checksum: digest,
+      archiveVersionId: stored.versionId, archiveS3Checksum: stored.checksum?.value ?? null,
+    });
+    if (digest === 'SHA256') expect(stored.checksum!.value).toMatch(/^[A-Za-z0-9+/]{43}=-3$/);
+    expect(r.run.leftovers).toEqual([]);
+  });
+
+  it('a part S3 refuses: the script aborts the upload (AbortMultipartUpload), S3 keeps nothing, the rescue fails', async () => {
+    s3.clear();
+    s3.fail = (_key, operation) => (operation === 'UploadPart' && s3.requests.filter((q) => S3StandIn.operationOf(q) === 'UploadPart').length >= 1
+      ? { status: 403, code: 'AccessDenied', message: 'Access Denied' } : undefined);
+    const env = { ...Object.fromEntries(Object.entries(params).map(([k, v]) => [`SSM_${k}`, v])), SSM_logGlobs: `${dir}/*.log` };
+    const run = await sandbox.runAsync(scriptWithParts(5), { env });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/An error occurred \(AccessDenied\) when calling the UploadPart operation: Access Denied\nlog-rescue: error: upload of part 2 of .* failed \(aws exit 254\)\n$/);
+    expect(s3.requests.map((q) => S3StandIn.operationOf(q))).toEqual(['CreateMultipartUpload', 'UploadPart', 'UploadPart', 'AbortMultipartUpload']);
+    expect(s3.requests.at(-1)!.status).toBe(204);
+    expect(s3.uploads.size).toBe(0);
+    expect(s3.objects.size).toBe(0);
+  });
+
+  it('64 MiB parts, a 3 GiB sparse file and a cap: the sparse file costs its data, not its size; what the cap left out is listed', async () => {
+    const sparse = path.join(dir, 'sparse.log');
+    fs.writeFileSync(sparse, 'head\n');
+    fs.truncateSync(sparse, 3 * 1024 ** 3);
+    fs.appendFileSync(sparse, 'tail\n');
+    const old = path.join(dir, 'old.log');
+    fs.writeFileSync(old, big.subarray(0, 3 * 1048576));
+    const t = Date.now() / 1000 - 3600;
+    fs.utimesSync(old, t, t);
+    try {
+      const started = Date.now();
+      const r = await bigRescue(scriptWithParts(64, { maxTotalMb: 12 }));
+      const seconds = (Date.now() - started) / 1000;
+      expect({ status: r.run.status, stderr: r.run.stderr }).toEqual({ status: 0, stderr: '' });
+      const manifest = JSON.parse(r.objects.get(`${BUCKET}/${MANIFEST_KEY}`)!.body.toString('utf8'));
+      expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual([`${dir}/app.log`, sparse]);
+      expect(manifest.leftOut).toEqual([{ path: old, bytes: 3 * 1048576, reason: 'size cap: maxTotalMb 12 reached (newer files first)' }]);
+      const stored = r.objects.get(`${BUCKET}/${ARCHIVE_KEY}`)!;
+      // One part of 64 MiB holds it: a single PutObject.
+      expect(r.requests.map((q) => S3StandIn.operationOf(q))).toEqual(['PutObject', 'PutObject']);
+      expect(manifest).toMatchObject({ archiveParts: 1, partBytes: 64 * 1048576, archiveBytes: stored.body.length, archiveVersionId: stored.versionId });
+      // eslint-disable-next-line no-console
+      console.log(`real CLI: 3 GiB sparse + 11 MiB log, cap 12 MiB: archive ${stored.body.length} bytes in ${seconds.toFixed(1)} s`);
+    } finally {
+      fs.rmSync(sparse);
+      fs.rmSync(old);
+    }
+  });
+});
