@@ -420,11 +420,38 @@ const sessionLogsSchema = z.object({
     runAsDefaultUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a Linux user name').optional(),
     /** Commands run at session start. */
     shellProfile: z.object({ linux: z.string().max(2048).default(''), windows: z.string().max(2048).default('') }).strict().default({}),
-    /** KMS key for session data encryption between client and instance. */
-    sessionKmsKeyArn: kmsKeyArn.optional(),
+    /**
+     * KMS key for session data encryption between client and instance, or "none". Required in adopt
+     * mode (the account's document may already have one: keep it, or say "none" on purpose).
+     * @default none in custom mode
+     */
+    sessionKmsKeyArn: z.union([z.literal('none'), kmsKeyArn]).optional(),
+    /**
+     * Session Manager's own upload of session transcripts to S3 (`s3BucketName`, `s3KeyPrefix`,
+     * `s3EncryptionEnabled` of the document), or "none". Required in adopt mode, because the
+     * account's document may already upload to S3: keep that, or say "none" on purpose.
+     * @default "none" in custom mode (Firehose archives sessions to S3)
+     */
+    s3Logging: z.union([
+      z.literal('none'),
+      z.object({
+        bucketName,
+        keyPrefix: z.string().regex(/^[A-Za-z0-9!_.*'()/-]{0,512}$/, 'an S3 key prefix (letters, digits and ! _ . * \' ( ) / -, at most 512)').default(''),
+        encryptionEnabled: z.boolean().default(true),
+      }).strict(),
+    ]).optional(),
   }).strict().default({}).superRefine((d, ctx) => {
     if (d.runAsEnabled && !d.runAsDefaultUser) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['runAsDefaultUser'], message: 'required when runAsEnabled is true' });
     if (d.mode === 'adopt' && d.customName) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['customName'], message: 'only with mode "custom"' });
+    // Adopting rewrites every input of the account's document: what is not stated would be switched
+    // off. Read the current values first: aws ssm get-document --name SSM-SessionManagerRunShell.
+    const readFirst = 'required with mode "adopt": the account\'s SSM-SessionManagerRunShell may already set it (see `aws ssm get-document --name SSM-SessionManagerRunShell`)';
+    if (d.mode === 'adopt' && d.s3Logging === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['s3Logging'], message: `${readFirst}; copy its s3BucketName/s3KeyPrefix/s3EncryptionEnabled as {"bucketName","keyPrefix","encryptionEnabled"}, or "none" to turn S3 upload off on purpose` });
+    }
+    if (d.mode === 'adopt' && d.sessionKmsKeyArn === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sessionKmsKeyArn'], message: `${readFirst}; copy its kmsKeyId as a key ARN, or "none" to turn session encryption off on purpose` });
+    }
   }),
   /**
    * Buffering decides cost, not correctness: Firehose bills per GB ingested whatever the buffer, but
@@ -567,6 +594,11 @@ export const configSchema = z.object({
 export type AppConfig = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type ArchiveBucketConfig = z.output<typeof archiveBucketSchema>;
+
+/** The session KMS key the config states, if any ("none" and unset mean none). */
+export function sessionKmsKeyOf(d: { sessionKmsKeyArn?: string }): string | undefined {
+  return d.sessionKmsKeyArn === undefined || d.sessionKmsKeyArn === 'none' ? undefined : d.sessionKmsKeyArn;
+}
 export type BackendConfig = z.output<typeof backendSchema>;
 export type RemoteStateConfig = AppConfig['remoteStates'][string];
 export type FromRemoteState = z.output<typeof fromRemoteState>;

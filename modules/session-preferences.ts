@@ -2,13 +2,16 @@ import { Construct } from 'constructs';
 import { ITerraformDependable } from 'cdktf';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
-import { SessionLogsConfig } from '../config/schema';
+import { SessionLogsConfig, sessionKmsKeyOf } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument } from './iam';
+import { retainIfRemoved } from './retain-on-removal';
 import { escapeTemplate, multilineText } from './terraform-text';
 
 /** The regional document whose inputs are the default preferences of every Standard_Stream session. */
 export const DEFAULT_SESSION_DOCUMENT = 'SSM-SessionManagerRunShell';
+/** Construct id of the adopted document (custom mode's is `document`). */
+const ADOPTED_DOCUMENT_ID = 'regional-document';
 
 export interface SessionPreferencesProps {
   readonly config: SessionLogsConfig['sessionDocument'];
@@ -50,19 +53,30 @@ export class SessionPreferences extends Construct {
       cloudWatchLogGroupName: props.logGroupName,
       cloudWatchStreamingEnabled: true,
       cloudWatchEncryptionEnabled: props.logGroupEncrypted,
-      s3BucketName: '',
-      s3KeyPrefix: '',
-      s3EncryptionEnabled: true,
+      // What the config states; in adopt mode it must state it, so an account's S3 upload is never
+      // switched off by accident.
+      s3BucketName: c.s3Logging && c.s3Logging !== 'none' ? c.s3Logging.bucketName : '',
+      s3KeyPrefix: c.s3Logging && c.s3Logging !== 'none' ? c.s3Logging.keyPrefix : '',
+      s3EncryptionEnabled: c.s3Logging && c.s3Logging !== 'none' ? c.s3Logging.encryptionEnabled : true,
       idleSessionTimeout: String(c.idleSessionTimeoutMinutes),
       maxSessionDuration: c.maxSessionDurationMinutes > 0 ? String(c.maxSessionDurationMinutes) : '',
       runAsEnabled: c.runAsEnabled,
       runAsDefaultUser: c.runAsEnabled ? (c.runAsDefaultUser ?? '') : '',
       shellProfile: { linux: c.shellProfile.linux, windows: c.shellProfile.windows },
-      kmsKeyId: c.sessionKmsKeyArn ?? '',
+      kmsKeyId: sessionKmsKeyOf(c) ?? '',
     };
 
-    this.document = new SsmDocument(this, 'document', {
+    // The two modes keep their documents at different addresses. Adopt mode's is the account's
+    // regional preferences document: deleting it (a destroy, or a replace when the name changes)
+    // resets Session Manager for the whole region. So it is protected from destroy, and whichever
+    // document the current mode does not manage is forgotten, never deleted (a `removed` block): the
+    // account keeps SSM-SessionManagerRunShell when leaving adopt mode, and a custom document (or one
+    // adopted before adopt mode had its own address) is left in place when switching to it.
+    const adopt = c.mode === 'adopt';
+    retainIfRemoved(this, adopt ? 'document' : ADOPTED_DOCUMENT_ID, 'aws_ssm_document');
+    this.document = new SsmDocument(this, adopt ? ADOPTED_DOCUMENT_ID : 'document', {
       name: this.documentName,
+      lifecycle: adopt ? { preventDestroy: true } : undefined,
       documentType: 'Session',
       documentFormat: 'JSON',
       content: multilineText(escapeTemplate(JSON.stringify({

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
-import { AppConfig, FromRemoteState } from '../config/schema';
+import { AppConfig, FromRemoteState, sessionKmsKeyOf } from '../config/schema';
 import { AlarmTopic } from '../modules/alarm-topic';
 import { LogArchiveBucket } from '../modules/log-archive-bucket';
 import { SessionAlarms } from '../modules/session-alarms';
@@ -74,7 +74,7 @@ export class SessionLogsStack extends BaseStack {
       aws,
       logGroupName: this.logGroup.name,
       logGroupArn: this.logGroup.arn,
-      sessionKmsKeyArn: c.sessionDocument.sessionKmsKeyArn,
+      sessionKmsKeyArn: sessionKmsKeyOf(c.sessionDocument),
       createInstanceRole: c.createInstanceRole,
       namePrefix,
     });

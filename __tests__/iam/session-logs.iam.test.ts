@@ -189,7 +189,7 @@ describe.each(CONFIGS)('session-logs policies judged by the IAM engine (%s confi
 
   it('exports an operator policy in custom document mode, none when adopting the default document', () => {
     expect(cases.some((c) => c.name.startsWith('operator StartSession with the logged document'))).toBe(true);
-    const adopt = synthStacks(testConfig({ ...overrides, sessionLogs: { ...(overrides.sessionLogs as object), sessionDocument: { mode: 'adopt' } } }))['session-logs'];
+    const adopt = synthStacks(testConfig({ ...overrides, sessionLogs: { ...(overrides.sessionLogs as object), sessionDocument: { mode: 'adopt', s3Logging: 'none', sessionKmsKeyArn: 'none' } } }))['session-logs'];
     expect(Object.values(adopt.resource?.aws_iam_policy ?? {}).map((p: any) => p.name)).not.toContain('logrescue-dev-session-operator');
     expect(adopt.output?.operator_policy_arn).toBeUndefined();
   });

@@ -59,12 +59,36 @@ describe('session preferences (Session document)', () => {
     });
   });
 
-  it('adopt: takes over SSM-SessionManagerRunShell with a Terraform import block', () => {
-    const s = sessionStack({ sessionDocument: { mode: 'adopt' } });
-    expect(documentOf(s)).toMatchObject({ name: 'SSM-SessionManagerRunShell', document_type: 'Session' });
-    expect(s.import).toEqual([{ to: addressOf(s, 'aws_ssm_document', 'preferences/document'), id: 'SSM-SessionManagerRunShell' }]);
+  const ADOPT = { mode: 'adopt', s3Logging: 'none', sessionKmsKeyArn: 'none' };
+
+  it('adopt: takes over SSM-SessionManagerRunShell with a Terraform import block, at an address of its own, protected from destroy', () => {
+    const s = sessionStack({ sessionDocument: ADOPT });
+    expect(documentOf(s)).toMatchObject({ name: 'SSM-SessionManagerRunShell', document_type: 'Session', lifecycle: { prevent_destroy: true } });
+    const address = addressOf(s, 'aws_ssm_document', 'preferences/regional-document');
+    expect(s.import).toEqual([{ to: address, id: 'SSM-SessionManagerRunShell' }]);
+    // Whatever sat at the custom document's address (a custom document, or the account's document
+    // adopted before it had an address of its own) is forgotten, never deleted.
+    // (The address every earlier version of this stack kept the document at, in both modes.)
+    expect(s.removed).toContainEqual({ from: 'aws_ssm_document.preferences_document_57F88763', lifecycle: { destroy: false } });
+    expect(s.removed!.map((r) => r.from)).not.toContain(address);
     expect(s.output!.session_document_name.value).toBe('SSM-SessionManagerRunShell');
     // Every session uses the regional document; no --document-name needed.
     expect(s.output!.start_session_command).toBeUndefined();
+  });
+
+  it('custom: leaving adopt mode forgets the account\'s document instead of deleting it', () => {
+    const s = sessionStack();
+    const address = addressOf(s, 'aws_ssm_document', 'preferences/document');
+    expect(documentOf(s).lifecycle).toBeUndefined();
+    expect(address).toBe('aws_ssm_document.preferences_document_57F88763');
+    expect(s.removed).toContainEqual({ from: expect.stringMatching(/^aws_ssm_document\.preferences_regional-document_[0-9A-F]+$/), lifecycle: { destroy: false } });
+    expect(s.removed!.map((r) => r.from)).not.toContain(address);
+  });
+
+  it('adopt: keeps the S3 upload and session key the config states, so adopting switches nothing off', () => {
+    const kept = contentOf(sessionStack({ sessionDocument: { mode: 'adopt', s3Logging: { bucketName: 'acme-session-transcripts', keyPrefix: 'ssm/', encryptionEnabled: true }, sessionKmsKeyArn: SESSION_KEY } })).inputs;
+    expect(kept).toMatchObject({ s3BucketName: 'acme-session-transcripts', s3KeyPrefix: 'ssm/', s3EncryptionEnabled: true, kmsKeyId: SESSION_KEY });
+    const off = contentOf(sessionStack({ sessionDocument: ADOPT })).inputs;
+    expect(off).toMatchObject({ s3BucketName: '', s3KeyPrefix: '', kmsKeyId: '' });
   });
 });

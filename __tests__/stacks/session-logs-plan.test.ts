@@ -24,8 +24,17 @@ beforeAll(() => { scratch = mkdtempSync(path.join(os.tmpdir(), 'session-logs-pla
 afterAll(() => { if (scratch) rmSync(scratch, { recursive: true, force: true }); });
 
 /** Synthesize with `overrides`, optionally add override files to the stack dir, plan it offline. */
-async function planSessionLogs(overrides: Record<string, unknown>, extraFiles?: (stsUrl: string) => Record<string, unknown>): Promise<any> {
-  return (await plan(testConfig(overrides), { only: ['session-logs'], extraFiles }))['session-logs'];
+async function planSessionLogs(overrides: Record<string, unknown>, extraFiles?: (stsUrl: string) => Record<string, unknown>, state?: object): Promise<any> {
+  return (await plan(testConfig(overrides), { only: ['session-logs'], extraFiles, states: state ? { 'session-logs': state } : undefined }))['session-logs'];
+}
+
+/** A state holding one aws_ssm_document at `address` with these attributes, as an apply would have left it. */
+function stateWithDocument(address: string, attributes: Record<string, unknown>): object {
+  const [type, name] = address.split('.');
+  return {
+    version: 4, terraform_version: '1.11.4', serial: 1, lineage: '5b3d2c1a-0f9e-4d8c-b7a6-123456789abc', outputs: {},
+    resources: [{ mode: 'managed', type, name, provider: 'provider["registry.terraform.io/hashicorp/aws"]', instances: [{ schema_version: 0, attributes, sensitive_attributes: [] }] }],
+  };
 }
 
 const changes = (plan: any, type: string) => plan.resource_changes.filter((r: any) => r.type === type);
@@ -107,10 +116,17 @@ describe('session-logs offline terraform plan', () => {
       'zzz_ssm_stand_in_override.tf.json': { provider: { aws: [{ endpoints: [{ sts: stsUrl, ssm: ssmUrl }] }] } },
     });
 
+    const ADOPT = { sessionLogs: { sessionDocument: { mode: 'adopt', s3Logging: 'none', sessionKmsKeyArn: 'none' } } };
+    /** The document as adopting reads it from the account (the import's "before"). */
+    let adopted: Record<string, unknown> | undefined;
+    const destroys = (p: any) => p.resource_changes.filter((r: any) => r.change.actions.includes('delete')).map((r: any) => r.address);
+
     it('plans an import of the existing document and an in-place update to our preferences', async () => {
       ssm = await startSsmStandIn(true);
-      const plan = await planSessionLogs({ sessionLogs: { sessionDocument: { mode: 'adopt' } } }, endpoints(ssm.url));
+      const plan = await planSessionLogs(ADOPT, endpoints(ssm.url));
       const [doc] = changes(plan, 'aws_ssm_document');
+      adopted = doc.change.before;
+      expect(doc.address).toMatch(/^aws_ssm_document\.preferences_regional-document_[0-9A-F]+$/);
       expect(doc.change.importing).toEqual({ id: 'SSM-SessionManagerRunShell' });
       expect(doc.change.actions).toEqual(['update']);
       expect(JSON.parse(doc.change.before.content).inputs.cloudWatchLogGroupName).toBe('');
@@ -122,8 +138,33 @@ describe('session-logs offline terraform plan', () => {
 
     it('stops the plan when the account has no such document yet (choose mode "custom" there)', async () => {
       ssm = await startSsmStandIn(false);
-      await expect(planSessionLogs({ sessionLogs: { sessionDocument: { mode: 'adopt' } } }, endpoints(ssm.url)))
+      await expect(planSessionLogs(ADOPT, endpoints(ssm.url)))
         .rejects.toThrow(/Cannot import non-existent remote object/);
+    });
+
+    it('a deployment that adopted the document at the old address: forgets it there and adopts it again, deleting nothing', async () => {
+      ssm = await startSsmStandIn(true);
+      expect(adopted).toBeDefined();
+      const plan = await planSessionLogs(ADOPT, endpoints(ssm.url), stateWithDocument('aws_ssm_document.preferences_document_57F88763', adopted!));
+      const docs = changes(plan, 'aws_ssm_document');
+      expect(docs.map((d: any) => [d.address.replace(/_[0-9A-F]{8}$/, ''), d.change.actions])).toEqual(expect.arrayContaining([
+        ['aws_ssm_document.preferences_document', ['forget']],
+        ['aws_ssm_document.preferences_regional-document', ['update']],
+      ]));
+      expect(destroys(plan)).toEqual([]);
+    });
+
+    it('leaving adopt mode forgets SSM-SessionManagerRunShell and creates the custom document, deleting nothing', async () => {
+      ssm = await startSsmStandIn(true);
+      const adoptPlan = await planSessionLogs(ADOPT, endpoints(ssm.url));
+      const adoptedAt = changes(adoptPlan, 'aws_ssm_document')[0].address;
+      const plan = await planSessionLogs({}, undefined, stateWithDocument(adoptedAt, adopted!));
+      const docs = changes(plan, 'aws_ssm_document').map((d: any) => [d.address, d.change.actions, d.change.after?.name ?? d.change.before?.name]);
+      expect(docs).toEqual(expect.arrayContaining([
+        [adoptedAt, ['forget'], 'SSM-SessionManagerRunShell'],
+        [expect.stringMatching(/^aws_ssm_document\.preferences_document_[0-9A-F]+$/), ['create'], 'logrescue-dev-session-preferences'],
+      ]));
+      expect(destroys(plan)).toEqual([]);
     });
   });
 });

@@ -63,7 +63,11 @@ describe('session-logs stack', () => {
     ['projection years backwards', { analysis: { firstYear: 2030, lastYear: 2026 } }, 'sessionLogs.analysis.lastYear: got 2026; allowed: at least firstYear (2030)'],
     ['endpoints without a CIDR', { vpcEndpoints: { enabled: true, vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'] } }, 'sessionLogs.vpcEndpoints.vpcCidr: got (missing); allowed: required when vpcEndpoints.enabled is true'],
     ['a CIDR that is not one', { vpcEndpoints: { vpcCidr: '10.0.0.0' } }, 'sessionLogs.vpcEndpoints.vpcCidr: got "10.0.0.0"; allowed: an IPv4 CIDR such as 10.0.0.0/16'],
-    ['adopt with a custom name', { sessionDocument: { mode: 'adopt', customName: 'mine' } }, 'sessionLogs.sessionDocument.customName: got "mine"; allowed: only with mode "custom"'],
+    ['adopt with a custom name', { sessionDocument: { mode: 'adopt', customName: 'mine', s3Logging: 'none', sessionKmsKeyArn: 'none' } }, 'sessionLogs.sessionDocument.customName: got "mine"; allowed: only with mode "custom"'],
+    // Adopting rewrites the account's document: what it already had must be stated, or switched off on purpose.
+    ['adopt without saying what to keep of S3 upload', { sessionDocument: { mode: 'adopt', sessionKmsKeyArn: 'none' } }, 'sessionLogs.sessionDocument.s3Logging: got (missing); allowed: required with mode "adopt"'],
+    ['adopt without saying what to keep of session encryption', { sessionDocument: { mode: 'adopt', s3Logging: 'none' } }, 'sessionLogs.sessionDocument.sessionKmsKeyArn: got (missing); allowed: required with mode "adopt"'],
+    ['S3 upload to a bucket name S3 refuses', { sessionDocument: { s3Logging: { bucketName: 'Bad_Bucket' } } }, 'sessionLogs.sessionDocument.s3Logging.bucketName: got "Bad_Bucket"; allowed: a valid S3 bucket name'],
   ])('rejects %s, naming field, value and what is allowed', (_name, sessionLogs, expected) => {
     expect(problemsOf(sessionLogs)).toContain(expected);
   });

@@ -17,6 +17,8 @@ export interface OfflinePlanRequest {
   readonly only?: string[];
   /** More `*_override.tf.json` files per stack dir, given the STS stand-in's URL (to keep it when overriding endpoints). */
   readonly extraFiles?: (stsUrl: string) => Record<string, unknown>;
+  /** A prior state (terraform.tfstate v4 JSON) per stack, as if earlier applies had run; planned with -refresh=false. */
+  readonly states?: Record<string, object>;
 }
 
 export function useOfflineTerraform(): (config: AppConfig, opts?: OfflinePlanRequest) => Promise<Record<string, any>> {
@@ -36,7 +38,8 @@ export function useOfflineTerraform(): (config: AppConfig, opts?: OfflinePlanReq
       for (const name of app.node.children.map((c) => c.node.id).filter((n) => !opts.only || opts.only.includes(n))) {
         const dir = path.join(outdir, 'stacks', name);
         for (const [file, content] of Object.entries(opts.extraFiles?.(sts.url) ?? {})) writeFileSync(path.join(dir, file), JSON.stringify(content));
-        const result = await planOffline(dir, tc, sts.url);
+        const state = opts.states?.[name];
+        const result = await planOffline(dir, tc, sts.url, state ? { state, refresh: false } : {});
         plans[name] = result.plan;
         result.cleanup();
       }
