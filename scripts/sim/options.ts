@@ -27,6 +27,10 @@ export interface SimulationOptions {
   readonly commandFailureShare: number;
   /** Share of online instances whose command runs into the execution timeout. @default 0 */
   readonly commandTimeoutShare: number;
+  /** Share of online instances whose script finds nothing to collect (exit 66, Failed). @default 0 */
+  readonly nothingCollectedShare: number;
+  /** Share of instances whose agent reports a platform other than Linux (Windows). @default 0 */
+  readonly nonLinuxShare: number;
 
   /** SendCommand rate limit, requests per second (0: none). @default 20 */
   readonly sendCommandRate: number;
@@ -155,6 +159,8 @@ export const DEFAULT_OPTIONS: SimulationOptions = {
   uploadSigma: 0.5,
   commandFailureShare: 0,
   commandTimeoutShare: 0,
+  nothingCollectedShare: 0,
+  nonLinuxShare: 0,
   sendCommandRate: 20,
   sendCommandBurst: 40,
   describeRate: 40,
@@ -208,6 +214,8 @@ export const FLAGS: Record<string, { key: keyof SimulationOptions; kind: Kind; m
   'upload-sigma': { key: 'uploadSigma', kind: 'number', min: 0, max: 5, help: 'lognormal shape of the upload time' },
   'command-failures': { key: 'commandFailureShare', kind: 'share', min: 0, max: 1, help: 'share of commands that fail' },
   'command-timeouts': { key: 'commandTimeoutShare', kind: 'share', min: 0, max: 1, help: 'share of commands that time out' },
+  'nothing-collected': { key: 'nothingCollectedShare', kind: 'share', min: 0, max: 1, help: 'share of scripts that find nothing (exit 66)' },
+  'non-linux': { key: 'nonLinuxShare', kind: 'share', min: 0, max: 1, help: 'share of instances on Windows' },
   'send-rate': { key: 'sendCommandRate', kind: 'number', min: 0, max: 100_000, help: 'SendCommand requests/s (0 = unthrottled)' },
   'send-burst': { key: 'sendCommandBurst', kind: 'int', min: 1, max: 100_000, help: 'SendCommand bucket size' },
   'describe-rate': { key: 'describeRate', kind: 'number', min: 0, max: 100_000, help: 'DescribeInstanceInformation requests/s' },

@@ -10,15 +10,21 @@ import { SimulatedLambda } from './lambda';
 import { DEFAULT_OPTIONS, type SimulationOptions } from './options';
 import { SimulatedSsm } from './ssm';
 import { TokenBucket } from './token-bucket';
-import { STAGES, World, type AgentState, type CommandOutcome, type DeadLetter, type InstanceRecord } from './world';
+import { STAGES, World, type AgentState, type CommandOutcome, type DeadLetter, type InstanceRecord, type Platform } from './world';
 
 /** The one line a run prints last; `npm run simulate` output is checked against it. */
 export const SUMMARY_PATTERN =
   /^simulate: instances=(\d+) rescued=(\d+) not_rescued=(\d+) stuck=(\d+) dlq=(\d+) max_hold_s=(\d+\.\d) p50_hold_s=(\d+\.\d) invocations=(\d+)$/;
 
-/** Targets of the design for a storm (issue 6). */
+/** Targets of the design for a storm (issue 6, restated in issue 15). */
 export const TARGET_INVOCATIONS_PER_INSTANCE = 2.2;
-export const TARGET_P50_MARGIN_SECONDS = 2;
+/**
+ * The median hold may exceed what no design could beat by this much: the printed floor (the
+ * CompleteLifecycleAction rate alone) when Auto Scaling throttles completions, the median upload
+ * when it does not (`--complete-rate 0`). Auto Scaling has no batch completion, so at 20/s the
+ * median of 1,000 instances cannot be released sooner than the floor (21.6 s), whatever the design.
+ */
+export const TARGET_P50_MARGIN_SECONDS = 3;
 /**
  * An instance is "stuck" when its lifecycle action expired (nothing released it), or when it was
  * still held this long after its command timeout (delivery + execution timeout, counted from its
@@ -29,6 +35,7 @@ export const STUCK_MARGIN_SECONDS = 60;
 export interface InstanceOutcome {
   readonly id: string;
   readonly agent: AgentState;
+  readonly platform: Platform;
   readonly drawnOutcome: CommandOutcome;
   readonly uploadSeconds: number;
   readonly enterAt: number;
@@ -108,6 +115,8 @@ export interface SimulationResult {
   };
   readonly eventBridge: { readonly published: number; readonly matched: number; readonly deliveries: number; readonly duplicates: number; readonly deliveryFailures: number };
   readonly api: Readonly<Record<'sendCommand' | 'describe' | 'complete', { allowed: number; throttled: number }>>;
+  /** Requests the handlers made to each SSM operation, throttled ones included. */
+  readonly ssmCalls: Readonly<Record<string, number>>;
   readonly handler: {
     readonly results: Readonly<Record<string, number>>;
     readonly metrics: Readonly<Record<string, number>>;
@@ -145,16 +154,21 @@ function createInstances(w: World): void {
   const offline = new Map<number, AgentState>();
   w.rng.fork('offline').sample(o.instances, Math.round(o.instances * o.offlineShare))
     .forEach((index, k) => offline.set(index, k % 2 === 0 ? 'connection-lost' : 'not-registered'));
+  // Its own stream, so that the knob leaves every other draw as it was.
+  const windows = new Set(o.nonLinuxShare > 0 ? w.rng.fork('non-linux').sample(o.instances, Math.round(o.instances * o.nonLinuxShare)) : []);
   for (let i = 0; i < o.instances; i++) {
     let id: string;
     do id = `i-0${idRng.hex(16)}`; while (w.instances.has(id));
     const rng = w.rng.fork(`instance-${i}`);
     const enterAt = o.startMs + rng.uniform(0, o.spreadSeconds * 1000);
     const u = rng.next();
-    const outcome: CommandOutcome = u < o.commandFailureShare ? 'failed' : u < o.commandFailureShare + o.commandTimeoutShare ? 'timed-out' : 'success';
+    const failedUpTo = o.commandFailureShare;
+    const timedOutUpTo = failedUpTo + o.commandTimeoutShare;
+    const outcome: CommandOutcome = u < failedUpTo ? 'failed' : u < timedOutUpTo ? 'timed-out'
+      : u < timedOutUpTo + o.nothingCollectedShare ? 'nothing-collected' : 'success';
     const uploadSeconds = rng.lognormal(o.uploadMedianSeconds, o.uploadSigma);
     const rec: InstanceRecord = {
-      id, agent: offline.get(i) ?? 'online', outcome, uploadSeconds, rng, enterAt,
+      id, agent: offline.get(i) ?? 'online', platform: windows.has(i) ? 'Windows' : 'Linux', outcome, uploadSeconds, rng, enterAt,
       state: 'InService', commandsSent: 0, commandsRun: 0, statuses: [], stamps: {},
     };
     w.instances.set(id, rec);
@@ -172,7 +186,7 @@ function p50Floor(w: World): number {
   const bucket = new TokenBucket(o.completeRate, o.completeBurst, o.startMs);
   const due = [...w.instances.values()]
     .map((r) => ({
-      at: r.enterAt + 1000 * (r.agent === 'online' ? Math.min(r.uploadSeconds, o.executionTimeoutSeconds) : o.onlineWaitSeconds),
+      at: r.enterAt + 1000 * (r.platform !== 'Linux' ? 0 : r.agent === 'online' ? Math.min(r.uploadSeconds, o.executionTimeoutSeconds) : o.onlineWaitSeconds),
       enterAt: r.enterAt,
     }))
     .sort((a, b) => a.at - b.at);
@@ -220,14 +234,15 @@ function summarize(
     const release = r.release ?? 'expired';
     const clockFrom = r.stamps.commandAccepted ?? r.enterAt;
     return {
-      id: r.id, agent: r.agent, drawnOutcome: r.outcome, uploadSeconds: r.uploadSeconds, enterAt: r.enterAt,
+      id: r.id, agent: r.agent, platform: r.platform, drawnOutcome: r.outcome, uploadSeconds: r.uploadSeconds, enterAt: r.enterAt,
       holdSeconds, release, rescued, stuck: release === 'expired' || (releasedAt - clockFrom) / 1000 > stuckAfter,
       commandsSent: r.commandsSent, heartbeats: r.heartbeats ?? 0, statuses: [...r.statuses],
     };
   });
   const holds = perInstance.map((p) => p.holdSeconds);
   const online = perInstance.filter((p) => p.agent === 'online');
-  const rescuable = online.filter((p) => p.drawnOutcome === 'success' && p.uploadSeconds < o.executionTimeoutSeconds).length;
+  // The document rescues Linux only; on another platform nothing could be rescued.
+  const rescuable = online.filter((p) => p.platform === 'Linux' && p.drawnOutcome === 'success' && p.uploadSeconds < o.executionTimeoutSeconds).length;
   const rescued = perInstance.filter((p) => p.rescued).length;
   const stuck = perInstance.filter((p) => p.stuck).length;
   const uploads = perInstance.filter((p) => p.rescued).map((p) => p.uploadSeconds);
@@ -241,9 +256,14 @@ function summarize(
   const notRescuedMetric = lambda.metrics.get('NotRescued') ?? 0;
 
   const one = (x: number) => x.toFixed(1);
-  const p50Limit = medianUploadSeconds + TARGET_P50_MARGIN_SECONDS;
+  const throttled = o.completeRate > 0;
+  const p50Base = throttled ? floor : medianUploadSeconds;
+  const p50Limit = p50Base + TARGET_P50_MARGIN_SECONDS;
   const checks: Check[] = [
-    { name: 'rescued', ok: rescued === rescuable, detail: `rescued=${rescued}, expected every online instance whose command succeeds = ${rescuable}` },
+    {
+      name: 'rescued', ok: rescued === rescuable,
+      detail: `rescued=${rescued}, expected every online Linux instance whose script has something to collect and finishes = ${rescuable}`,
+    },
     {
       name: 'stuck', ok: stuck === 0,
       detail: `stuck=${stuck} (heartbeat expired, or held more than ${stuckAfter} s = delivery ${DELIVERY_TIMEOUT_SECONDS} + execution `
@@ -261,8 +281,9 @@ function summarize(
     },
     {
       name: 'p50_hold', ok: Number(one(p50Hold)) <= Number(one(p50Limit)),
-      detail: `p50_hold_s=${one(p50Hold)} (target <= median upload ${one(medianUploadSeconds)} + ${TARGET_P50_MARGIN_SECONDS} = ${one(p50Limit)}; `
-        + `floor from the CompleteLifecycleAction rate alone: ${one(floor)})`,
+      detail: `p50_hold_s=${one(p50Hold)} (target <= ${throttled ? `floor ${one(floor)}` : `median upload ${one(medianUploadSeconds)}`} `
+        + `+ ${TARGET_P50_MARGIN_SECONDS} = ${one(p50Limit)}; floor from the CompleteLifecycleAction rate alone: ${one(floor)}, `
+        + `median upload ${one(medianUploadSeconds)})`,
     },
   ];
 
@@ -309,6 +330,7 @@ function summarize(
     },
     eventBridge: { published: bus.published, matched: bus.matched, deliveries: bus.deliveries, duplicates: bus.duplicates, deliveryFailures: bus.deliveryFailures },
     api,
+    ssmCalls: obj(ssm.calls),
     handler: { results: obj(lambda.results), metrics: obj(lambda.metrics), logs: obj(lambda.logCounts) },
     commandsSent: ssm.commandsAccepted,
     commandInstances: ssm.invocationsAccepted,
@@ -354,6 +376,7 @@ function detailLines(r: Omit<SimulationResult, 'details'>, holds: number[]): str
     `simulate: api SendCommand ok=${r.api.sendCommand.allowed} throttled=${r.api.sendCommand.throttled}; DescribeInstanceInformation ok=${r.api.describe.allowed} `
       + `throttled=${r.api.describe.throttled}; CompleteLifecycleAction+RecordLifecycleActionHeartbeat ok=${r.api.complete.allowed} `
       + `throttled=${r.api.complete.throttled}; commands accepted=${sent} (instances ${r.commandInstances}) heartbeats recorded=${r.heartbeats}`,
+    `simulate: ssm calls ${kv(r.ssmCalls)} (per invocation: ${Object.entries(r.ssmCalls).map(([k, v]) => `${k}=${(v / Math.max(1, r.invocations)).toFixed(2)}`).join(' ')})`,
     `simulate: handler ${kv(r.handler.results)}`,
     `simulate: metrics Rescued=${rescuedMetric} NotRescued=${notRescuedMetric} (${kv(Object.fromEntries(Object.entries(r.handler.metrics).filter(([k]) => k.startsWith('NotRescued:'))))}) `
       + `vs truth rescued=${r.rescued} not_rescued=${r.notRescued}`,

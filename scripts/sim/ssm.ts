@@ -14,6 +14,7 @@ import {
   type Command, type DescribeInstanceInformationCommandOutput, type ListCommandInvocationsCommandOutput,
   type ListCommandsCommandOutput, type SendCommandCommandOutput,
 } from '@aws-sdk/client-ssm';
+import { NOTHING_COLLECTED_EXIT_CODE } from '../../config/patterns';
 import { ssmErrors } from './aws-errors';
 import { loadRescueDocument, parameterProblem, type SimulatedDocument } from './document';
 import { commandInvocationEvent, commandStatusEvent, type BusEvent } from './event-shapes';
@@ -38,7 +39,14 @@ interface Invocation {
   readonly command: CommandState;
   readonly rec: InstanceRecord;
   status: string;
+  /** The step's exit code once it ran; -1 until then, or when it never did (SSM's convention). */
+  responseCode: number;
 }
+
+/** The document's one step: the plugin name ListCommandInvocations reports with Details. */
+const STEP_NAME = 'uploadLogs';
+/** ListCommands' filter keys (SSM API reference, CommandFilter). */
+const COMMAND_FILTER_KEYS = new Set(['InvokedAfter', 'InvokedBefore', 'Status', 'ExecutionStage', 'DocumentName']);
 
 const TERMINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
 
@@ -47,6 +55,8 @@ export class SimulatedSsm {
   commandsAccepted = 0;
   /** Instances over all accepted commands. */
   invocationsAccepted = 0;
+  /** Requests made to each operation (throttled ones included). */
+  readonly calls = new Map<string, number>();
   private readonly commands = new Map<string, CommandState>();
   private readonly delayRng: Random;
 
@@ -66,6 +76,8 @@ export class SimulatedSsm {
   }
 
   send(command: unknown): Promise<unknown> {
+    const op = ((command as object)?.constructor?.name ?? 'unknown').replace(/Command$/, '');
+    this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
     if (command instanceof DescribeInstanceInformationCommand) return this.w.apiCall((rid) => this.describe(command, rid));
     if (command instanceof SendCommandCommand) return this.w.apiCall((rid) => this.sendCommand(command, rid));
     if (command instanceof ListCommandsCommand) return this.w.apiCall((rid) => this.listCommands(command, rid));
@@ -94,9 +106,9 @@ export class SimulatedSsm {
         LastPingDateTime: new Date(ping === 'Online' ? this.w.now() : rec.enterAt - 600_000),
         AgentVersion: '3.3.1957.0',
         IsLatestVersion: false,
-        PlatformType: 'Linux' as const,
-        PlatformName: 'Amazon Linux',
-        PlatformVersion: '2023',
+        PlatformType: rec.platform,
+        PlatformName: rec.platform === 'Linux' ? 'Amazon Linux' : 'Microsoft Windows Server 2022 Datacenter',
+        PlatformVersion: rec.platform === 'Linux' ? '2023' : '10.0.20348',
         ResourceType: 'EC2Instance' as const,
         IPAddress: '10.0.1.23',
         ComputerName: `ip-10-0-1-23.ec2.internal`,
@@ -138,7 +150,7 @@ export class SimulatedSsm {
       parameters: structuredClone((input.Parameters ?? {}) as Record<string, string[]>),
       requestedAt: now, expiresAt: now + timeout * 1000, timeoutSeconds: timeout, comment: input.Comment, invocations: [],
     };
-    for (const rec of recs) state.invocations.push({ command: state, rec: rec!, status: 'Pending' });
+    for (const rec of recs) state.invocations.push({ command: state, rec: rec!, status: 'Pending', responseCode: -1 });
     this.commands.set(state.commandId, state);
     this.commandsAccepted++;
     this.invocationsAccepted += ids.length;
@@ -183,23 +195,66 @@ export class SimulatedSsm {
     return 'Success';
   }
 
-  private listCommands(command: ListCommandsCommand, requestId: string): ListCommandsCommandOutput {
-    if (!this.w.buckets.describe.take(this.w.now())) throw ssmErrors.throttling(requestId);
-    const c = command.input.CommandId ? this.commands.get(command.input.CommandId) : undefined;
-    if (command.input.CommandId && !c) throw ssmErrors.invalidCommandId(requestId);
-    return { $metadata: okMetadata(requestId), Commands: c ? [this.describeCommand(c)] : [] };
+  /** MaxResults 1..50 and NextToken (here an offset), as ListCommands and ListCommandInvocations take them. */
+  private page<T>(items: T[], input: { MaxResults?: number; NextToken?: string }, requestId: string): { page: T[]; NextToken?: string } {
+    const max = input.MaxResults ?? 50;
+    if (!Number.isInteger(max) || max < 1 || max > 50) throw ssmErrors.validation(requestId, 'MaxResults must be 1..50');
+    const from = input.NextToken === undefined ? 0 : Number(input.NextToken);
+    if (!Number.isInteger(from) || from < 0) throw ssmErrors.validation(requestId, 'The NextToken is not valid');
+    return { page: items.slice(from, from + max), ...(from + max < items.length ? { NextToken: String(from + max) } : {}) };
   }
 
+  /**
+   * By CommandId, InstanceId, and 1..5 filters (each key once here; InvokedAfter/InvokedBefore an
+   * ISO 8601 time, DocumentName, Status), newest first, in pages. InstanceId with Status Pending is
+   * refused, as SSM documents.
+   */
+  private listCommands(command: ListCommandsCommand, requestId: string): ListCommandsCommandOutput {
+    if (!this.w.buckets.describe.take(this.w.now())) throw ssmErrors.throttling(requestId);
+    const input = command.input;
+    const c = input.CommandId ? this.commands.get(input.CommandId) : undefined;
+    if (input.CommandId && !c) throw ssmErrors.invalidCommandId(requestId);
+    const filters = input.Filters ?? [];
+    if (input.Filters !== undefined && (filters.length < 1 || filters.length > 5)) throw ssmErrors.validation(requestId, 'Filters must have 1..5 members');
+    const value = new Map<string, string>();
+    for (const f of filters) {
+      if (!f.key || !COMMAND_FILTER_KEYS.has(f.key) || !f.value) throw ssmErrors.validation(requestId, `invalid filter ${String(f.key)}`);
+      if (f.key === 'ExecutionStage') throw ssmErrors.validation(requestId, 'the ExecutionStage filter is not simulated');
+      if (value.has(f.key)) throw ssmErrors.validation(requestId, `the ${f.key} filter twice is not simulated`);
+      if ((f.key === 'InvokedAfter' || f.key === 'InvokedBefore') && !Number.isFinite(Date.parse(f.value))) {
+        throw ssmErrors.validation(requestId, `${f.key}: not a timestamp`);
+      }
+      value.set(f.key, f.value);
+    }
+    if (input.InstanceId && value.get('Status') === 'Pending') throw ssmErrors.validation(requestId, 'InstanceId cannot be combined with Status Pending');
+    const after = value.has('InvokedAfter') ? Date.parse(value.get('InvokedAfter')!) : -Infinity;
+    const before = value.has('InvokedBefore') ? Date.parse(value.get('InvokedBefore')!) : Infinity;
+    const listed = (c ? [c] : [...this.commands.values()].reverse()).filter((x) => x.requestedAt >= after && x.requestedAt <= before
+      && (!value.has('DocumentName') || x.documentName === value.get('DocumentName'))
+      && (!value.has('Status') || this.commandStatus(x) === value.get('Status'))
+      && (!input.InstanceId || x.invocations.some((i) => i.rec.id === input.InstanceId)));
+    const { page, NextToken } = this.page(listed, input, requestId);
+    return { $metadata: okMetadata(requestId), Commands: page.map((x) => this.describeCommand(x)), ...(NextToken ? { NextToken } : {}) };
+  }
+
+  /** One command's copies (or one instance's), in pages; with Details, each with its step and the step's ResponseCode. */
   private listInvocations(command: ListCommandInvocationsCommand, requestId: string): ListCommandInvocationsCommandOutput {
     if (!this.w.buckets.describe.take(this.w.now())) throw ssmErrors.throttling(requestId);
-    const c = command.input.CommandId ? this.commands.get(command.input.CommandId) : undefined;
+    const input = command.input;
+    const c = input.CommandId ? this.commands.get(input.CommandId) : undefined;
     if (!c) throw ssmErrors.invalidCommandId(requestId);
+    const copies = c.invocations.filter((i) => !input.InstanceId || i.rec.id === input.InstanceId);
+    const { page, NextToken } = this.page(copies, input, requestId);
     return {
       $metadata: okMetadata(requestId),
-      CommandInvocations: c.invocations.map((i) => ({
+      CommandInvocations: page.map((i) => ({
         CommandId: c.commandId, InstanceId: i.rec.id, DocumentName: c.documentName, RequestedDateTime: new Date(c.requestedAt),
         Status: i.status as 'Success', StatusDetails: i.status,
+        ...(input.Details ? {
+          CommandPlugins: [{ Name: STEP_NAME, Status: i.status as 'Success', StatusDetails: i.status, ResponseCode: i.responseCode, Output: '' }],
+        } : {}),
       })),
+      ...(NextToken ? { NextToken } : {}),
     };
   }
 
@@ -227,12 +282,24 @@ export class SimulatedSsm {
     const timeoutMs = o.executionTimeoutSeconds * 1000;
     let endsAt: number;
     let status: string;
-    if (rec.outcome === 'timed-out' || seconds * 1000 >= timeoutMs) {
+    let code = 0;
+    if (rec.platform !== 'Linux') {
+      // The step's precondition (platformType Linux) skips it: the copy succeeds, having uploaded nothing.
+      this.w.clock.after(100, () => { inv.responseCode = 0; this.finish(inv, 'Success'); });
+      return;
+    }
+    if (rec.outcome === 'nothing-collected') {
+      // It looks, finds nothing, uploads the manifest and exits NOTHING_COLLECTED_EXIT_CODE.
+      endsAt = started + Math.min(seconds, 2) * 1000;
+      status = 'Failed';
+      code = NOTHING_COLLECTED_EXIT_CODE;
+    } else if (rec.outcome === 'timed-out' || seconds * 1000 >= timeoutMs) {
       endsAt = started + timeoutMs;
       status = 'TimedOut';
     } else if (rec.outcome === 'failed') {
       endsAt = started + seconds * 1000 * rec.rng.uniform(0.2, 1);
       status = 'Failed';
+      code = 1;
     } else {
       endsAt = started + seconds * 1000;
       status = 'Success';
@@ -245,6 +312,7 @@ export class SimulatedSsm {
       }
       if (status === 'Success' && rec.uploadedAt === undefined) rec.uploadedAt = this.w.now();
       stamp(rec, 'commandEnded', this.w.now());
+      if (status !== 'TimedOut') inv.responseCode = code;
       this.finish(inv, status);
     });
   }

@@ -5,12 +5,16 @@ import { Random } from './random';
 import { TokenBucket } from './token-bucket';
 
 export type AgentState = 'online' | 'connection-lost' | 'not-registered';
-export type CommandOutcome = 'success' | 'failed' | 'timed-out';
+/** `nothing-collected`: the script finds no file and exits NOTHING_COLLECTED_EXIT_CODE (its copy ends Failed). */
+export type CommandOutcome = 'success' | 'failed' | 'timed-out' | 'nothing-collected';
+/** What SSM reports as the agent's PlatformType; the document's step runs on Linux only. */
+export type Platform = 'Linux' | 'Windows';
 
 /** What really happened to one instance, independent of what the handler believed. */
 export interface InstanceRecord {
   readonly id: string;
   readonly agent: AgentState;
+  readonly platform: Platform;
   /** Drawn once per instance, so every knob change keeps the same instances failing. */
   readonly outcome: CommandOutcome;
   readonly uploadSeconds: number;
