@@ -88,13 +88,30 @@ export function handlerTimeoutSeconds(onlineWaitSeconds: number): number {
 }
 
 /**
- * Visibility timeout of the event queue: a message a failed invocation did not finish is retried
- * this long after it was received. Lambda requires at least the function timeout; the 10 s over it
- * keep a message that ran the whole timeout from being received twice at once. Kept short (rather
- * than AWS's general advice of six function timeouts, which is about throttled invocations; the
- * event source mapping's maximum concurrency caps the invocations, and is at most the reserved
- * concurrency when one is set, so the mapping does not invoke into the function's own throttle)
- * because a retried lifecycle event holds an instance for every second of it.
+ * Visibility timeout of the event queue: a message a failed invocation did not finish is received
+ * again this long after it was received. Chosen: the function timeout + 10 s (130 s by default),
+ * not AWS's six function timeouts (720 s), on purpose:
+ * - Lambda requires at least the function timeout, and the 10 s over it cover the Init phase (at
+ *   most 10 s, and not part of the function timeout), so a batch that ran its whole timeout has
+ *   ended before its messages reappear (AWS Lambda Developer Guide, "Creating and configuring an
+ *   Amazon SQS event source mapping": "set the source queue's visibility timeout to at least six
+ *   times the configuration timeout on your function. The extra time allows Lambda to retry if
+ *   your function is throttled while processing a previous batch", and "Lambda validates this
+ *   requirement [function timeout <= visibility timeout]",
+ *   https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html; Init phase limit:
+ *   https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+ * - What six timeouts guard against, a batch received again while a throttled or slow first run
+ *   still goes, is harmless here: the handler sends no command for a rescue SSM already lists one
+ *   for, a second completion answers "No active Lifecycle Action found", and an instance is
+ *   counted only by the completion that released it. The event source mapping's maximum
+ *   concurrency (at most the reserved concurrency when one is set) also keeps the mapping from
+ *   invoking into the function's own throttle.
+ * - Every second of it is a second a failed event holds its instance (a failed lifecycle event or
+ *   invocation status comes back only after it), and the command-level backstop waits one of it.
+ *   `npm run simulate` shows it: 200 instances with 30% of invocations failing, p90 hold 138 s and
+ *   none stuck at 130 s, 728 s and 53 stuck at 720 s (__tests__/simulate.test.ts, "the visibility
+ *   timeout, chosen").
+ * rescueQueueMaxReceiveCount follows from it, so the retries still span the heartbeat timeout.
  */
 export function rescueQueueVisibilitySeconds(onlineWaitSeconds: number): number {
   return handlerTimeoutSeconds(onlineWaitSeconds) + 10;

@@ -59,6 +59,9 @@ export class RescueQueue extends Construct {
     this.queue = new SqsQueue(this, 'queue', {
       name: `${props.namePrefix}-log-rescue-events`,
       sqsManagedSseEnabled: true,
+      // The function timeout + 10 s, not AWS's six timeouts: a batch received again while its first
+      // run goes is harmless (no second command, no second count), while every second of this holds
+      // the instance of a failed event. The full reasoning and its measurement: rescueQueueVisibilitySeconds.
       visibilityTimeoutSeconds: rescueQueueVisibilitySeconds(props.onlineWaitSeconds),
       // Outlasts a handler outage over a weekend. A message keeps its first enqueue time in the
       // dead-letter queue, whose 14 days therefore must stay longer than this.
