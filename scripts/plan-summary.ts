@@ -4,8 +4,15 @@
  *
  *   npm run --silent plan-summary -- <plan.json> [<plan.json> ...] [--allow-destroy]
  *
- * Exit codes: 0 summary printed; 2 a change would destroy data (see DATA_LOSS_TYPES) and
- * `--allow-destroy` was not given (the summary is still printed); 1 unusable input or arguments.
+ * Exit codes: 0 summary printed; 2 a change would lose data (see DATA_LOSS_TYPES for deletes and
+ * replaces, and `dataLossOf` for losses that hide in an update) and `--allow-destroy` was not
+ * given (the summary is still printed); 1 unusable input or arguments.
+ *
+ * Plan JSON format: Terraform's "JSON Output Format" (developer.hashicorp.com/terraform/internals/
+ * json-format, "Change Representation"), and for the action lists Terraform 1.11 writes,
+ * `actionString` in hashicorp/terraform internal/command/jsonplan/plan.go, which also emits
+ * ["forget"] (a `removed` block with `destroy = false`) and ["create","forget"] (plans.CreateThenForget:
+ * "must be replaced, but the existing object will not be destroyed").
  *
  * Only attribute names are printed for changed resources, never their values, because a plan JSON
  * carries sensitive values in clear text; policy documents are printed unless marked sensitive.
@@ -128,11 +135,27 @@ export interface PolicyChange {
   readonly removed: readonly Statement[];
 }
 
+/** Which rule found a data loss; `destroy` is a delete or replace of a data-holding resource. */
+export type DataLossRule =
+  | 'destroy' | 'session-preferences' | 'retention' | 'lifecycle-expiration' | 'lifecycle-noncurrent'
+  | 'lifecycle-transition' | 'lifecycle-filter' | 'versioning' | 'kms-disabled' | 'object-lock'
+  | 'policy-writer-removed' | 'policy-writer-denied';
+
 export interface DataLoss {
   readonly address: string;
   readonly type: string;
-  readonly action: 'delete' | 'replace';
+  readonly action: Action;
+  readonly rule: DataLossRule;
   readonly why: string;
+}
+
+/** A data-holding resource Terraform stops managing: not data loss (the data stays), but listed. */
+export interface Forgotten {
+  readonly address: string;
+  readonly type: string;
+  /** Raw Terraform actions: ["forget"], or ["create","forget"] when a new object replaces it. */
+  readonly actions: readonly string[];
+  readonly what: string;
 }
 
 export interface StackSummary {
@@ -142,6 +165,7 @@ export interface StackSummary {
   readonly changes: readonly ResourceSummary[];
   readonly policies: readonly PolicyChange[];
   readonly dataLoss: readonly DataLoss[];
+  readonly forgotten: readonly Forgotten[];
 }
 
 /** Thrown for input that is not a Terraform plan JSON; the message says what is wrong. */
@@ -157,12 +181,16 @@ export function summarizePlan(planJson: unknown, stackName: string): StackSummar
   const changes: ResourceSummary[] = [];
   const policies: PolicyChange[] = [];
   const dataLoss: DataLoss[] = [];
+  const forgotten: Forgotten[] = [];
 
+  const context = planContext(plan);
   for (const rc of plan.resource_changes) {
     const change = rc.change;
     const action = classify(change.actions, rc.address);
     counts[action] += 1;
-    const importId = isObject(change.importing) && typeof change.importing.id === 'string' ? change.importing.id : undefined;
+    const importing = isObject(change.importing) ? change.importing : undefined;
+    // `importing.id` is the import ID; Terraform leaves it out when the ID is known only at apply.
+    const importId = importing === undefined ? undefined : typeof importing.id === 'string' ? importing.id : '';
     const previousAddress = typeof rc.previous_address === 'string' ? rc.previous_address : undefined;
     if (action !== 'no-op' || importId !== undefined || previousAddress !== undefined) {
       changes.push({
@@ -176,8 +204,12 @@ export function summarizePlan(planJson: unknown, stackName: string): StackSummar
         importId,
       });
     }
-    if (rc.mode !== 'data' && (action === 'delete' || action === 'replace') && rc.type in DATA_LOSS_TYPES) {
-      dataLoss.push({ address: rc.address, type: rc.type, action, why: DATA_LOSS_TYPES[rc.type] });
+    if (rc.mode !== 'data') {
+      dataLoss.push(...dataLossOf(rc, action, context));
+      const holds = holdsData(rc);
+      if (holds && change.actions.includes('forget')) {
+        forgotten.push({ address: rc.address, type: rc.type, actions: change.actions, what: holds });
+      }
     }
     if (action !== 'no-op' && action !== 'forget' && rc.type in POLICY_ATTRIBUTES) {
       policies.push(...resourcePolicyChanges(rc.address, rc.type, action, change));
@@ -191,7 +223,8 @@ export function summarizePlan(planJson: unknown, stackName: string): StackSummar
     counts,
     changes: changes.sort(byAddress),
     policies: policies.sort((a, b) => byAddress(a, b) || compare(a.attribute, b.attribute)),
-    dataLoss: dataLoss.sort(byAddress),
+    dataLoss: dataLoss.sort((a, b) => byAddress(a, b) || compare(a.rule, b.rule)),
+    forgotten: forgotten.sort(byAddress),
   };
 }
 
@@ -254,11 +287,276 @@ function classify(actions: readonly string[], address: string): Action {
   switch (key) {
     case 'create': case 'update': case 'delete': case 'no-op': case 'read': case 'forget':
       return key;
-    case 'delete,create': case 'create,delete':
+    // "create,forget": replaced, but the old object is forgotten instead of destroyed.
+    case 'delete,create': case 'create,delete': case 'create,forget':
       return 'replace';
     default:
       throw new PlanInputError(`resource ${address} has actions ${JSON.stringify(actions)}, which this summary does not know`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data loss
+
+/** The account's regional Session Manager preferences: every session that names no document uses it. */
+export const SESSION_PREFERENCES_DOCUMENT = 'SSM-SessionManagerRunShell';
+
+/**
+ * Storage classes Athena skips: "If you do not enable the feature on a table before you run a query,
+ * Athena skips all of the table's S3 Glacier Flexible Retrieval and S3 Glacier Deep Archive objects"
+ * (Amazon Athena User Guide, "Query restored Amazon S3 Glacier objects",
+ * docs.aws.amazon.com/athena/latest/ug/querying-glacier.html). GLACIER_IR stays readable.
+ */
+export const ATHENA_UNREADABLE_CLASSES: ReadonlySet<string> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+
+/**
+ * What a writer of the stack's data needs from a resource policy, per policy-bearing type: S3
+ * PutObject on the bucket; for a key, GenerateDataKey (S3 SSE-KMS, Firehose) and Encrypt
+ * (CloudWatch Logs) on the key.
+ */
+export const WRITER_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  aws_s3_bucket_policy: ['s3:PutObject'],
+  aws_kms_key: ['kms:GenerateDataKey', 'kms:Encrypt'],
+  aws_kms_key_policy: ['kms:GenerateDataKey', 'kms:Encrypt'],
+};
+
+interface PlanContext {
+  /** `bucket` names of the S3 buckets this plan creates (new or replacing), as far as known. */
+  readonly bucketsCreated: ReadonlySet<string>;
+}
+
+function planContext(plan: RawPlan): PlanContext {
+  const bucketsCreated = new Set<string>();
+  for (const rc of plan.resource_changes) {
+    const name = get(rc.change.after, ['bucket']);
+    if (rc.type === 'aws_s3_bucket' && rc.change.actions.includes('create') && typeof name === 'string') bucketsCreated.add(name);
+  }
+  return { bucketsCreated };
+}
+
+/** What a data-holding resource holds (its DATA_LOSS_TYPES line), or undefined. */
+function holdsData(rc: RawResourceChange): string | undefined {
+  if (isSessionPreferences(rc)) return SESSION_PREFERENCES_WHY;
+  return DATA_LOSS_TYPES[rc.type];
+}
+
+/** Why deleting the session preferences document loses data. */
+export const SESSION_PREFERENCES_WHY = `the account's regional Session Manager preferences (${SESSION_PREFERENCES_DOCUMENT}): ` +
+  'deleting it resets every session in the region to the defaults, without the CloudWatch Logs or S3 session logging ' +
+  'and session encryption it configured, until someone saves the preferences again';
+
+function isSessionPreferences(rc: RawResourceChange): boolean {
+  return rc.type === 'aws_ssm_document' &&
+    (get(rc.change.before, ['name']) === SESSION_PREFERENCES_DOCUMENT || get(rc.change.after, ['name']) === SESSION_PREFERENCES_DOCUMENT);
+}
+
+/** Every way this one change loses data; each with a line that says what and why. */
+function dataLossOf(rc: RawResourceChange, action: Action, ctx: PlanContext): DataLoss[] {
+  const out: DataLoss[] = [];
+  const add = (rule: DataLossRule, why: string) => out.push({ address: rc.address, type: rc.type, action, rule, why });
+  const { before, after } = rc.change;
+  // Terraform's own advice: scan the actions for "delete" to find every change that deletes the
+  // object (JSON Output Format, "Change Representation"). ["create","forget"] deletes nothing.
+  const deletes = rc.change.actions.includes('delete');
+
+  if (deletes && isSessionPreferences(rc) && get(before, ['name']) === SESSION_PREFERENCES_DOCUMENT) add('session-preferences', SESSION_PREFERENCES_WHY);
+  if (deletes && rc.type in DATA_LOSS_TYPES) {
+    let why = DATA_LOSS_TYPES[rc.type];
+    const window = get(before, ['deletion_window_in_days']);
+    // The provider schedules deletion (ScheduleKeyDeletion) with this window; after it the key is gone.
+    if (rc.type === 'aws_kms_key' && typeof window === 'number') why += `; deletion is scheduled ${window} days out (deletion_window_in_days), and cannot be undone once that window ends`;
+    add('destroy', why);
+  }
+  // Updates (and creates on something that already exists) that keep the resource but lose data.
+  if (action === 'update' || action === 'replace' || action === 'create' || action === 'delete') {
+    switch (rc.type) {
+      case 'aws_cloudwatch_log_group': if (action === 'update') retentionLoss(before, after, add); break;
+      case 'aws_s3_bucket_lifecycle_configuration':
+        if (action !== 'delete' && (action !== 'create' || existingBucket(rc, ctx))) lifecycleLoss(before, after, rc.change.after_unknown, add);
+        break;
+      case 'aws_s3_bucket_versioning': versioningLoss(action, before, after, add); break;
+      case 'aws_kms_key': if (action === 'update' && get(before, ['is_enabled']) !== false && get(after, ['is_enabled']) === false) {
+        add('kms-disabled', 'key disabled (is_enabled = false): nothing encrypted with it (objects, log events) can be decrypted, ' +
+          'and writers that encrypt with it fail, until it is enabled again');
+      } break;
+      case 'aws_s3_bucket_object_lock_configuration':
+        if (action !== 'delete' && get(after, ['object_lock_enabled']) === 'Enabled' && get(before, ['object_lock_enabled']) !== 'Enabled' && existingBucket(rc, ctx)) {
+          const retention = get(after, ['rule', 0, 'default_retention', 0]);
+          const detail = isObject(retention) && retention.mode ? `; every new object version is locked (${retention.mode}, ${retention.days ?? retention.years} ${retention.days !== null && retention.days !== undefined ? 'days' : 'years'})` : '';
+          // "After you enable Object Lock on a bucket, you can't disable Object Lock or suspend
+          // versioning for that bucket" (Amazon S3 User Guide, "Configuring S3 Object Lock").
+          add('object-lock', `Object Lock switched on for the existing bucket ${JSON.stringify(get(after, ['bucket']))}: irreversible, ` +
+            `S3 never lets it be switched off or versioning be suspended again${detail}`);
+        }
+        break;
+      case 'aws_s3_bucket':
+        // object_lock_enabled forces a new bucket (already a destroy); an in-place switch is still irreversible.
+        if (action === 'update' && get(before, ['object_lock_enabled']) !== true && get(after, ['object_lock_enabled']) === true) {
+          add('object-lock', 'Object Lock switched on for this bucket: irreversible, S3 never lets it be switched off again');
+        }
+        break;
+      default: break;
+    }
+    if (rc.type in WRITER_ACTIONS && (action === 'update' || (rc.type !== 'aws_kms_key' && (action === 'replace' || action === 'delete')))) {
+      writerLoss(rc, add);
+    }
+  }
+  return out;
+}
+
+type Add = (rule: DataLossRule, why: string) => void;
+
+/** True when the resource's bucket exists before this plan: known, and not created by it. */
+function existingBucket(rc: RawResourceChange, ctx: PlanContext): boolean {
+  const bucket = get(rc.change.after, ['bucket']);
+  return typeof bucket === 'string' && get(rc.change.after_unknown, ['bucket']) !== true && !ctx.bucketsCreated.has(bucket);
+}
+
+/** Days as a number, with 0, null or absent meaning "forever" (Infinity). */
+function days(v: unknown): number {
+  return typeof v === 'number' && v > 0 ? v : Infinity;
+}
+const showDays = (d: number) => (d === Infinity ? 'never' : `${d} days`);
+
+function retentionLoss(before: unknown, after: unknown, add: Add): void {
+  // retention_in_days 0 (or unset) keeps events forever (AWS provider 5.x, r/cloudwatch_log_group:
+  // "If you select 0, the events in the log group are always retained and never expire").
+  const b = days(get(before, ['retention_in_days']));
+  const a = days(get(after, ['retention_in_days']));
+  if (a < b) {
+    add('retention', `retention_in_days ${b === Infinity ? 'never expire' : b} → ${a}: CloudWatch Logs deletes every event ` +
+      `older than ${a} days${b === Infinity ? '' : ` (kept ${b} days until now)`}`);
+  }
+}
+
+/**
+ * Lifecycle rules are paired by `id`; a rule only counts while its status is Enabled. A new rule,
+ * or one switched on, is compared with "keep forever". Rule-level `expiration.date` and date-based
+ * transitions are not judged (the archive uses days).
+ */
+function lifecycleLoss(before: unknown, after: unknown, afterUnknown: unknown, add: Add): void {
+  if (get(afterUnknown, ['rule']) === true) return;
+  const enabled = (v: unknown) => (Array.isArray(get(v, ['rule'])) ? (get(v, ['rule']) as unknown[]) : [])
+    .filter((r): r is Record<string, any> => isObject(r) && r.status === 'Enabled');
+  const beforeRules = new Map(enabled(before).map((r) => [String(r.id ?? ''), r]));
+  for (const rule of enabled(after)) {
+    const id = String(rule.id ?? '');
+    const old = beforeRules.get(id);
+    const label = `rule ${JSON.stringify(id)}`;
+    const expire = (r: unknown) => days(get(r, ['expiration', 0, 'days']));
+    const noncurrent = (r: unknown) => days(get(r, ['noncurrent_version_expiration', 0, 'noncurrent_days']));
+    const unreadable = (r: unknown) => {
+      const list = get(r, ['transition']);
+      const ds = (Array.isArray(list) ? list : []).filter((t) => ATHENA_UNREADABLE_CLASSES.has(String(get(t, ['storage_class']))))
+        .map((t) => ({ d: typeof get(t, ['days']) === 'number' ? (get(t, ['days']) as number) : Infinity, cls: String(get(t, ['storage_class'])) }));
+      return ds.sort((x, y) => x.d - y.d)[0] ?? { d: Infinity, cls: '' };
+    };
+    const [eb, ea] = [expire(old), expire(rule)];
+    if (ea < eb) add('lifecycle-expiration', `${label}: objects expire after ${ea} days (before: ${showDays(eb)}); S3 deletes older objects`);
+    const [nb, na] = [noncurrent(old), noncurrent(rule)];
+    if (na < nb) add('lifecycle-noncurrent', `${label}: replaced and deleted versions are removed after ${na} days (before: ${showDays(nb)}); older versions are lost for good`);
+    const keepB = Number(get(old, ['noncurrent_version_expiration', 0, 'newer_noncurrent_versions']) ?? 0) || 0;
+    const keepA = Number(get(rule, ['noncurrent_version_expiration', 0, 'newer_noncurrent_versions']) ?? 0) || 0;
+    if (na !== Infinity && keepA < keepB) add('lifecycle-noncurrent', `${label}: keeps ${keepA} newer noncurrent versions (before: ${keepB}); the others are removed`);
+    const [tb, ta] = [unreadable(old), unreadable(rule)];
+    if (ta.d < tb.d) {
+      add('lifecycle-transition', `${label}: objects move to ${ta.cls} after ${ta.d} days (before: ${tb.d === Infinity ? 'never' : `${tb.cls} after ${tb.d} days`}); ` +
+        'Athena skips GLACIER and DEEP_ARCHIVE objects, so queries silently miss them until each is restored');
+    }
+    if (old && !deepEqual(old.filter ?? null, rule.filter ?? null) && (ea !== Infinity || na !== Infinity || ta.d !== Infinity)) {
+      add('lifecycle-filter', `${label}: its filter changed, so it may now expire or archive objects it did not select before`);
+    }
+  }
+}
+
+function versioningLoss(action: Action, before: unknown, after: unknown, add: Add): void {
+  const status = (v: unknown) => get(v, ['versioning_configuration', 0, 'status']);
+  if (status(before) !== 'Enabled') return;
+  const why = 'from then on an overwrite or a delete removes the only copy of an object (versions kept so far stay)';
+  if (action === 'update' && status(after) !== 'Enabled' && status(after) !== undefined) {
+    add('versioning', `versioning Enabled → ${String(status(after))}: ${why}`);
+  } else if (action === 'delete') {
+    // "Deleting this resource will either suspend versioning on the associated S3 bucket or simply
+    // remove the resource from Terraform state if the associated S3 bucket is unversioned" (AWS
+    // provider 5.x, r/s3_bucket_versioning).
+    add('versioning', `removing aws_s3_bucket_versioning suspends versioning: ${why}`);
+  }
+}
+
+/**
+ * A policy change "removes the stack's own writers" when, for a writer action W of the type
+ * (WRITER_ACTIONS):
+ *  1. an Allow statement of the old policy granted W to a principal P, and no Allow statement of the
+ *     new policy grants W to P (or to `*`); or
+ *  2. the new policy adds a Deny statement without a Condition whose actions match W and whose
+ *     principal is `*`, a writer from rule 1, or anyone outside its NotPrincipal.
+ * Actions match with IAM wildcards, case-insensitively; principals match as exact strings.
+ * Not judged: Resource, NotResource and Conditions of Allows (a narrowed Allow still counts as
+ * granting), Denies with a Condition (listed in the IAM section, not counted), Allows written with
+ * NotAction or NotPrincipal, and writers granted by IAM identity policies, which a resource policy
+ * does not name: a bucket policy of Denies only has no writers to lose except through rule 2.
+ * Unknown, sensitive or unreadable policies are not judged.
+ */
+function writerLoss(rc: RawResourceChange, add: Add): void {
+  const writerActions = WRITER_ACTIONS[rc.type];
+  const before = policyState(get(rc.change.before, ['policy']), get(rc.change.before_sensitive, ['policy']), false);
+  const after = rc.change.actions.includes('create') || rc.change.actions.includes('update')
+    ? policyState(get(rc.change.after, ['policy']), get(rc.change.after_sensitive, ['policy']), get(rc.change.after_unknown, ['policy']))
+    : { kind: 'absent' } as PolicyState;
+  if (before.kind !== 'document' || (after.kind !== 'document' && after.kind !== 'absent')) return;
+  const oldStatements = before.statements;
+  const newStatements = after.kind === 'document' ? after.statements : [];
+
+  const writers = new Map<string, Set<string>>();
+  for (const st of oldStatements.filter((s) => s.Effect === 'Allow' && s.NotAction === undefined && s.NotPrincipal === undefined)) {
+    for (const p of principals(st.Principal)) {
+      for (const a of writerActions.filter((w) => actionMatches(st.Action, w))) {
+        if (!writers.has(p)) writers.set(p, new Set());
+        writers.get(p)!.add(a);
+      }
+    }
+  }
+  const grantsAfter = (p: string, a: string) => newStatements.some((s) => s.Effect === 'Allow' && s.NotAction === undefined &&
+    actionMatches(s.Action, a) && (s.NotPrincipal === undefined && (principals(s.Principal).includes(p) || principals(s.Principal).includes('*'))));
+  for (const [p, actions] of writers) {
+    const lost = [...actions].filter((a) => !grantsAfter(p, a));
+    if (lost.length) add('policy-writer-removed', `policy no longer allows ${principalLabel(p)} ${lost.join(', ')} (the old policy did); writes that need it fail`);
+  }
+
+  for (const st of multisetMinus(newStatements, oldStatements)) {
+    if (st.Effect !== 'Deny' || st.Condition !== undefined) continue;
+    const denied = writerActions.filter((w) => (st.NotAction !== undefined ? !actionMatches(st.NotAction, w) : actionMatches(st.Action, w)));
+    if (!denied.length) continue;
+    let whom: string | undefined;
+    if (st.NotPrincipal !== undefined) whom = `everyone except ${principals(st.NotPrincipal).map(principalLabel).join(', ')}`;
+    else {
+      const ps = principals(st.Principal);
+      if (ps.includes('*')) whom = 'everyone';
+      else {
+        const named = ps.filter((p) => writers.has(p));
+        if (named.length) whom = named.map(principalLabel).join(', ');
+      }
+    }
+    if (whom) add('policy-writer-denied', `new Deny without a Condition${typeof st.Sid === 'string' && st.Sid ? ` (${st.Sid})` : ''} stops ${whom} from ${denied.join(', ')}; writes fail`);
+  }
+}
+
+/** `Principal` as a list of `Type:value` strings; `*` and `{"AWS":"*"}` are everyone (`*`). */
+function principals(p: unknown): string[] {
+  if (p === '*') return ['*'];
+  if (!isObject(p)) return [];
+  return Object.entries(p).flatMap(([type, v]) => (Array.isArray(v) ? v : [v]).map((x) => (type === 'AWS' && x === '*' ? '*' : `${type}:${String(x)}`)));
+}
+
+function principalLabel(p: string): string {
+  return p === '*' ? 'everyone' : code(p.replace(/^(\w+):/, '$1 '));
+}
+
+/** Whether an IAM action list (with `*` and `?` wildcards, case-insensitive) covers `action`. */
+function actionMatches(patterns: unknown, action: string): boolean {
+  const list = Array.isArray(patterns) ? patterns : [patterns];
+  return list.some((p) => typeof p === 'string' &&
+    new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(action));
 }
 
 /** Top-level attributes that change; replace paths first and marked, then the rest by name. */
@@ -420,13 +718,28 @@ export function renderMarkdown(summaries: readonly StackSummary[], opts: { allow
   const lines: string[] = [COMMENT_MARKER, '# Terraform plan summary', ''];
   const losses = summaries.flatMap((s) => s.dataLoss.map((d) => ({ ...d, stack: s.stack })));
   if (losses.length) {
+    const destroys = losses.some((d) => d.rule === 'destroy' || d.rule === 'session-preferences');
+    const updates = losses.some((d) => d.rule !== 'destroy' && d.rule !== 'session-preferences');
     lines.push('## ⚠️ Data loss', '',
-      `**${losses.length} ${losses.length === 1 ? 'change destroys' : 'changes destroy'} a resource that holds data.** ` +
-      'A replace deletes the old resource; the new one starts empty.', '');
+      `**${losses.length} ${losses.length === 1 ? 'change loses' : 'changes lose'} data.**` +
+      (destroys ? ' A replace deletes the old resource; the new one starts empty.' : '') +
+      (updates ? ' An update can lose data too: shorter retention or expiry, suspended versioning, a disabled key, ' +
+        'archiving Athena cannot read, a policy that shuts out writers, or an irreversible Object Lock.' : ''), '');
     for (const d of losses) lines.push(`- ⚠️ **${d.action}** ${code(d.address)} in stack ${code(d.stack)}: ${d.why}.`);
     lines.push('', opts.allowDestroy
       ? '_Accepted with `--allow-destroy`: the summary does not fail._'
       : '_The summary fails (exit 2) until this is intended and it is run with `--allow-destroy`._', '');
+  }
+  const forgotten = summaries.flatMap((s) => s.forgotten.map((f) => ({ ...f, stack: s.stack })));
+  if (forgotten.length) {
+    lines.push('## Forgotten, not deleted', '',
+      'Terraform stops managing these; they stay in AWS with their data (not data loss). Delete them by hand once they are no longer needed, ' +
+      'or keep paying for them.', '');
+    for (const f of forgotten) {
+      const how = f.actions.length > 1 ? 'a new, empty one replaces it in Terraform; the old one is forgotten and keeps its data' : 'forgotten; it keeps its data';
+      lines.push(`- **${f.actions.join(', ')}** ${code(f.address)} in stack ${code(f.stack)}: ${how} (${f.what.replace(/:.*$/, '')}).`);
+    }
+    lines.push('');
   }
   for (const s of summaries) lines.push(...renderStack(s));
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
@@ -440,7 +753,10 @@ export function countsLine(counts: Readonly<Record<Action, number>>): string {
 
 function renderStack(s: StackSummary): string[] {
   const lines = [`## Stack ${code(s.stack)}`, '', countsLine(s.counts), ''];
-  if (s.dataLoss.length) lines.push(`⚠️ **Data loss:** ${s.dataLoss.map((d) => `${d.action} ${code(d.address)}`).join(', ')}`, '');
+  if (s.dataLoss.length) {
+    const where = [...new Map(s.dataLoss.map((d) => [d.address, `${d.action} ${code(d.address)}`])).values()];
+    lines.push(`⚠️ **Data loss:** ${where.join(', ')}`, '');
+  }
   if (!s.changes.length) {
     lines.push('No changes.', '');
     return lines;
@@ -448,9 +764,11 @@ function renderStack(s: StackSummary): string[] {
   lines.push('| Address | Action | Changed attributes | Reason |', '| --- | --- | --- | --- |');
   for (const c of s.changes) {
     const notes = [
-      c.action === 'replace' ? (c.actions[0] === 'create' ? 'create before destroy' : 'destroy before create') : undefined,
+      c.action === 'replace'
+        ? (c.actions[1] === 'forget' ? 'create, then forget the old one' : c.actions[0] === 'create' ? 'create before destroy' : 'destroy before create')
+        : undefined,
       c.previousAddress ? `moved from ${code(c.previousAddress)}` : undefined,
-      c.importId !== undefined ? `import ${code(c.importId)}` : undefined,
+      c.importId !== undefined ? (c.importId ? `import ${code(c.importId)}` : 'import (ID known after apply)') : undefined,
       c.reason ? REASONS[c.reason] ?? c.reason : undefined,
     ].filter((n): n is string => n !== undefined);
     const action = c.action === 'replace' || c.action === 'delete' ? `**${c.action}**` : c.action;
@@ -566,7 +884,8 @@ export interface CliIo {
 export const USAGE = 'usage: plan-summary <plan.json> [<plan.json> ...] [--allow-destroy]\n' +
   '  Each file is the output of `terraform show -json <planfile>`; the stack is named from\n' +
   '  <stack>.plan.json, from .../stacks/<stack>/..., or else from the file name.\n' +
-  '  Exit 0: printed; 2: a change destroys data (allow with --allow-destroy); 1: bad input.\n';
+  '  Exit 0: printed; 2: a change loses data, by a delete, a replace or an update (allow with\n' +
+  '  --allow-destroy); 1: bad input.\n';
 
 /** Stack name from `.../<stack>.plan.json`, `.../stacks/<stack>/...`, or the file name. */
 export function stackNameFromPath(file: string): string {
@@ -635,7 +954,7 @@ export function main(argv: readonly string[], io: CliIo): number {
   io.stdout(renderMarkdown(summaries, { allowDestroy }));
   const losses = summaries.reduce((n, s) => n + s.dataLoss.length, 0);
   if (losses && !allowDestroy) {
-    io.stderr(`plan-summary: ${losses} change(s) destroy data; rerun with --allow-destroy if that is intended\n`);
+    io.stderr(`plan-summary: ${losses} change(s) lose data; rerun with --allow-destroy if that is intended\n`);
     return 2;
   }
   return 0;
