@@ -165,12 +165,15 @@ describe.each(both)('%s', (name, wf) => {
     expect(() => readFileSync(path.join(ROOT, 'config/default.json'))).not.toThrow();
   });
 
-  it('runs terraform non-interactively with a lock timeout, and passes the Terraform Cloud token only to Terraform', () => {
+  it('runs terraform non-interactively, and passes the Terraform Cloud token only to Terraform', () => {
     const tf = runs(wf).filter((s) => /\bterraform -chdir=\S+ (init|plan|apply)\b/.test(s.step.run) && !/providers mirror/.test(s.step.run));
     expect(tf.length).toBe(1);
     const script: string = tf[0].step.run;
     expect(script).toMatch(/terraform -chdir="\$dir" init -input=false/);
-    expect(script).toMatch(/terraform -chdir="\$dir" plan -input=false -lock-timeout=5m -out=tfplan/);
+    // Pull-request plans never take the state lock; deploys wait for it (see below).
+    expect(script).toMatch(name === 'plan.yml'
+      ? /terraform -chdir="\$dir" plan -input=false -lock=false -out=tfplan/
+      : /terraform -chdir="\$dir" plan -input=false -lock-timeout=5m -out=tfplan/);
     expect(script).toMatch(/terraform -chdir="\$dir" show -json tfplan > "plans\/\$stack\.plan\.json"/);
     expect(tf[0].step.env.TF_TOKEN_app_terraform_io).toBe('${{ secrets.TF_API_TOKEN }}');
     const elsewhere = steps(wf).filter((s) => s.step !== tf[0].step && JSON.stringify(s.step).includes('secrets.'));
@@ -201,6 +204,29 @@ describe('plan.yml', () => {
     expect(plan.jobs.plan.env.SAME_REPO).toBe('${{ github.event.pull_request.head.repo.full_name == github.repository }}');
     expect(aws.if).toContain("env.SAME_REPO == 'true'");
     expect(stepRunning(plan, /terraform -chdir=\S+ plan\b/).step.if).toContain("env.SAME_REPO == 'true'");
+  });
+
+  it('plans without the state lock, and says why: a cancelled run must not leave a stale lock for the next deploy', () => {
+    const script: string = stepRunning(plan, /terraform -chdir=\S+ plan\b/).step.run;
+    const planLines = script.split('\n').filter((l) => /\bterraform -chdir=\S+ plan\b/.test(l));
+    expect(planLines.length).toBe(1);
+    expect(planLines[0]).toContain('-lock=false');
+    expect(planLines[0]).not.toMatch(/-lock-timeout|-lock=true/);
+    // The reason sits in the workflow itself, next to the command.
+    const text = readFileSync(path.join(WORKFLOWS, 'plan.yml'), 'utf8');
+    const before = text.slice(0, text.indexOf(planLines[0].trim()));
+    const comment = before.slice(before.lastIndexOf('init -input=false')).replace(/\s*#\s*/g, ' ').replace(/\s+/g, ' ');
+    expect(comment).toMatch(/-lock=false: .*cancel.*stale lock.*deploy.*lock file/);
+  });
+
+  it('deploys keep locking: every deploy plan and apply waits for the lock', () => {
+    const text = readFileSync(path.join(WORKFLOWS, 'deploy.yml'), 'utf8');
+    const commands = text.split('\n').filter((l) => /\bterraform -chdir=\S+ (plan|apply)\b/.test(l));
+    expect(commands.length).toBeGreaterThan(0);
+    for (const c of commands) {
+      expect(c).toContain('-lock-timeout=5m');
+      expect(c).not.toContain('-lock=false');
+    }
   });
 
   it('plans every synthesized stack', () => {
