@@ -2,7 +2,7 @@
  * The handler over batches of events, as the event queue hands them to one invocation: which AWS
  * calls a batch becomes, and which events fail when one of them does.
  */
-import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import {
   AutoScalingServiceException, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
@@ -612,5 +612,45 @@ describe('every kind of event in one batch', () => {
     ]);
     expect(results(outcomes)[2]).toEqual({ action: 'ignored', reason: 'lifecycle-hook-handles-it', instanceId: ids[2] });
     expect(h.sleeps).toEqual([]);
+  });
+});
+
+describe('a batch of invocation statuses of many commands (a storm)', () => {
+  /** Three commands of two instances each, as ListCommands lists them by document. */
+  const listed = [0, 1, 2].map((c) => ({
+    ...listedCommand({ commandId: commandIdOf(c), instances: [instanceId(2 * c), instanceId(2 * c + 1)] }).Commands[0],
+  }));
+  const statuses = () => [0, 1, 2, 3, 4, 5].map((k) => invocationEvent(
+    { instance: instanceId(k), commandId: commandIdOf(k >> 1) }, { id: eventId(k) },
+  ));
+
+  test('one ListCommands by document for all of them, not one per command; each instance completed and counted', async () => {
+    const h = harness({ queue: true });
+    h.ssm.on(ListCommandsCommand).resolves({ Commands: listed });
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const outcomes = await h.handler.batch(statuses());
+
+    expect(inputs(h.ssm.commandCalls(ListCommandsCommand))).toEqual([{
+      Filters: [{ key: 'DocumentName', value: DOCUMENT }, { key: 'InvokedAfter', value: '2026-11-20T22:29:02Z' }], MaxResults: 50,
+    }]);
+    expect(results(outcomes).map((r: any) => [r.action, r.rescued])).toEqual(new Array(6).fill(['command-finished', true]));
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([0, 1, 2, 3, 4, 5].map((k) => completeInput(instanceId(k))));
+    expect(h.metrics().filter((m) => 'Rescued' in m)).toHaveLength(6);
+  });
+
+  test('the listing refused: each command read on its own, as before', async () => {
+    const h = harness({ queue: true });
+    h.ssm.on(ListCommandsCommand).rejects(new SSMServiceException({
+      name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'not authorized',
+    }));
+    for (const c of listed) h.ssm.on(ListCommandsCommand, { CommandId: c.CommandId }).resolves({ Commands: [c] });
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const outcomes = await h.handler.batch(statuses());
+
+    expect(inputs(h.ssm.commandCalls(ListCommandsCommand)).slice(1)).toEqual(listed.map((c) => ({ CommandId: c.CommandId })));
+    expect(results(outcomes).every((r: any) => r.action === 'command-finished' && r.rescued)).toBe(true);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'could not list the recent commands; reading each' }));
   });
 });

@@ -30,7 +30,7 @@
  * virtual clock.
  */
 import {
-  DescribeInstanceInformationCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, type SSMClient,
+  DescribeInstanceInformationCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, type Command, type SSMClient,
 } from '@aws-sdk/client-ssm';
 import {
   CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient,
@@ -449,29 +449,38 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
    */
   async function commandsAlreadySent(ctx: Context, jobs: readonly Job[]): Promise<Map<string, SentCommand>> {
     const found = new Map<string, SentCommand>();
-    const earliest = Math.min(...jobs.map((j) => j.timeMs));
-    const invokedAfter = new Date(earliest - COMMAND_CLOCK_SKEW_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    for (const c of await ourCommandsSince(ctx, Math.min(...jobs.map((j) => j.timeMs)))) {
+      const params = readRescueParameters((c.Parameters ?? {}) as Record<string, string[]>);
+      if (!params.ok) continue;
+      for (const instanceId of c.InstanceIds ?? []) {
+        found.set(rescueKey({ ...params.value, instanceId }), { commandId: c.CommandId!, status: c.Status ?? 'unknown' });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Every command of our document requested since `sinceMs` (less the clock skew), all pages,
+   * each remembered with its parameters (so an invocation status of it needs no ListCommands of
+   * its own). Bounded even when throttled, like the heartbeat: its callers can do without it.
+   */
+  async function ourCommandsSince(ctx: Context, sinceMs: number): Promise<Command[]> {
+    const invokedAfter = new Date(sinceMs - COMMAND_CLOCK_SKEW_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const out: Command[] = [];
     let nextToken: string | undefined;
     do {
-      // Bounded even when throttled, like the heartbeat: this guards against a second run, and the
-      // command goes anyway rather than the event waiting a visibility timeout.
       const res = await call(ctx, 'ListCommands', () => ssm.send(new ListCommandsCommand({
         Filters: [{ key: 'DocumentName', value: settings.documentName }, { key: 'InvokedAfter', value: invokedAfter }],
         MaxResults: MAX_INSTANCES_PER_COMMAND, NextToken: nextToken,
       })), { boundedThrottling: true });
       for (const c of res.Commands ?? []) {
         if (!c.CommandId || c.DocumentName !== settings.documentName) continue;
-        const parameters = (c.Parameters ?? {}) as Record<string, string[]>;
-        remember(c.CommandId, { documentName: c.DocumentName, parameters });
-        const params = readRescueParameters(parameters);
-        if (!params.ok) continue;
-        for (const instanceId of c.InstanceIds ?? []) {
-          found.set(rescueKey({ ...params.value, instanceId }), { commandId: c.CommandId, status: c.Status ?? 'unknown' });
-        }
+        remember(c.CommandId, { documentName: c.DocumentName, parameters: (c.Parameters ?? {}) as Record<string, string[]> });
+        out.push(c);
       }
       nextToken = res.NextToken;
     } while (nextToken);
-    return found;
+    return out;
   }
 
   // ------------------------------------------------------------------ AWS writes
@@ -979,6 +988,16 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       // A repeated delivery in the same batch: for a Spot rescue nothing else would stop a second count.
       const unique = firstPerInstance(wanted, (e) => `${e.commandId}/${e.instanceId}`);
       const byCommand = groupBy(unique, ({ e }) => e.commandId);
+      // Statuses of several commands this container has not read yet (a storm's batch spans many):
+      // one listing of the document's recent commands reads them all, rather than one ListCommands
+      // each, which in a storm of 1,000 throttled against SSM's rate and held up the completions.
+      const unknown = byCommand.filter((g) => !commands.has(g[0].e.commandId));
+      if (unknown.length > 1) {
+        await ourCommandsSince({ instances: unique.length }, Math.min(...unknown.map((g) => g[0].e.requestedTimeMs))).catch((err: unknown) => {
+          if (err instanceof DeadlineReached) return;
+          warn({ instances: unique.length }, 'could not list the recent commands; reading each', { error: errorName(err), detail: errorMessage(err) });
+        });
+      }
       await Promise.all(byCommand.map((group) => {
         const events = group.map(({ index, e }) => ({ index, eventId: e.id, instanceId: e.instanceId }));
         return settle(events, async () => {
