@@ -482,6 +482,11 @@ const sessionLogsSchema = z.object({
     lastYear: intIn(2000, 2200).default(2040),
     /** Athena cancels a query of this workgroup that would scan more (cost guard). @default 10240 */
     bytesScannedCutoffPerQueryMb: intIn(10, 1048576).default(10240),
+    /**
+     * Days before query results expire. Results are whole session transcripts; they live in a
+     * bucket of their own, outside the archive's retention and Object Lock. @default 7
+     */
+    resultsExpirationDays: intIn(1, 365).default(7),
   }).strict().default({}).superRefine((a, ctx) => {
     if (a.lastYear < a.firstYear) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['lastYear'], params: { value: a.lastYear }, message: `at least firstYear (${a.firstYear})` });

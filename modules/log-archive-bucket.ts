@@ -18,6 +18,12 @@ export interface LogArchiveBucketProps {
   readonly aws: AwsContext;
   /** Used for a generated bucket name (`bucket_prefix`) when the config names no bucket. */
   readonly namePrefix: string;
+  /**
+   * Move objects to `lifecycle.storageClass` after `lifecycle.transitionDays`. Off for short-lived
+   * objects (query results), which expire before a colder class would pay off.
+   * @default true
+   */
+  readonly tiering?: boolean;
 }
 
 /** Every resource this construct can create, by construct id. */
@@ -126,7 +132,7 @@ export class LogArchiveBucket extends Construct {
         id: 'archive-tiers',
         status: 'Enabled',
         filter: [{ prefix: '' }],
-        transition: [{ days: l.transitionDays, storageClass: l.storageClass }],
+        transition: props.tiering === false ? undefined : [{ days: l.transitionDays, storageClass: l.storageClass }],
         expiration: l.expirationDays > 0 ? [{ days: l.expirationDays }] : undefined,
         noncurrentVersionExpiration: [{ noncurrentDays: l.noncurrentVersionExpirationDays }],
         abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],

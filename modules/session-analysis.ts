@@ -4,10 +4,11 @@ import { AthenaWorkgroup } from '@cdktf/provider-aws/lib/athena-workgroup';
 import { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-database';
 import { GlueCatalogTable } from '@cdktf/provider-aws/lib/glue-catalog-table';
 import { SessionLogsConfig } from '../config/schema';
+import { AwsContext } from './aws-context';
 import { LogArchiveBucket } from './log-archive-bucket';
 import { multilineText } from './terraform-text';
 
-/** Key prefix of Athena query results in the archive bucket. */
+/** Key prefix of Athena query results in their bucket. */
 export const ATHENA_RESULTS_PREFIX = 'athena-results';
 
 /**
@@ -33,6 +34,7 @@ export interface SessionAnalysisProps {
   readonly project: string;
   readonly environment: string;
   readonly namePrefix: string;
+  readonly aws: AwsContext;
 }
 
 /**
@@ -45,6 +47,8 @@ export class SessionAnalysis extends Construct {
   readonly table: GlueCatalogTable;
   readonly workgroup: AthenaWorkgroup;
   readonly queries: AthenaNamedQuery[];
+  /** Where query results go: a bucket of their own with a short expiry. */
+  readonly results: LogArchiveBucket;
 
   constructor(scope: Construct, id: string, props: SessionAnalysisProps) {
     super(scope, id);
@@ -98,6 +102,21 @@ export class SessionAnalysis extends Construct {
       },
     });
 
+    // Query results are full session transcripts, written by whoever queries. In the archive they
+    // would inherit its year of retention and, with Object Lock on, its lock: they get a bucket of
+    // their own, as private and encrypted as the archive, that forgets them after a few days.
+    this.results = new LogArchiveBucket(this, 'results', {
+      aws: props.aws,
+      namePrefix: `${props.namePrefix}-athena-results`,
+      tiering: false,
+      config: {
+        encryption: archive.kmsKeyArn ? 'SSE-KMS' : 'SSE-S3',
+        kmsKeyArn: archive.kmsKeyArn,
+        lifecycle: { transitionDays: 0, storageClass: 'STANDARD_IA', expirationDays: config.resultsExpirationDays, noncurrentVersionExpirationDays: 1 },
+        preventDestroy: true,
+      },
+    });
+
     this.workgroup = new AthenaWorkgroup(this, 'workgroup', {
       name: `${props.namePrefix}-session-logs`,
       description: 'Queries over archived Session Manager sessions',
@@ -107,18 +126,27 @@ export class SessionAnalysis extends Construct {
         publishCloudwatchMetricsEnabled: true,
         bytesScannedCutoffPerQuery: config.bytesScannedCutoffPerQueryMb * 1024 * 1024,
         resultConfiguration: {
-          outputLocation: `s3://${archive.bucketName}/${ATHENA_RESULTS_PREFIX}/`,
-          // Same key as the bucket's default encryption, which its policy enforces.
-          encryptionConfiguration: archive.kmsKeyArn
-            ? { encryptionOption: 'SSE_KMS', kmsKeyArn: archive.kmsKeyArn }
+          outputLocation: `s3://${this.results.bucketName}/${ATHENA_RESULTS_PREFIX}/`,
+          // Same key as the results bucket's default encryption, which its policy enforces.
+          encryptionConfiguration: this.results.kmsKeyArn
+            ? { encryptionOption: 'SSE_KMS', kmsKeyArn: this.results.kmsKeyArn }
             : { encryptionOption: 'SSE_S3' },
         },
       },
     });
 
     const table = `"${this.database.name}"."sessions"`;
-    // Partition values are zero-padded strings, so 'yyyy-MM-dd' compares correctly as text.
-    const day = "concat(year, '-', month, '-', day)";
+    // Athena prunes partitions on predicates that compare the partition columns themselves with
+    // values it can compute before reading (constants, current_date arithmetic); a function of a
+    // partition column, such as concat(year, '-', month, '-', day), may make it project and read
+    // every partition in range (Athena User Guide, "Use partition projection with Amazon Athena",
+    // and its troubleshooting notes on filters). So each day is named by its three columns, each
+    // compared with a zero-padded string like the keys Firehose writes.
+    const lastDays = (n: number) => Array.from({ length: n + 1 }, (_, i) => {
+      const d = i === 0 ? 'current_date' : `current_date - interval '${i}' day`;
+      return `(year = date_format(${d}, '%Y') AND month = date_format(${d}, '%m') AND day = date_format(${d}, '%d'))`;
+    });
+    const inLastDays = (n: number) => [`WHERE (${lastDays(n)[0]}`, ...lastDays(n).slice(1).map((p) => `    OR ${p}`)].join('\n') + ')';
     const queries: Array<{ id: string; name: string; description: string; query: string }> = [
       {
         id: 'sessions-per-user',
@@ -131,7 +159,7 @@ export class SessionAnalysis extends Construct {
           '       min(eventtime) AS first_seen,',
           '       max(eventtime) AS last_seen',
           `FROM ${table}`,
-          `WHERE ${day} >= date_format(current_date - interval '7' day, '%Y-%m-%d')`,
+          inLastDays(7),
           'GROUP BY useridentity.arn',
           'ORDER BY sessions DESC;',
         ].join('\n'),
@@ -146,7 +174,7 @@ export class SessionAnalysis extends Construct {
           '       count(DISTINCT useridentity.arn) AS users,',
           '       sum(cardinality(sessiondata)) AS terminal_lines',
           `FROM ${table}`,
-          `WHERE ${day} >= date_format(current_date - interval '7' day, '%Y-%m-%d')`,
+          inLastDays(7),
           'GROUP BY target.id',
           'ORDER BY terminal_lines DESC;',
         ].join('\n'),
@@ -154,12 +182,12 @@ export class SessionAnalysis extends Construct {
       {
         id: 'sessions-in-range',
         name: 'Session transcripts in a date range',
-        description: "Every line of every session between two days; Athena asks for the two dates ('yyyy-MM-dd')",
+        description: "Every line of every session between two days of one month; Athena asks for the year ('2026'), the month ('07') and the first and last day ('01', '31')",
         query: [
           'SELECT eventtime, sessionid, useridentity.arn AS user_arn, target.id AS instance_id, runasuser, line',
           `FROM ${table}`,
           'CROSS JOIN UNNEST(sessiondata) AS t(line)',
-          `WHERE ${day} BETWEEN ? AND ?`,
+          'WHERE year = ? AND month = ? AND day BETWEEN ? AND ?',
           'ORDER BY sessionid, eventtime;',
         ].join('\n'),
       },

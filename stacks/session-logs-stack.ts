@@ -87,6 +87,7 @@ export class SessionLogsStack extends BaseStack {
         project: config.project,
         environment: config.environment,
         namePrefix,
+        aws,
       });
     }
 
@@ -143,6 +144,7 @@ export class SessionLogsStack extends BaseStack {
     if (this.analysis) {
       out('athena_workgroup', this.analysis.workgroup.name, 'Athena workgroup with the saved session queries');
       out('glue_table', `${this.analysis.database.name}.${this.analysis.table.name}`, 'Glue table over the delivered session records');
+      out('athena_results_bucket', this.analysis.results.bucketName, 'Athena query results (session transcripts), expired after analysis.resultsExpirationDays');
     }
     if (this.alarmTopic.topicArn) out('alarm_topic_arn', this.alarmTopic.topicArn, 'SNS topic the delivery alarms notify');
   }

@@ -24,7 +24,8 @@ export function handlerSdkActions(): string[] {
     const src = readFileSync(path.join(HANDLER_DIR, file), 'utf8');
     for (const m of src.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g)) {
       const prefix = SDK_CLIENT_PREFIX[m[2]];
-      const commands = m[1].split(',').map((s) => s.trim().replace(/^type\s+/, '')).filter((s) => /Command$/.test(s));
+      // Only command classes (`SendCommandCommand`), not types such as `Command` or `CommandPlugin`.
+      const commands = m[1].split(',').map((s) => s.trim()).filter((s) => /^[A-Z][A-Za-z0-9]+Command$/.test(s));
       if (commands.length && !prefix) throw new Error(`${file} imports commands from @aws-sdk/${m[2]}: add its IAM prefix to SDK_CLIENT_PREFIX`);
       for (const c of commands) actions.add(`${prefix}:${c.replace(/Command$/, '')}`);
     }

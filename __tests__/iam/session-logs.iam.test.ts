@@ -136,13 +136,19 @@ function build(r: RenderedStack): Case[] {
   // Athena writes query results with the querying user's credentials and the workgroup's
   // enforced result encryption (SSE_S3 -> AES256 header; SSE_KMS -> aws:kms + the key). The
   // analyst's own policy is the account's; the bucket policy must not stand in the way.
-  const analystPolicy: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: `${bucket.arn}/athena-results/*` }] };
+  // Results go to their own bucket (its policy, its key: the archive's when the archive uses KMS).
+  const resultsBucket = w.find('aws_s3_bucket', 'analysis/results/bucket');
+  const resultsPolicy = r.attachedTo(String(resultsBucket.bucket)).map((p) => p.document)[0];
+  const analystPolicy: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: `${resultsBucket.arn}/athena-results/*` }] };
   const athenaSse: Record<string, string> = keyArn ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } : { 's3:x-amz-server-side-encryption': 'AES256' };
-  const result = `${bucket.arn}/athena-results/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d.csv`;
-  cases.push({ name: 'analyst (Athena) PutObject of query results', expect: 'Allowed', principal: roleSession('analyst', 'alice'), action: 's3:PutObject', resource: result,
-    context: asRole('analyst', athenaSse), identity: [analystPolicy], resourcePolicy: bucketPolicy });
-  cases.push({ name: 'analyst (Athena) PutObject of query results over plain HTTP', expect: 'Denied', principal: roleSession('analyst', 'alice'), action: 's3:PutObject', resource: result,
-    context: asRole('analyst', { ...athenaSse, ...PLAIN_HTTP }), identity: [analystPolicy], resourcePolicy: bucketPolicy });
+  const result = `${resultsBucket.arn}/athena-results/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d.csv`;
+  const analyst = (name: string, expect: Case['expect'], context: Record<string, string>): Case => ({
+    name: `analyst (Athena) ${name}`, expect, principal: roleSession('analyst', 'alice'), action: 's3:PutObject', resource: result,
+    context: asRole('analyst', context), identity: [analystPolicy], resourcePolicy: resultsPolicy,
+  });
+  cases.push(analyst('PutObject of query results with the workgroup\'s encryption', 'Allowed', athenaSse));
+  cases.push(analyst('PutObject of query results over plain HTTP', 'Denied', { ...athenaSse, ...PLAIN_HTTP }));
+  cases.push(analyst('PutObject of query results with another encryption', 'Denied', keyArn ? { 's3:x-amz-server-side-encryption': 'AES256' } : { 's3:x-amz-server-side-encryption': 'aws:kms' }));
 
   // Operators with the exported operator policy (custom document mode): sessions start only with
   // the logged document. What the engine cannot show: that ssm:SessionDocumentAccessCheck makes

@@ -1,5 +1,5 @@
-import { onlyResource, resourcesOf } from '../support/synth';
-import { ref, sessionStack, terraformUnescape } from '../stacks/session-logs.helpers';
+import { onlyResource, resourceAt, resourcesOf } from '../support/synth';
+import { addressOf, ref, sessionStack, terraformUnescape } from '../stacks/session-logs.helpers';
 
 describe('session analysis (Glue + Athena)', () => {
   const s = sessionStack();
@@ -50,6 +50,20 @@ describe('session analysis (Glue + Athena)', () => {
     expect(t.parameters['projection.year.range']).toBe('2024,2030');
   });
 
+  it('query results (session transcripts) go to a bucket of their own that expires them after 7 days, never into the archive', () => {
+    const results = resourceAt(s, 'aws_s3_bucket', 'analysis/results/bucket');
+    expect(results).toMatchObject({ bucket_prefix: 'logrescue-dev-athena-results-', force_destroy: false, lifecycle: { prevent_destroy: true } });
+    const rule = Object.values(resourcesOf(s, 'aws_s3_bucket_lifecycle_configuration') as Record<string, any>)
+      .find((l) => l.bucket === `\${${addressOf(s, 'aws_s3_bucket', 'analysis/results/bucket')}.id}`)!.rule[0];
+    expect(rule).toMatchObject({ expiration: [{ days: 7 }], noncurrent_version_expiration: [{ noncurrent_days: 1 }] });
+    expect(rule.transition).toBeUndefined();
+    // Object Lock of the archive does not reach them.
+    const locked = sessionStack({ archiveBucket: { objectLock: { mode: 'GOVERNANCE', days: 365 }, lifecycle: { expirationDays: 0 } }, analysis: { resultsExpirationDays: 3 } });
+    expect(Object.values(resourcesOf(locked, 'aws_s3_bucket_object_lock_configuration') as Record<string, any>).map((o) => o.bucket))
+      .toEqual([`\${${addressOf(locked, 'aws_s3_bucket', 'archive/bucket')}.id}`]);
+    expect(s.output!.athena_results_bucket.value).toBe(ref(s, 'aws_s3_bucket', 'analysis/results/bucket', 'bucket'));
+  });
+
   it('an Athena workgroup that enforces encrypted results under athena-results/, metrics and a scan limit', () => {
     const w = onlyResource(s, 'aws_athena_workgroup');
     expect(w).toMatchObject({ name: 'logrescue-dev-session-logs', force_destroy: false });
@@ -58,7 +72,7 @@ describe('session analysis (Glue + Athena)', () => {
       publish_cloudwatch_metrics_enabled: true,
       bytes_scanned_cutoff_per_query: 10 * 1024 * 1024 * 1024,
       result_configuration: {
-        output_location: `s3://${bucket}/athena-results/`,
+        output_location: `s3://\${${addressOf(s, 'aws_s3_bucket', 'analysis/results/bucket')}.bucket}/athena-results/`,
         encryption_configuration: { encryption_option: 'SSE_S3' },
       },
     });
@@ -81,12 +95,20 @@ describe('session analysis (Glue + Athena)', () => {
     for (const q of queries) {
       expect(q).toMatchObject({ database: db, workgroup });
       expect(q.query).toContain(`FROM "${db}"."sessions"`);
-      expect(q.query).toMatch(/WHERE concat\(year, '-', month, '-', day\) /);
+      // Pruning is certain only when the partition columns themselves are compared with values:
+      // every use of year, month or day is a bare column on the left of = or BETWEEN.
+      const uses = [...(q.query as string).matchAll(/(interval '\d+' )?\b(year|month|day)\b(.{0,9})/g)].filter((m) => !m[1]);
+      expect(uses.length).toBeGreaterThanOrEqual(3);
+      for (const m of uses) expect(`${m[2]}${m[3]}`).toMatch(/^(year|month|day) (= |BETWEEN )/);
+      expect(q.query).not.toMatch(/concat\(|date_parse\(|cast\(year|cast\(month|cast\(day/);
     }
     const byName = (n: string) => queries.find((q) => q.name === n).query as string;
     expect(byName('Sessions per user, last 7 days')).toMatch(/GROUP BY useridentity\.arn/);
     expect(byName('Session activity per instance, last 7 days')).toMatch(/GROUP BY target\.id/);
-    expect(byName('Session transcripts in a date range')).toMatch(/BETWEEN \? AND \?/);
+    expect(byName('Session transcripts in a date range')).toMatch(/WHERE year = \? AND month = \? AND day BETWEEN \? AND \?/);
+    // The last 7 days and today: eight days, each by its three columns.
+    expect(byName('Sessions per user, last 7 days').match(/\(year = date_format\(/g)).toHaveLength(8);
+    expect(byName('Sessions per user, last 7 days')).toContain("(year = date_format(current_date - interval '7' day, '%Y') AND month = date_format(current_date - interval '7' day, '%m') AND day = date_format(current_date - interval '7' day, '%d'))");
   });
 
   it('analysis.enabled false: no Glue or Athena resources', () => {

@@ -27,6 +27,7 @@ describe('session-logs stack', () => {
       instance_policy_arn: ref(s, 'aws_iam_policy', 'instance-iam/policy', 'arn'),
       instance_profile_name: ref(s, 'aws_iam_instance_profile', 'instance-iam/profile', 'name'),
       athena_workgroup: ref(s, 'aws_athena_workgroup', 'analysis/workgroup', 'name'),
+      athena_results_bucket: ref(s, 'aws_s3_bucket', 'analysis/results/bucket', 'bucket'),
       glue_table: `${ref(s, 'aws_glue_catalog_database', 'analysis/database', 'name')}.${ref(s, 'aws_glue_catalog_table', 'analysis/table', 'name')}`,
     });
     for (const o of Object.values(s.output!)) expect(o.description).toBeTruthy();
@@ -51,7 +52,7 @@ describe('session-logs stack', () => {
   it('fills the new defaults', () => {
     const c = testConfig().sessionLogs;
     expect(c.firehose).toEqual({ bufferingSizeMb: 128, bufferingIntervalSeconds: 900, errorLogRetentionDays: 14 });
-    expect(c.analysis).toEqual({ enabled: true, firstYear: 2025, lastYear: 2040, bytesScannedCutoffPerQueryMb: 10240 });
+    expect(c.analysis).toEqual({ enabled: true, firstYear: 2025, lastYear: 2040, bytesScannedCutoffPerQueryMb: 10240, resultsExpirationDays: 7 });
     expect(c.vpcEndpoints.vpcCidr).toBeUndefined();
   });
 
