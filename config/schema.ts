@@ -381,6 +381,8 @@ const logRescueSchema = z.object({
 
 // ---------------------------------------------------------------- flow 2: session logs
 
+const ipv4Cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/([0-9]|[12][0-9]|3[0-2])$/, 'an IPv4 CIDR such as 10.0.0.0/16');
+
 const sessionLogsSchema = z.object({
   /** @default true */
   enabled: z.boolean().default(true),
@@ -498,10 +500,22 @@ const sessionLogsSchema = z.object({
     /** @default false */
     enabled: z.boolean().default(false),
     vpcId: z.union([z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id (vpc-...)'), z.object({ fromRemoteState }).strict()]).optional(),
-    subnetIds: z.union([z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-...)')), z.object({ fromRemoteState }).strict()]).optional(),
+    /**
+     * Subnets the interface endpoints get a network interface in: at most one per Availability Zone
+     * (an endpoint takes one subnet per zone: Amazon VPC User Guide, "Access an AWS service using an
+     * interface VPC endpoint"), so one private subnet of each zone the fleet runs in.
+     */
+    subnetIds: z.union([
+      z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-...)')).min(1, 'at least one subnet').refine((a) => new Set(a).size === a.length, 'each subnet once (at most one subnet per Availability Zone)'),
+      z.object({ fromRemoteState }).strict(),
+    ]).optional(),
     routeTableIds: z.union([z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'a route table id (rtb-...)')), z.object({ fromRemoteState }).strict()]).optional(),
-    /** The VPC's IPv4 CIDR: the endpoints' security group admits HTTPS from it only. A config value, not a lookup, so planning needs no AWS read. */
-    vpcCidr: z.union([z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/([0-9]|[12][0-9]|3[0-2])$/, 'an IPv4 CIDR such as 10.0.0.0/16'), z.object({ fromRemoteState }).strict()]).optional(),
+    /**
+     * The VPC's IPv4 CIDR, or all of them (primary and secondary): the endpoints' security group
+     * admits HTTPS from these only, so instances in a secondary CIDR need it listed. A config value
+     * (or another state's string or list output), not a lookup, so planning needs no AWS read.
+     */
+    vpcCidr: z.union([ipv4Cidr, z.array(ipv4Cidr).min(1, 'at least one CIDR'), z.object({ fromRemoteState }).strict()]).optional(),
   }).strict().default({}).superRefine((v, ctx) => {
     if (!v.enabled) return;
     for (const k of ['vpcId', 'subnetIds', 'vpcCidr'] as const) {

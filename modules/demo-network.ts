@@ -84,7 +84,7 @@ export class DemoNetwork extends Construct {
       vpcId: this.vpc.id,
       subnetIds: this.subnets.map((s) => s.id),
       routeTableIds: this.routeTables.map((t) => t.id),
-      vpcCidr: props.vpcCidr,
+      vpcCidrs: [props.vpcCidr],
       namePrefix: name,
     });
   }

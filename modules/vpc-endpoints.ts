@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { Fn, TerraformIterator, Token } from 'cdktf';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
@@ -12,8 +13,8 @@ export interface VpcEndpointsProps {
   readonly subnetIds: string[];
   /** Route tables of the private subnets; the S3 gateway endpoint is added to them. */
   readonly routeTableIds?: string[];
-  /** HTTPS is admitted from this CIDR only. */
-  readonly vpcCidr: string;
+  /** HTTPS is admitted from these CIDRs only (the VPC's primary and secondary ones). */
+  readonly vpcCidrs: string[];
   readonly namePrefix: string;
 }
 
@@ -36,13 +37,23 @@ export class VpcEndpoints extends Construct {
       description: 'HTTPS from the VPC to the Session Manager interface endpoints',
       vpcId: props.vpcId,
     });
+    // One rule per CIDR (a rule takes one). The first keeps the address the single rule always had;
+    // the others are keyed by CIDR, so adding a secondary CIDR adds a rule and changes no other.
+    const https = { securityGroupId: this.securityGroup.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 };
+    const known = !Token.isUnresolved(props.vpcCidrs);
     new VpcSecurityGroupIngressRule(this, 'https-from-vpc', {
-      securityGroupId: this.securityGroup.id,
+      ...https,
       description: 'HTTPS from the VPC',
-      ipProtocol: 'tcp',
-      fromPort: 443,
-      toPort: 443,
-      cidrIpv4: props.vpcCidr,
+      cidrIpv4: known ? props.vpcCidrs[0] : Fn.element(props.vpcCidrs, 0),
+    });
+    const more = TerraformIterator.fromList(known
+      ? props.vpcCidrs.slice(1)
+      : Fn.slice(props.vpcCidrs, 1, Fn.lengthOf(props.vpcCidrs)));
+    new VpcSecurityGroupIngressRule(this, 'https-from-more-cidrs', {
+      ...https,
+      forEach: more,
+      description: 'HTTPS from a secondary CIDR of the VPC',
+      cidrIpv4: more.value,
     });
 
     for (const service of SESSION_INTERFACE_SERVICES) {

@@ -98,7 +98,7 @@ export class SessionLogsStack extends BaseStack {
         vpcId: this.value(v.vpcId),
         subnetIds: this.values(v.subnetIds),
         routeTableIds: v.routeTableIds ? this.values(v.routeTableIds) : undefined,
-        vpcCidr: this.value(v.vpcCidr),
+        vpcCidrs: typeof v.vpcCidr === 'string' ? [v.vpcCidr] : this.values(v.vpcCidr),
         namePrefix,
       });
     }

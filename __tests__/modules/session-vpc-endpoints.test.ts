@@ -1,4 +1,4 @@
-import { onlyResource, resourcesOf } from '../support/synth';
+import { onlyResource, resourceAt, resourcesOf } from '../support/synth';
 import { ref, sessionStack } from '../stacks/session-logs.helpers';
 
 const VPC = 'vpc-0123456789abcdef0';
@@ -18,10 +18,12 @@ describe('VPC endpoints for private subnets', () => {
     expect(sg).toMatchObject({ name: 'logrescue-dev-ssm-endpoints', vpc_id: VPC });
     expect(sg.ingress).toBeUndefined();
     expect(sg.egress).toBeUndefined();
-    expect(onlyResource(s, 'aws_vpc_security_group_ingress_rule')).toMatchObject({
+    expect(resourceAt(s, 'aws_vpc_security_group_ingress_rule', 'vpc-endpoints/https-from-vpc')).toMatchObject({
       security_group_id: ref(s, 'aws_security_group', 'vpc-endpoints/security-group', 'id'),
       ip_protocol: 'tcp', from_port: 443, to_port: 443, cidr_ipv4: '10.20.0.0/16',
     });
+    // One CIDR: no further rules.
+    expect(resourceAt(s, 'aws_vpc_security_group_ingress_rule', 'vpc-endpoints/https-from-more-cidrs').for_each).toBe('${toset([])}');
 
     const endpoints = Object.values(resourcesOf(s, 'aws_vpc_endpoint')) as any[];
     const iface = endpoints.filter((e) => e.vpc_endpoint_type === 'Interface');
@@ -39,6 +41,21 @@ describe('VPC endpoints for private subnets', () => {
     ]);
   });
 
+  it('admits HTTPS from every CIDR of the VPC, secondary ones included, one rule each', () => {
+    const s = sessionStack({ vpcEndpoints: { enabled: true, vpcId: VPC, subnetIds: SUBNETS, vpcCidr: ['10.20.0.0/16', '100.64.0.0/16', '10.21.0.0/16'] } });
+    expect(resourceAt(s, 'aws_vpc_security_group_ingress_rule', 'vpc-endpoints/https-from-vpc').cidr_ipv4).toBe('10.20.0.0/16');
+    const more = resourceAt(s, 'aws_vpc_security_group_ingress_rule', 'vpc-endpoints/https-from-more-cidrs');
+    expect(more).toMatchObject({ for_each: '${toset(["100.64.0.0/16", "10.21.0.0/16"])}', cidr_ipv4: '${each.value}', from_port: 443, to_port: 443, ip_protocol: 'tcp' });
+  });
+
+  it.each([
+    ['a subnet twice', { subnetIds: [SUBNETS[0], SUBNETS[0]] }, `sessionLogs.vpcEndpoints.subnetIds: got ["${SUBNETS[0]}","${SUBNETS[0]}"]; allowed: each subnet once (at most one subnet per Availability Zone)`],
+    ['no subnet', { subnetIds: [] }, 'sessionLogs.vpcEndpoints.subnetIds: got []; allowed: at least one subnet'],
+    ['a CIDR list with a non-CIDR', { vpcCidr: ['10.20.0.0/16', '10.21.0.0'] }, 'sessionLogs.vpcEndpoints.vpcCidr'],
+  ])('refuses %s, naming field, value and what is allowed', (_name, v, expected) => {
+    expect(() => sessionStack({ vpcEndpoints: { enabled: true, vpcId: VPC, subnetIds: SUBNETS, vpcCidr: '10.20.0.0/16', ...v } })).toThrow(expected);
+  });
+
   it('no route tables: no S3 gateway endpoint', () => {
     const s = sessionStack({ vpcEndpoints: { enabled: true, vpcId: VPC, subnetIds: SUBNETS, vpcCidr: '10.20.0.0/16' } });
     expect((Object.values(resourcesOf(s, 'aws_vpc_endpoint')) as any[]).some((e) => e.vpc_endpoint_type === 'Gateway')).toBe(false);
@@ -53,7 +70,10 @@ describe('VPC endpoints for private subnets', () => {
     const state = Object.keys(s.data!.terraform_remote_state)[0];
     const out = (name: string) => `\${data.terraform_remote_state.${state}.outputs.${name}}`;
     expect(onlyResource(s, 'aws_security_group').vpc_id).toBe(out('vpc_id'));
-    expect(onlyResource(s, 'aws_vpc_security_group_ingress_rule').cidr_ipv4).toBe(out('vpc_cidr'));
+    // A string or a list output: the first CIDR, then one rule per further CIDR.
+    const cidrs = `flatten([data.terraform_remote_state.${state}.outputs.vpc_cidr])`;
+    expect(resourceAt(s, 'aws_vpc_security_group_ingress_rule', 'vpc-endpoints/https-from-vpc').cidr_ipv4).toBe(`\${element(${cidrs}, 0)}`);
+    expect(resourceAt(s, 'aws_vpc_security_group_ingress_rule', 'vpc-endpoints/https-from-more-cidrs').for_each).toBe(`\${toset(slice(${cidrs}, 1, length(${cidrs})))}`);
     const ssm = (Object.values(resourcesOf(s, 'aws_vpc_endpoint')) as any[]).find((e) => e.service_name.endsWith('.ssm'));
     expect(ssm.subnet_ids).toBe(`\${flatten([data.terraform_remote_state.${state}.outputs.private_subnet_ids])}`);
   });
