@@ -40,6 +40,7 @@ export class LogRescueStack extends BaseStack {
         logGlobs: c.command.logGlobs,
         includeJournal: c.command.includeJournal,
         executionTimeoutSeconds: c.command.executionTimeoutSeconds,
+        maxTotalMb: c.command.maxTotalMb,
       }),
     });
 

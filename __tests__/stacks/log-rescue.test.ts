@@ -17,6 +17,12 @@ function ref(stack: StackJson, type: string, suffix: string): string {
 describe('log-rescue stack', () => {
   const stack = synth({ autoScalingGroups: ['web-fleet', 'worker-fleet'] });
 
+  it('writes the configured size cap into the rescue document', () => {
+    const content = (s: any) => String(onlyResource(s, 'aws_ssm_document').content);
+    expect(content(stack)).toContain('LOG_RESCUE_MAX_TOTAL_MB=2048 ');
+    expect(content(synth({ command: { maxTotalMb: 300 } }))).toContain('LOG_RESCUE_MAX_TOTAL_MB=300 ');
+  });
+
   it('puts a termination lifecycle hook with the configured heartbeat on every group', () => {
     const hooks = Object.values(resourcesOf(stack, 'aws_autoscaling_lifecycle_hook'));
     expect(hooks.map((h: any) => h.autoscaling_group_name).sort()).toEqual(['web-fleet', 'worker-fleet']);
