@@ -5,23 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseConfig, ConfigError } from '../config/load';
 import { handlerTimeoutSeconds, rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../config/patterns';
 import { LOG_RETENTION_DAYS } from '../config/schema';
-import defaults from '../config/default.json';
-import { deepMerge, onlyResource, resourcesOf, synthStacks, testConfig } from './support/synth';
+import { configProblems, onlyResource, resourcesOf, synthStacks, testConfig } from './support/synth';
 
 const ROOT = path.join(__dirname, '..');
 
-function problemsOf(overrides: Record<string, unknown>): string[] {
-  try {
-    parseConfig(deepMerge(defaults, overrides), 'test');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 
 /** Every online wait (0..60) and heartbeat (30..7200) the config accepts. */
 const ONLINE_WAITS = Array.from({ length: 61 }, (_, i) => i);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthApp } from '../../app';
-import { parseConfig } from '../../config/load';
+import { ConfigError, parseConfig } from '../../config/load';
 import { AppConfig } from '../../config/schema';
 
 /** The synthesized Terraform JSON of one stack. */
@@ -22,6 +22,18 @@ export type StackJson = {
 export function testConfig(overrides: Record<string, unknown> = {}): AppConfig {
   const base = JSON.parse(readFileSync(path.join(__dirname, '../../config/default.json'), 'utf8'));
   return parseConfig(deepMerge(base, overrides), 'test config');
+}
+
+/** The problems the config loader reports for the default config plus `overrides` ([] when it is accepted). */
+export function configProblems(overrides: Record<string, unknown>): string[] {
+  const base = JSON.parse(readFileSync(path.join(__dirname, '../../config/default.json'), 'utf8'));
+  try {
+    parseConfig(deepMerge(base, overrides), 'test');
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
 }
 
 export function deepMerge(a: any, b: any): any {
