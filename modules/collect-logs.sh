@@ -223,8 +223,9 @@ cleanup() {
   # Parts of an upload that is neither completed nor aborted stay stored and billed ("Aborting a
   # multipart upload", https://docs.aws.amazon.com/AmazonS3/latest/userguide/abort-mpu.html).
   if [[ -n $upload_id && $upload_done == false ]]; then
-    s3api abort-multipart-upload --key "$archive_key" --upload-id "$upload_id" >/dev/null \
-      || log "warning: could not abort multipart upload $(quoted "$upload_id") (aws exit $?); the bucket's lifecycle rule removes it"
+    # $? read before the message's own command substitution resets it.
+    s3api abort-multipart-upload --key "$archive_key" --upload-id="$upload_id" >/dev/null \
+      || { abort_rc=$?; log "warning: could not abort multipart upload $(quoted "$upload_id") (aws exit $abort_rc); the bucket's lifecycle rule removes it"; }
   fi
   rm -rf -- "$work"
 }
@@ -444,7 +445,7 @@ upload_part() {  # uploads $part as the next part; S3 checks each part's own dig
   part_number=$((part_number + 1))
   (( part_number <= max_parts )) || die "the archive needs more than $max_parts parts of $part_size bytes"
   integrity_of "$part" || die "digest of part $part_number failed"
-  etag=$(s3api upload-part --key "$archive_key" --upload-id "$upload_id" --part-number "$part_number" \
+  etag=$(s3api upload-part --key "$archive_key" --upload-id="$upload_id" --part-number "$part_number" \
     --body "$part" "${integrity[@]}" --query ETag --output text) \
     || die "upload of part $part_number of s3://$LOG_RESCUE_BUCKET/$archive_key failed (aws exit $?)"
   [[ $etag =~ $etag_re ]] || die "S3 answered part $part_number with an unexpected ETag: $(quoted "$etag")"
@@ -459,7 +460,7 @@ upload_stream() {
   local bytes
   while :; do
     # GNU head -c reads at most that many bytes, so the rest stays in the pipe for the next part.
-    head -c "$part_size" > "$part" || die "cannot buffer part $((part_number + 1)) in $(quoted "$work") (head exit $?)"
+    head -c "$part_size" > "$part" || { head_rc=$?; die "cannot buffer part $((part_number + 1)) in $(quoted "$work") (head exit $head_rc)"; }
     bytes=$(( $(wc -c < "$part") ))
     archive_bytes=$((archive_bytes + bytes))
     (( bytes == part_size )) || return 0
@@ -502,7 +503,7 @@ if (( ${#file_paths[@]} > 0 )) || [[ -f $work/$journal_member ]]; then
   else
     (( $(wc -c < "$part") == 0 )) || upload_part
     printf '{"Parts":[%s]}' "$parts_json" > "$work/parts.json"
-    out=$(s3api complete-multipart-upload --key "$archive_key" --upload-id "$upload_id" \
+    out=$(s3api complete-multipart-upload --key "$archive_key" --upload-id="$upload_id" \
       --multipart-upload "file://$work/parts.json" "${result_query[@]}") \
       || die "could not complete the multipart upload of s3://$LOG_RESCUE_BUCKET/$archive_key (aws exit $?)"
     upload_done=true

@@ -417,7 +417,9 @@ export class S3StandIn {
       if (algorithm !== undefined && !Object.values(CHECKSUMS).some((c) => c.name === algorithm)) {
         throw new S3Error(400, 'InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, SHA1, SHA256]');
       }
-      const uploadId = randomBytes(48).toString('base64url');
+      // Upload ids are opaque (base64url here, like S3's own); about one in 64 starts with '-', which a
+      // command-line parser reads as an option unless passed as --upload-id=<id>. Always hand one out.
+      const uploadId = `-${randomBytes(48).toString('base64url')}`;
       const upload: MultipartUpload = {
         bucket, key, contentType: headers['content-type'], ...this.encryption(headers, bucket), checksumAlgorithm: algorithm, parts: new Map(),
       };
