@@ -146,7 +146,7 @@ export class SessionAnalysis extends Construct {
       const d = i === 0 ? 'current_date' : `current_date - interval '${i}' day`;
       return `(year = date_format(${d}, '%Y') AND month = date_format(${d}, '%m') AND day = date_format(${d}, '%d'))`;
     });
-    const inLastDays = (n: number) => [`WHERE (${lastDays(n)[0]}`, ...lastDays(n).slice(1).map((p) => `    OR ${p}`)].join('\n') + ')';
+    const inLastDays = (n: number) => `WHERE (${lastDays(n).join('\n    OR ')})`;
     const queries: Array<{ id: string; name: string; description: string; query: string }> = [
       {
         id: 'sessions-per-user',

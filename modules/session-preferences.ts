@@ -49,15 +49,16 @@ export class SessionPreferences extends Construct {
     this.documentName = c.mode === 'adopt' ? DEFAULT_SESSION_DOCUMENT : (c.customName ?? `${props.namePrefix}-session-preferences`);
 
     // Session documents take every input as a string or boolean; an empty string means "not set".
+    // S3 upload is what the config states; in adopt mode it must state it, so an account's S3
+    // upload is never switched off by accident.
+    const s3 = c.s3Logging === 'none' ? undefined : c.s3Logging;
     this.inputs = {
       cloudWatchLogGroupName: props.logGroupName,
       cloudWatchStreamingEnabled: true,
       cloudWatchEncryptionEnabled: props.logGroupEncrypted,
-      // What the config states; in adopt mode it must state it, so an account's S3 upload is never
-      // switched off by accident.
-      s3BucketName: c.s3Logging && c.s3Logging !== 'none' ? c.s3Logging.bucketName : '',
-      s3KeyPrefix: c.s3Logging && c.s3Logging !== 'none' ? c.s3Logging.keyPrefix : '',
-      s3EncryptionEnabled: c.s3Logging && c.s3Logging !== 'none' ? c.s3Logging.encryptionEnabled : true,
+      s3BucketName: s3?.bucketName ?? '',
+      s3KeyPrefix: s3?.keyPrefix ?? '',
+      s3EncryptionEnabled: s3?.encryptionEnabled ?? true,
       idleSessionTimeout: String(c.idleSessionTimeoutMinutes),
       maxSessionDuration: c.maxSessionDurationMinutes > 0 ? String(c.maxSessionDurationMinutes) : '',
       runAsEnabled: c.runAsEnabled,
@@ -88,7 +89,7 @@ export class SessionPreferences extends Construct {
       dependsOn: [props.logGroup],
     });
 
-    if (c.mode === 'adopt') {
+    if (adopt) {
       this.document.importFrom(DEFAULT_SESSION_DOCUMENT);
       return;
     }
