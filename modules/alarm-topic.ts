@@ -5,6 +5,7 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 import { AlarmsConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument } from './iam';
+import { named } from './addresses';
 
 export interface AlarmTopicProps {
   readonly config: AlarmsConfig;
@@ -29,8 +30,8 @@ export class AlarmTopic extends Construct {
     } else if (config.createTopic) {
       // No KMS: CloudWatch cannot publish to topics encrypted with the AWS managed SNS key, and
       // alarm notifications carry no log content.
-      const topic = new SnsTopic(this, 'topic', { name: props.name });
-      new SnsTopicPolicy(this, 'policy', {
+      const topic = named(new SnsTopic(this, 'topic', { name: props.name }), 'alarms');
+      named(new SnsTopicPolicy(this, 'policy', {
         arn: topic.arn,
         policy: policyDocument([{
           Sid: 'CloudWatchAlarmsOfThisAccount',
@@ -43,9 +44,9 @@ export class AlarmTopic extends Construct {
             ArnLike: { 'aws:SourceArn': aws.arn('cloudwatch', 'alarm:*') },
           },
         }]),
-      });
+      }), 'alarms');
       if (config.email) {
-        new SnsTopicSubscription(this, 'email', { topicArn: topic.arn, protocol: 'email', endpoint: config.email });
+        named(new SnsTopicSubscription(this, 'email', { topicArn: topic.arn, protocol: 'email', endpoint: config.email }), 'alarms_email');
       }
       this.topicArn = topic.arn;
     }

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { named } from './addresses';
 
 /**
  * Account, partition and region of the stack, read once and shared by every module, so ARNs and
@@ -14,8 +15,8 @@ export class AwsContext extends Construct {
 
   constructor(scope: Construct, id: string, readonly region: string) {
     super(scope, id);
-    this.accountId = new DataAwsCallerIdentity(this, 'caller').accountId;
-    const partition = new DataAwsPartition(this, 'partition');
+    this.accountId = named(new DataAwsCallerIdentity(this, 'caller'), 'current').accountId;
+    const partition = named(new DataAwsPartition(this, 'partition'), 'current');
     this.partition = partition.partition;
     this.dnsSuffix = partition.dnsSuffix;
   }

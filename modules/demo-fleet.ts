@@ -4,6 +4,7 @@ import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { named } from './addresses';
 
 /**
  * Amazon Linux 2023 (arm64, SSM agent preinstalled), resolved by EC2 at launch from the public SSM
@@ -52,30 +53,30 @@ export class DemoFleet extends Construct {
     super(scope, id);
 
     // No inline rules, and Terraform removes the allow-all egress AWS adds: exactly the rules below.
-    this.securityGroup = new SecurityGroup(this, 'security-group', {
+    this.securityGroup = named(new SecurityGroup(this, 'security-group', {
       name: `${props.name}-instances`,
       description: 'Demo fleet: no inbound, HTTPS out to the VPC endpoints and S3 only',
       vpcId: props.vpcId,
       tags: { Name: `${props.name}-instances` },
-    });
-    new VpcSecurityGroupEgressRule(this, 'https-to-endpoints', {
+    }), 'fleet');
+    named(new VpcSecurityGroupEgressRule(this, 'https-to-endpoints', {
       securityGroupId: this.securityGroup.id,
       description: 'HTTPS to the interface endpoints (SSM, Session Manager channels, Logs, KMS)',
       ipProtocol: 'tcp',
       fromPort: 443,
       toPort: 443,
       cidrIpv4: props.vpcCidr,
-    });
-    new VpcSecurityGroupEgressRule(this, 'https-to-s3', {
+    }), 'fleet_https_to_endpoints');
+    named(new VpcSecurityGroupEgressRule(this, 'https-to-s3', {
       securityGroupId: this.securityGroup.id,
       description: 'HTTPS to S3 through the gateway endpoint (rescued log uploads)',
       ipProtocol: 'tcp',
       fromPort: 443,
       toPort: 443,
       prefixListId: props.s3PrefixListId,
-    });
+    }), 'fleet_https_to_s3');
 
-    this.launchTemplate = new LaunchTemplate(this, 'launch-template', {
+    this.launchTemplate = named(new LaunchTemplate(this, 'launch-template', {
       name: props.name,
       description: 'Amazon Linux 2023 arm64, Session Manager only',
       imageId: AL2023_ARM64_IMAGE,
@@ -95,10 +96,10 @@ export class DemoFleet extends Construct {
       }],
       tagSpecifications: [{ resourceType: 'volume', tags: { ...props.tags, Name: props.name } }],
       updateDefaultVersion: true,
-    });
+    }), 'fleet');
 
     const tags = { ...props.tags, Name: props.name };
-    this.group = new AutoscalingGroup(this, 'group', {
+    this.group = named(new AutoscalingGroup(this, 'group', {
       name: props.name,
       minSize: 0,
       maxSize: props.desiredCapacity + 2,
@@ -108,6 +109,6 @@ export class DemoFleet extends Construct {
       healthCheckType: 'EC2',
       tag: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
       dependsOn: props.launchAfter,
-    });
+    }), 'fleet');
   }
 }

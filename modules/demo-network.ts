@@ -6,6 +6,7 @@ import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
 import { VpcEndpoints } from './vpc-endpoints';
+import { named, addressName } from './addresses';
 
 export interface DemoNetworkProps {
   readonly region: string;
@@ -46,35 +47,35 @@ export class DemoNetwork extends Construct {
     super(scope, id);
     const name = `${props.namePrefix}-demo-fleet`;
 
-    this.vpc = new Vpc(this, 'vpc', {
+    this.vpc = named(new Vpc(this, 'vpc', {
       cidrBlock: props.vpcCidr,
       // Private DNS of the interface endpoints needs both.
       enableDnsSupport: true,
       enableDnsHostnames: true,
       tags: { Name: name },
-    });
+    }), 'demo');
     // Adopting the default security group strips its allow-all rules, so nothing placed in it by
     // mistake talks to anything.
-    new DefaultSecurityGroup(this, 'default-security-group', { vpcId: this.vpc.id, tags: { Name: `${name}-default-unused` } });
+    named(new DefaultSecurityGroup(this, 'default-security-group', { vpcId: this.vpc.id, tags: { Name: `${name}-default-unused` } }), 'demo');
 
     const cidrs = privateSubnetCidrs(props.vpcCidr, props.availabilityZoneSuffixes.length);
     this.subnets = [];
     this.routeTables = [];
     props.availabilityZoneSuffixes.forEach((suffix, i) => {
       const zone = `${props.region}${suffix}`;
-      const subnet = new Subnet(this, `private-${suffix}`, {
+      const subnet = named(new Subnet(this, `private-${suffix}`, {
         vpcId: this.vpc.id,
         availabilityZone: zone,
         cidrBlock: cidrs[i],
         mapPublicIpOnLaunch: false,
         tags: { Name: `${name}-private-${zone}` },
-      });
+      }), `private_${addressName(suffix)}`);
       // Only the implicit local route; the S3 gateway endpoint adds its prefix-list route.
-      const table = new RouteTable(this, `private-${suffix}-routes`, {
+      const table = named(new RouteTable(this, `private-${suffix}-routes`, {
         vpcId: this.vpc.id,
         tags: { Name: `${name}-private-${zone}` },
-      });
-      new RouteTableAssociation(this, `private-${suffix}-association`, { subnetId: subnet.id, routeTableId: table.id });
+      }), `private_${addressName(suffix)}`);
+      named(new RouteTableAssociation(this, `private-${suffix}-association`, { subnetId: subnet.id, routeTableId: table.id }), `private_${addressName(suffix)}`);
       this.subnets.push(subnet);
       this.routeTables.push(table);
     });

@@ -4,6 +4,7 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { AwsContext } from './aws-context';
 import { policyDocument, PolicyStatement } from './iam';
 import { LogArchiveBucket } from './log-archive-bucket';
+import { named, addressName } from './addresses';
 
 export interface InstanceUploadPolicyProps {
   readonly aws: AwsContext;
@@ -51,13 +52,13 @@ export class InstanceUploadPolicy extends Construct {
         },
       });
     }
-    this.policy = new IamPolicy(this, 'policy', {
+    this.policy = named(new IamPolicy(this, 'policy', {
       name: props.name,
       description: 'Lets the log rescue command upload this instance\'s logs to the archive, nothing more',
       policy: policyDocument(statements),
-    });
+    }), 'instance_upload');
     for (const role of props.attachToRoles ?? []) {
-      new IamRolePolicyAttachment(this, `attach-${role}`, { role, policyArn: this.policy.arn });
+      named(new IamRolePolicyAttachment(this, `attach-${role}`, { role, policyArn: this.policy.arn }), `instance_upload_${addressName(role)}`);
     }
   }
 }

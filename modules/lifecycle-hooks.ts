@@ -4,6 +4,7 @@ import { AutoscalingLifecycleHook } from '@cdktf/provider-aws/lib/autoscaling-li
 import { ASG_NAME_PATTERN } from '../config/patterns';
 import { LogRescueConfig } from '../config/schema';
 import { RemoteStates } from './remote-states';
+import { named, addressName } from './addresses';
 
 export interface LifecycleHooksProps {
   readonly config: LogRescueConfig;
@@ -37,7 +38,7 @@ export class LifecycleHooks extends Construct {
     // One resource per literal name keeps addresses readable in plans; names from other states are
     // only known at plan time, so they get one for_each resource.
     for (const name of literal) {
-      new AutoscalingLifecycleHook(this, `hook-${name}`, { ...hookArgs, autoscalingGroupName: name });
+      named(new AutoscalingLifecycleHook(this, `hook-${name}`, { ...hookArgs, autoscalingGroupName: name }), addressName(name));
     }
     if (fromStates.length > 0) {
       // A name both listed and read from a state gets one hook, not two conflicting ones.
@@ -47,7 +48,7 @@ export class LifecycleHooks extends Construct {
       // lifecycle precondition would do more politely, but cdktf 0.21 cannot render those as HCL.
       const checked = TerraformIterator.fromList(remoteOnly).forExpressionForList(`regex(${JSON.stringify(ASG_NAME_PATTERN)}, val)`);
       const each = TerraformIterator.fromList(Fn.toset(checked) as unknown as string[]);
-      new AutoscalingLifecycleHook(this, 'hook-from-remote-state', { ...hookArgs, forEach: each, autoscalingGroupName: each.value });
+      named(new AutoscalingLifecycleHook(this, 'hook-from-remote-state', { ...hookArgs, forEach: each, autoscalingGroupName: each.value }), 'from_remote_state');
       this.groupNames = Fn.concat([literal, Fn.tolist(remoteOnly)]) as unknown as string[];
     } else {
       this.groupNames = literal;

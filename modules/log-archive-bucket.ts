@@ -11,13 +11,15 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { ArchiveBucketConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument, PolicyStatement } from './iam';
-import { retainIfRemoved } from './retain-on-removal';
+import { named, retainIfRemoved } from './addresses';
 
 export interface LogArchiveBucketProps {
   readonly config: ArchiveBucketConfig;
   readonly aws: AwsContext;
   /** Used for a generated bucket name (`bucket_prefix`) when the config names no bucket. */
   readonly namePrefix: string;
+  /** What the bucket is in its stack: the name of every resource's address (`aws_s3_bucket.<addressName>`). */
+  readonly addressName: string;
   /**
    * Move objects to `lifecycle.storageClass` after `lifecycle.transitionDays`. Off for short-lived
    * objects (query results), which expire before a colder class would pay off.
@@ -26,18 +28,12 @@ export interface LogArchiveBucketProps {
   readonly tiering?: boolean;
 }
 
-/** Every resource this construct can create, by construct id. */
-const ARCHIVE_RESOURCES = {
-  bucket: 'aws_s3_bucket',
-  'public-access-block': 'aws_s3_bucket_public_access_block',
-  ownership: 'aws_s3_bucket_ownership_controls',
-  versioning: 'aws_s3_bucket_versioning',
-  key: 'aws_kms_key',
-  encryption: 'aws_s3_bucket_server_side_encryption_configuration',
-  lifecycle: 'aws_s3_bucket_lifecycle_configuration',
-  'object-lock': 'aws_s3_bucket_object_lock_configuration',
-  policy: 'aws_s3_bucket_policy',
-} as const;
+/** Every resource type this construct can create; each one's address is `<type>.<addressName>`. */
+const ARCHIVE_RESOURCES = [
+  'aws_s3_bucket', 'aws_s3_bucket_public_access_block', 'aws_s3_bucket_ownership_controls', 'aws_s3_bucket_versioning',
+  'aws_kms_key', 'aws_s3_bucket_server_side_encryption_configuration', 'aws_s3_bucket_lifecycle_configuration',
+  'aws_s3_bucket_object_lock_configuration', 'aws_s3_bucket_policy',
+] as const;
 
 /** S3 allows at most 37 characters in `bucket_prefix`. */
 const MAX_BUCKET_PREFIX = 37;
@@ -69,51 +65,51 @@ export class LogArchiveBucket extends Construct {
       this.bucketArn = `arn:${aws.partition}:s3:::${config.existingBucketName}`;
       this.kmsKeyArn = config.existingKmsKeyArn;
       // A bucket this stack created before keeps its data and protections.
-      for (const [id, type] of Object.entries(ARCHIVE_RESOURCES)) retainIfRemoved(this, id, type);
+      for (const type of ARCHIVE_RESOURCES) retainIfRemoved(this, type, props.addressName);
       return;
     }
 
-    const bucket = new S3Bucket(this, 'bucket', {
+    const bucket = named(new S3Bucket(this, 'bucket', {
       ...(config.bucketName ? { bucket: config.bucketName } : { bucketPrefix: bucketPrefixFor(props.namePrefix) }),
       forceDestroy: false,
       lifecycle: { preventDestroy: config.preventDestroy },
-    });
+    }), props.addressName);
     this.bucket = bucket;
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
 
-    const publicAccessBlock = new S3BucketPublicAccessBlock(this, 'public-access-block', {
+    const publicAccessBlock = named(new S3BucketPublicAccessBlock(this, 'public-access-block', {
       bucket: bucket.id,
       blockPublicAcls: true,
       blockPublicPolicy: true,
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
-    });
+    }), props.addressName);
 
-    new S3BucketOwnershipControls(this, 'ownership', {
+    named(new S3BucketOwnershipControls(this, 'ownership', {
       bucket: bucket.id,
       rule: { objectOwnership: 'BucketOwnerEnforced' },
-    });
+    }), props.addressName);
 
-    const versioning = new S3BucketVersioningA(this, 'versioning', {
+    const versioning = named(new S3BucketVersioningA(this, 'versioning', {
       bucket: bucket.id,
       versioningConfiguration: { status: 'Enabled' },
-    });
+    }), props.addressName);
 
     if (config.encryption === 'SSE-KMS' && !config.kmsKeyArn) {
-      this.kmsKeyArn = new KmsKey(this, 'key', {
+      this.kmsKeyArn = named(new KmsKey(this, 'key', {
         description: `Encrypts log archive bucket ${props.namePrefix}`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
         // Losing the key loses every object encrypted with it.
         lifecycle: { preventDestroy: config.preventDestroy },
-      }).arn;
+      }), props.addressName).arn;
     } else {
       this.kmsKeyArn = config.kmsKeyArn;
-      retainIfRemoved(this, 'key', ARCHIVE_RESOURCES.key);
+      retainIfRemoved(this, 'aws_kms_key', props.addressName);
     }
 
-    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
+    named(new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
       bucket: bucket.id,
       rule: [{
         applyServerSideEncryptionByDefault: this.kmsKeyArn
@@ -121,10 +117,10 @@ export class LogArchiveBucket extends Construct {
           : { sseAlgorithm: 'AES256' },
         bucketKeyEnabled: this.kmsKeyArn ? true : undefined,
       }],
-    });
+    }), props.addressName);
 
     const l = config.lifecycle;
-    new S3BucketLifecycleConfiguration(this, 'lifecycle', {
+    named(new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: bucket.id,
       // Lifecycle rules on an unversioned bucket would behave differently; order the calls.
       dependsOn: [versioning],
@@ -137,19 +133,19 @@ export class LogArchiveBucket extends Construct {
         noncurrentVersionExpiration: [{ noncurrentDays: l.noncurrentVersionExpirationDays }],
         abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
       }],
-    });
+    }), props.addressName);
 
     if (config.objectLock) {
-      new S3BucketObjectLockConfigurationA(this, 'object-lock', {
+      named(new S3BucketObjectLockConfigurationA(this, 'object-lock', {
         bucket: bucket.id,
         // Enabling it here, not on aws_s3_bucket (where it forces a new bucket), lets an existing
         // archive turn Object Lock on in place; S3 requires versioning first.
         objectLockEnabled: 'Enabled',
         rule: { defaultRetention: { mode: config.objectLock.mode, days: config.objectLock.days } },
         dependsOn: [versioning],
-      });
+      }), props.addressName);
     } else {
-      retainIfRemoved(this, 'object-lock', ARCHIVE_RESOURCES['object-lock']);
+      retainIfRemoved(this, 'aws_s3_bucket_object_lock_configuration', props.addressName);
     }
 
     const objects = `${bucket.arn}/*`;
@@ -208,12 +204,12 @@ export class LogArchiveBucket extends Construct {
         },
       );
     }
-    new S3BucketPolicy(this, 'policy', {
+    named(new S3BucketPolicy(this, 'policy', {
       bucket: bucket.id,
       policy: policyDocument(statements),
       // S3 rejects concurrent policy and public-access-block writes ("conflicting conditional operation").
       dependsOn: [publicAccessBlock],
-    });
+    }), props.addressName);
   }
 
   /** ARN of every object under a key prefix (no leading or trailing slash). */

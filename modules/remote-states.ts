@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { DataTerraformRemoteState, DataTerraformRemoteStateLocal, DataTerraformRemoteStateS3, Fn, TerraformRemoteState } from 'cdktf';
 import { AppConfig, FromRemoteState } from '../config/schema';
+import { named, addressName } from './addresses';
 
 /**
  * Reads outputs of other teams' states (`terraform_remote_state`). A data source is created only
@@ -21,18 +22,18 @@ export class RemoteStates extends Construct {
     let source: TerraformRemoteState;
     switch (c.type) {
       case 's3':
-        source = new DataTerraformRemoteStateS3(this, name, {
+        source = named(new DataTerraformRemoteStateS3(this, name, {
           bucket: c.bucket, key: c.key, region: c.region,
           assumeRole: c.roleArn ? { roleArn: c.roleArn } : undefined,
-        });
+        }), addressName(name));
         break;
       case 'cloud':
-        source = new DataTerraformRemoteState(this, name, {
+        source = named(new DataTerraformRemoteState(this, name, {
           organization: c.organization, hostname: c.hostname, workspaces: { name: c.workspace },
-        });
+        }), addressName(name));
         break;
       case 'local':
-        source = new DataTerraformRemoteStateLocal(this, name, { path: c.path });
+        source = named(new DataTerraformRemoteStateLocal(this, name, { path: c.path }), addressName(name));
         break;
     }
     this.sources.set(name, source);

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { named } from './addresses';
 
 /**
  * Age of the oldest waiting event that means the handler is behind (or not polling at all). A
@@ -34,7 +35,7 @@ export class RescueAlarms extends Construct {
       okActions: props.actions,
     };
     this.alarms = [
-      new CloudwatchMetricAlarm(this, 'not-rescued', {
+      named(new CloudwatchMetricAlarm(this, 'not-rescued', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-not-rescued`,
         alarmDescription: 'An instance terminated without its logs in S3. The handler log says why (reason).',
@@ -42,8 +43,8 @@ export class RescueAlarms extends Construct {
         metricName: 'NotRescued',
         dimensions: { Stack: props.metricStack },
         statistic: 'Sum',
-      }),
-      new CloudwatchMetricAlarm(this, 'events-failing', {
+      }), 'not_rescued'),
+      named(new CloudwatchMetricAlarm(this, 'events-failing', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-events-failing`,
         alarmDescription: 'An event has failed with an error (not throttling) on its third receive or later: the queue keeps retrying it while its lifecycle action may hold the instance, then dead-letters it. The handler log (event failed, receive) names the call.',
@@ -51,8 +52,8 @@ export class RescueAlarms extends Construct {
         metricName: 'EventsFailing',
         dimensions: { Stack: props.metricStack, Reason: 'error' },
         statistic: 'Sum',
-      }),
-      new CloudwatchMetricAlarm(this, 'dead-letters', {
+      }), 'events_failing'),
+      named(new CloudwatchMetricAlarm(this, 'dead-letters', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-dead-letters`,
         alarmDescription: 'Events the handler could not process are waiting in the dead-letter queue.',
@@ -60,8 +61,8 @@ export class RescueAlarms extends Construct {
         metricName: 'ApproximateNumberOfMessagesVisible',
         dimensions: { QueueName: props.deadLetterQueueName },
         statistic: 'Maximum',
-      }),
-      new CloudwatchMetricAlarm(this, 'handler-errors', {
+      }), 'dead_letters'),
+      named(new CloudwatchMetricAlarm(this, 'handler-errors', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-handler-errors`,
         alarmDescription: 'The log rescue handler failed a whole batch; the event queue delivers it again, and after the last try moves it to the dead-letter queue.',
@@ -69,8 +70,8 @@ export class RescueAlarms extends Construct {
         metricName: 'Errors',
         dimensions: { FunctionName: props.functionName },
         statistic: 'Sum',
-      }),
-      new CloudwatchMetricAlarm(this, 'event-queue-age', {
+      }), 'handler_errors'),
+      named(new CloudwatchMetricAlarm(this, 'event-queue-age', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-event-queue-age`,
         alarmDescription: `The handler is falling behind: instances are held waiting for it (events have waited in the event queue for over ${EVENT_QUEUE_MAX_AGE_SECONDS / 60} minutes).`,
@@ -80,7 +81,7 @@ export class RescueAlarms extends Construct {
         statistic: 'Maximum',
         period: 60,
         threshold: EVENT_QUEUE_MAX_AGE_SECONDS,
-      }),
+      }), 'event_queue_age'),
     ];
   }
 }

@@ -7,6 +7,7 @@ import { Fn } from 'cdktf';
 import { EVENTS, TERMINAL_COMMAND_STATUSES } from '../config/patterns';
 import { LogRescueConfig } from '../config/schema';
 import { rulesOnlyQueuePolicy } from './rescue-queue';
+import { named, addressName } from './addresses';
 
 export { TERMINAL_COMMAND_STATUSES };
 
@@ -62,29 +63,33 @@ export interface RescueEventsProps {
 export class RescueEvents extends Construct {
   readonly deadLetterQueue: SqsQueue;
   readonly rules: CloudwatchEventRule[] = [];
+  /** Each rule's address name, which its target shares. */
+  private readonly ruleNames = new Map<CloudwatchEventRule, string>();
 
   constructor(scope: Construct, id: string, private readonly props: RescueEventsProps) {
     super(scope, id);
-    this.deadLetterQueue = new SqsQueue(this, 'dlq', {
+    this.deadLetterQueue = named(new SqsQueue(this, 'dlq', {
       name: `${props.namePrefix}-log-rescue-dlq`,
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: 14 * 24 * 3600,
-    });
+    }), 'dead_letters');
 
     for (const r of rescueEventPatterns({ ...props, spotInterruption: props.config.spotInterruption })) this.rule(r.id, r.description, r.pattern);
 
-    new SqsQueuePolicy(this, 'dlq-policy', {
+    named(new SqsQueuePolicy(this, 'dlq-policy', {
       queueUrl: this.deadLetterQueue.url,
       policy: rulesOnlyQueuePolicy('OnlyOurRulesDeadLetter', this.deadLetterQueue.arn, this.rules.map((r) => r.arn)),
-    });
+    }), 'dead_letters');
   }
 
   private rule(id: string, description: string, pattern: EventPattern): void {
-    this.rules.push(new CloudwatchEventRule(this, id, {
+    const rule = named(new CloudwatchEventRule(this, id, {
       name: `${this.props.namePrefix}-log-rescue-${id}`,
       description,
       eventPattern: Fn.jsonencode(pattern),
-    }));
+    }), addressName(id));
+    this.rules.push(rule);
+    this.ruleNames.set(rule, addressName(id));
   }
 
   /**
@@ -95,7 +100,7 @@ export class RescueEvents extends Construct {
   targetQueue(queueArn: string, queuePolicy: SqsQueuePolicy): void {
     const retry = this.props.config.retry;
     for (const rule of this.rules) {
-      new CloudwatchEventTarget(this, `${rule.node.id}-target`, {
+      named(new CloudwatchEventTarget(this, `${rule.node.id}-target`, {
         rule: rule.name,
         // Unchanged from when the target was the function: a new id would replace the target
         // (delete, then create) instead of switching it in place.
@@ -104,7 +109,7 @@ export class RescueEvents extends Construct {
         retryPolicy: { maximumRetryAttempts: retry.maximumRetryAttempts, maximumEventAgeInSeconds: retry.maximumEventAgeSeconds },
         deadLetterConfig: { arn: this.deadLetterQueue.arn },
         dependsOn: [queuePolicy],
-      });
+      }), this.ruleNames.get(rule)!);
     }
   }
 }

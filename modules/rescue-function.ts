@@ -10,6 +10,7 @@ import { LogRescueConfig } from '../config/schema';
 import { handlerZip } from './handler-asset';
 import { AwsContext } from './aws-context';
 import { policyDocument, serviceTrustPolicy } from './iam';
+import { named } from './addresses';
 
 export const METRIC_NAMESPACE = 'LogRescue';
 
@@ -43,22 +44,22 @@ export class RescueFunction extends Construct {
     const { config, aws } = props;
     const h = config.handler;
 
-    const logGroup = new CloudwatchLogGroup(this, 'logs', {
+    const logGroup = named(new CloudwatchLogGroup(this, 'logs', {
       name: `/aws/lambda/${props.functionName}`,
       retentionInDays: h.logRetentionDays,
-    });
+    }), 'handler');
 
-    this.role = new IamRole(this, 'role', {
+    this.role = named(new IamRole(this, 'role', {
       name: `${props.functionName}-role`,
       assumeRolePolicy: serviceTrustPolicy('lambda.amazonaws.com', aws.accountId),
-    });
+    }), 'handler');
 
     const instanceArns = aws.arn('ec2', 'instance/*');
     const groupArns = Fn.formatlist(
       'arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/%s',
       [aws.partition, aws.region, aws.accountId, props.groupNames],
     );
-    const policy = new IamRolePolicy(this, 'policy', {
+    const policy = named(new IamRolePolicy(this, 'policy', {
       name: 'log-rescue',
       role: this.role.id,
       policy: policyDocument([
@@ -98,11 +99,11 @@ export class RescueFunction extends Construct {
         // instead of the invocation waiting for the agent.
         { Sid: 'RequeueOnlyToTheEventQueue', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: props.eventQueueArn },
       ]),
-    });
+    }), 'handler');
 
     const asset = new TerraformAsset(this, 'code', { path: handlerZip(), type: AssetType.FILE });
 
-    this.function = new LambdaFunction(this, 'function', {
+    this.function = named(new LambdaFunction(this, 'function', {
       functionName: props.functionName,
       description: 'Rescues instance logs to S3 before Auto Scaling terminates the instance',
       role: this.role.arn,
@@ -138,9 +139,9 @@ export class RescueFunction extends Construct {
         },
       },
       dependsOn: [logGroup],
-    });
+    }), 'handler');
 
-    new LambdaEventSourceMapping(this, 'event-queue', {
+    named(new LambdaEventSourceMapping(this, 'event-queue', {
       functionName: this.function.arn,
       eventSourceArn: props.eventQueueArn,
       batchSize: h.batchSize,
@@ -154,6 +155,6 @@ export class RescueFunction extends Construct {
       scalingConfig: { maximumConcurrency: h.maximumConcurrency },
       // Lambda checks at creation that the role can read the queue.
       dependsOn: [policy],
-    });
+    }), 'handler_events');
   }
 }

@@ -5,6 +5,7 @@ import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
 import { rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../config/patterns';
 import { policyDocument } from './iam';
+import { named } from './addresses';
 
 /**
  * Policy of a queue no service but our EventBridge rules may send to, over TLS only (the handler's
@@ -56,7 +57,7 @@ export class RescueQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: RescueQueueProps) {
     super(scope, id);
-    this.queue = new SqsQueue(this, 'queue', {
+    this.queue = named(new SqsQueue(this, 'queue', {
       name: `${props.namePrefix}-log-rescue-events`,
       sqsManagedSseEnabled: true,
       // The function timeout + 10 s, not AWS's six timeouts: a batch received again while its first
@@ -67,18 +68,18 @@ export class RescueQueue extends Construct {
       // dead-letter queue, whose 14 days therefore must stay longer than this.
       messageRetentionSeconds: 4 * 24 * 3600,
       redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: props.deadLetterQueue.arn, maxReceiveCount: rescueQueueMaxReceiveCount(props.heartbeatTimeoutSeconds, props.onlineWaitSeconds) }),
-    });
+    }), 'events');
 
-    this.policy = new SqsQueuePolicy(this, 'policy', {
+    this.policy = named(new SqsQueuePolicy(this, 'policy', {
       queueUrl: this.queue.url,
       policy: rulesOnlyQueuePolicy('OnlyOurRulesSend', this.queue.arn, props.ruleArns),
-    });
+    }), 'events');
 
     // By default any queue of the account may name the dead-letter queue as its own; only this one
     // may. (EventBridge's dead-lettering is a SendMessage, which the DLQ's own policy governs.)
-    new SqsQueueRedriveAllowPolicy(this, 'dlq-redrive-allow', {
+    named(new SqsQueueRedriveAllowPolicy(this, 'dlq-redrive-allow', {
       queueUrl: props.deadLetterQueue.url,
       redriveAllowPolicy: Fn.jsonencode({ redrivePermission: 'byQueue', sourceQueueArns: [this.queue.arn] }),
-    });
+    }), 'dead_letters');
   }
 }

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { named } from './addresses';
 
 export interface SessionAlarmsProps {
   readonly streamName: string;
@@ -31,7 +32,7 @@ export class SessionAlarms extends Construct {
       okActions: props.actions,
     };
     this.alarms = [
-      new CloudwatchMetricAlarm(this, 'firehose-freshness', {
+      named(new CloudwatchMetricAlarm(this, 'firehose-freshness', {
         ...common,
         alarmName: `${props.namePrefix}-session-logs-firehose-freshness`,
         alarmDescription: `Session records wait in Firehose ${props.streamName} longer than ${props.freshnessThresholdSeconds}s: S3 delivery is stuck or failing`,
@@ -42,8 +43,8 @@ export class SessionAlarms extends Construct {
         comparisonOperator: 'GreaterThanThreshold',
         threshold: props.freshnessThresholdSeconds,
         evaluationPeriods: 1,
-      }),
-      new CloudwatchMetricAlarm(this, 'firehose-delivery-failures', {
+      }), 'firehose_freshness'),
+      named(new CloudwatchMetricAlarm(this, 'firehose-delivery-failures', {
         ...common,
         alarmName: `${props.namePrefix}-session-logs-firehose-s3-failures`,
         alarmDescription: `Firehose ${props.streamName} fails S3 puts for 15 minutes (records go to session-logs-errors/ after retries)`,
@@ -55,8 +56,8 @@ export class SessionAlarms extends Construct {
         threshold: 1,
         evaluationPeriods: 3,
         datapointsToAlarm: 3,
-      }),
-      new CloudwatchMetricAlarm(this, 'subscription-delivery-errors', {
+      }), 'firehose_delivery_failures'),
+      named(new CloudwatchMetricAlarm(this, 'subscription-delivery-errors', {
         ...common,
         alarmName: `${props.namePrefix}-session-logs-subscription-errors`,
         alarmDescription: `CloudWatch Logs cannot deliver ${props.logGroupName} events to Firehose (permissions, throttling or a missing stream)`,
@@ -67,7 +68,7 @@ export class SessionAlarms extends Construct {
         comparisonOperator: 'GreaterThanThreshold',
         threshold: 0,
         evaluationPeriods: 1,
-      }),
+      }), 'subscription_delivery_errors'),
     ];
   }
 }

@@ -7,6 +7,7 @@ import { SessionLogsConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { LogArchiveBucket } from './log-archive-bucket';
 import { multilineText } from './terraform-text';
+import { named, addressName } from './addresses';
 
 /** Key prefix of Athena query results in their bucket. */
 export const ATHENA_RESULTS_PREFIX = 'athena-results';
@@ -55,13 +56,13 @@ export class SessionAnalysis extends Construct {
     const { archive, config } = props;
     const location = `s3://${archive.bucketName}/${props.prefix}/`;
 
-    this.database = new GlueCatalogDatabase(this, 'database', {
+    this.database = named(new GlueCatalogDatabase(this, 'database', {
       // Glue and Athena want lowercase letters, digits and underscores.
       name: `${props.project}_${props.environment}_session_logs`.replace(/-/g, '_'),
       description: 'Session Manager session records archived by Firehose',
-    });
+    }), 'sessions');
 
-    this.table = new GlueCatalogTable(this, 'table', {
+    this.table = named(new GlueCatalogTable(this, 'table', {
       databaseName: this.database.name,
       name: 'sessions',
       description: 'One row per streamed Session Manager record (JSON lines, gzip)',
@@ -100,7 +101,7 @@ export class SessionAnalysis extends Construct {
         },
         columns: SESSION_RECORD_COLUMNS,
       },
-    });
+    }), 'sessions');
 
     // Query results are full session transcripts, written by whoever queries. In the archive they
     // would inherit its year of retention and, with Object Lock on, its lock: they get a bucket of
@@ -108,6 +109,7 @@ export class SessionAnalysis extends Construct {
     this.results = new LogArchiveBucket(this, 'results', {
       aws: props.aws,
       namePrefix: `${props.namePrefix}-athena-results`,
+      addressName: 'athena_results',
       tiering: false,
       config: {
         encryption: archive.kmsKeyArn ? 'SSE-KMS' : 'SSE-S3',
@@ -117,7 +119,7 @@ export class SessionAnalysis extends Construct {
       },
     });
 
-    this.workgroup = new AthenaWorkgroup(this, 'workgroup', {
+    this.workgroup = named(new AthenaWorkgroup(this, 'workgroup', {
       name: `${props.namePrefix}-session-logs`,
       description: 'Queries over archived Session Manager sessions',
       forceDestroy: false,
@@ -133,7 +135,7 @@ export class SessionAnalysis extends Construct {
             : { encryptionOption: 'SSE_S3' },
         },
       },
-    });
+    }), 'sessions');
 
     const table = `"${this.database.name}"."sessions"`;
     // Athena prunes partitions on predicates that compare the partition columns themselves with
@@ -192,12 +194,12 @@ export class SessionAnalysis extends Construct {
         ].join('\n'),
       },
     ];
-    this.queries = queries.map((q) => new AthenaNamedQuery(this, q.id, {
+    this.queries = queries.map((q) => named(new AthenaNamedQuery(this, q.id, {
       name: q.name,
       description: q.description,
       database: this.database.name,
       workgroup: this.workgroup.name,
       query: multilineText(q.query),
-    }));
+    }), addressName(q.id)));
   }
 }

@@ -8,6 +8,7 @@ import { SessionLogsConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument, PolicyStatement, serviceTrustPolicy } from './iam';
 import { LogArchiveBucket } from './log-archive-bucket';
+import { named } from './addresses';
 
 /** Key prefix of delivered session records; the Glue table reads it. */
 export const SESSION_LOGS_PREFIX = 'session-logs';
@@ -46,20 +47,20 @@ export class SessionFirehose extends Construct {
     const { aws, archive, config } = props;
     this.streamName = `${props.namePrefix}-session-logs`;
 
-    this.errorLogGroup = new CloudwatchLogGroup(this, 'error-log-group', {
+    this.errorLogGroup = named(new CloudwatchLogGroup(this, 'error-log-group', {
       name: `/aws/kinesisfirehose/${this.streamName}`,
       retentionInDays: config.errorLogRetentionDays,
-    });
-    const errorLogStream = new CloudwatchLogStream(this, 'error-log-stream', {
+    }), 'firehose_errors');
+    const errorLogStream = named(new CloudwatchLogStream(this, 'error-log-stream', {
       logGroupName: this.errorLogGroup.name,
       name: FIREHOSE_ERROR_LOG_STREAM,
-    });
+    }), 'firehose_errors');
 
-    this.role = new IamRole(this, 'role', {
+    this.role = named(new IamRole(this, 'role', {
       name: `${props.namePrefix}-session-firehose`,
       description: `Firehose ${this.streamName} writes session logs to the archive bucket`,
       assumeRolePolicy: serviceTrustPolicy('firehose.amazonaws.com', aws.accountId),
-    });
+    }), 'firehose');
 
     const prefixes = [SESSION_LOGS_PREFIX, SESSION_ERRORS_PREFIX];
     const statements: PolicyStatement[] = [
@@ -98,13 +99,13 @@ export class SessionFirehose extends Construct {
         },
       });
     }
-    const rolePolicy = new IamRolePolicy(this, 'role-policy', {
+    const rolePolicy = named(new IamRolePolicy(this, 'role-policy', {
       name: 'deliver-session-logs',
       role: this.role.id,
       policy: policyDocument(statements),
-    });
+    }), 'firehose');
 
-    this.stream = new KinesisFirehoseDeliveryStream(this, 'stream', {
+    this.stream = named(new KinesisFirehoseDeliveryStream(this, 'stream', {
       name: this.streamName,
       destination: 'extended_s3',
       serverSideEncryption: props.streamKmsKeyArn
@@ -139,7 +140,7 @@ export class SessionFirehose extends Construct {
       },
       // Firehose checks it can use the role when the stream is created.
       dependsOn: [rolePolicy],
-    });
+    }), 'sessions');
     this.streamArn = this.stream.arn;
   }
 }

@@ -5,6 +5,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { AwsContext } from './aws-context';
 import { policyDocument, PolicyStatement } from './iam';
+import { named } from './addresses';
 
 export interface SessionInstanceIamProps {
   readonly aws: AwsContext;
@@ -68,15 +69,15 @@ export class SessionInstanceIam extends Construct {
         Resource: props.sessionKmsKeyArn,
       });
     }
-    this.policy = new IamPolicy(this, 'policy', {
+    this.policy = named(new IamPolicy(this, 'policy', {
       name: `${props.namePrefix}-session-logging`,
       description: `Lets an SSM-managed instance stream Session Manager sessions to ${props.logGroupName}`,
       policy: policyDocument(statements),
-    });
+    }), 'instance_session_logging');
 
     if (!props.createInstanceRole) return;
 
-    this.role = new IamRole(this, 'role', {
+    this.role = named(new IamRole(this, 'role', {
       name: sessionInstanceRoleName(props.namePrefix),
       description: 'SSM-managed instance whose sessions stream to CloudWatch Logs',
       // No aws:SourceAccount/aws:SourceArn condition: EC2 does not send them when an instance
@@ -84,18 +85,18 @@ export class SessionInstanceIam extends Construct {
       // policy checks waive this rule for instance roles for the same reason). Attaching the
       // profile needs iam:PassRole in this account, which is the guard here.
       assumeRolePolicy: policyDocument([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]),
-    });
-    new IamRolePolicyAttachment(this, 'ssm-core', {
+    }), 'instance');
+    named(new IamRolePolicyAttachment(this, 'ssm-core', {
       role: this.role.name,
       policyArn: `arn:${aws.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-    });
-    new IamRolePolicyAttachment(this, 'session-logging', {
+    }), 'instance_ssm_core');
+    named(new IamRolePolicyAttachment(this, 'session-logging', {
       role: this.role.name,
       policyArn: this.policy.arn,
-    });
-    this.instanceProfile = new IamInstanceProfile(this, 'profile', {
+    }), 'instance_session_logging');
+    this.instanceProfile = named(new IamInstanceProfile(this, 'profile', {
       name: sessionInstanceRoleName(props.namePrefix),
       role: this.role.name,
-    });
+    }), 'instance');
   }
 }

@@ -5,7 +5,7 @@ import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SessionLogsConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument } from './iam';
-import { retainIfRemoved } from './retain-on-removal';
+import { named, retainIfRemoved } from './addresses';
 
 /** What the account may do with the key: the console's key-administrator and key-user sets. */
 export const ACCOUNT_KEY_ACTIONS = [
@@ -44,7 +44,7 @@ export class SessionLogGroup extends Construct {
     if (config.kms === 'create') {
       // Built from the name rather than the resource's ARN: the group needs the key first.
       const groupArn = aws.arn('logs', `log-group:${config.name}`);
-      this.kmsKey = new KmsKey(this, 'key', {
+      this.kmsKey = named(new KmsKey(this, 'key', {
         description: `Encrypts Session Manager log group ${config.name} (${props.namePrefix})`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
@@ -69,21 +69,21 @@ export class SessionLogGroup extends Construct {
             Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': groupArn } },
           },
         ]),
-      });
-      new KmsAlias(this, 'alias', { name: `alias/${props.namePrefix}/session-logs`, targetKeyId: this.kmsKey.keyId });
+      }), 'sessions');
+      named(new KmsAlias(this, 'alias', { name: `alias/${props.namePrefix}/session-logs`, targetKeyId: this.kmsKey.keyId }), 'sessions');
       this.kmsKeyArn = this.kmsKey.arn;
     } else {
       if (config.kms !== 'none') this.kmsKeyArn = config.kms;
       // A key created under an earlier config stays (forgotten, not deleted) when the config moves away.
-      retainIfRemoved(this, 'key', 'aws_kms_key');
+      retainIfRemoved(this, 'aws_kms_key', 'sessions');
     }
 
-    this.logGroup = new CloudwatchLogGroup(this, 'group', {
+    this.logGroup = named(new CloudwatchLogGroup(this, 'group', {
       name: config.name,
       retentionInDays: config.retentionDays,
       logGroupClass: config.class,
       kmsKeyId: this.kmsKeyArn,
-    });
+    }), 'sessions');
     this.arn = this.logGroup.arn;
   }
 }

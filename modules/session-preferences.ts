@@ -5,13 +5,14 @@ import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { SessionLogsConfig, sessionKmsKeyOf } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument } from './iam';
-import { retainIfRemoved } from './retain-on-removal';
 import { escapeTemplate, multilineText } from './terraform-text';
+import { named, retainIfRemoved } from './addresses';
 
 /** The regional document whose inputs are the default preferences of every Standard_Stream session. */
 export const DEFAULT_SESSION_DOCUMENT = 'SSM-SessionManagerRunShell';
-/** Construct id of the adopted document (custom mode's is `document`). */
-const ADOPTED_DOCUMENT_ID = 'regional-document';
+/** Address names of the two modes' documents: distinct, so switching modes forgets one and never renames or deletes it. */
+const ADOPTED_DOCUMENT = 'regional_preferences';
+const CUSTOM_DOCUMENT = 'preferences';
 
 export interface SessionPreferencesProps {
   readonly config: SessionLogsConfig['sessionDocument'];
@@ -74,8 +75,8 @@ export class SessionPreferences extends Construct {
     // account keeps SSM-SessionManagerRunShell when leaving adopt mode, and a custom document (or one
     // adopted before adopt mode had its own address) is left in place when switching to it.
     const adopt = c.mode === 'adopt';
-    retainIfRemoved(this, adopt ? 'document' : ADOPTED_DOCUMENT_ID, 'aws_ssm_document');
-    this.document = new SsmDocument(this, adopt ? ADOPTED_DOCUMENT_ID : 'document', {
+    retainIfRemoved(this, 'aws_ssm_document', adopt ? CUSTOM_DOCUMENT : ADOPTED_DOCUMENT);
+    this.document = named(new SsmDocument(this, adopt ? 'regional-document' : 'document', {
       name: this.documentName,
       lifecycle: adopt ? { preventDestroy: true } : undefined,
       documentType: 'Session',
@@ -87,7 +88,7 @@ export class SessionPreferences extends Construct {
         inputs: this.inputs,
       }, null, 2))),
       dependsOn: [props.logGroup],
-    });
+    }), adopt ? ADOPTED_DOCUMENT : CUSTOM_DOCUMENT);
 
     if (adopt) {
       this.document.importFrom(DEFAULT_SESSION_DOCUMENT);
@@ -102,7 +103,7 @@ export class SessionPreferences extends Construct {
     // session document in IAM policies" and "Enforce a session document permission check for the
     // AWS CLI").
     const { aws } = props;
-    this.operatorPolicy = new IamPolicy(this, 'operator-policy', {
+    this.operatorPolicy = named(new IamPolicy(this, 'operator-policy', {
       name: `${props.namePrefix}-session-operator`,
       description: `Start Session Manager sessions only with ${this.documentName}, so every session is logged`,
       policy: policyDocument([
@@ -123,6 +124,6 @@ export class SessionPreferences extends Construct {
           Resource: aws.arn('ssm', 'session/*'),
         },
       ]),
-    });
+    }), 'session_operator');
   }
 }

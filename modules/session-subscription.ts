@@ -4,6 +4,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { AwsContext } from './aws-context';
 import { policyDocument, serviceTrustPolicy } from './iam';
+import { named } from './addresses';
 
 export interface SessionSubscriptionProps {
   readonly aws: AwsContext;
@@ -27,12 +28,12 @@ export class SessionSubscription extends Construct {
     const { aws } = props;
     this.filterName = `${props.namePrefix}-sessions-to-firehose`;
 
-    this.role = new IamRole(this, 'role', {
+    this.role = named(new IamRole(this, 'role', {
       name: `${props.namePrefix}-session-logs-to-firehose`,
       description: 'CloudWatch Logs puts session log events into the session Firehose stream',
       assumeRolePolicy: serviceTrustPolicy('logs.amazonaws.com', aws.accountId, aws.arn('logs', '*')),
-    });
-    const rolePolicy = new IamRolePolicy(this, 'role-policy', {
+    }), 'subscription');
+    const rolePolicy = named(new IamRolePolicy(this, 'role-policy', {
       name: 'put-into-session-stream',
       role: this.role.id,
       policy: policyDocument([{
@@ -41,9 +42,9 @@ export class SessionSubscription extends Construct {
         Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
         Resource: props.streamArn,
       }]),
-    });
+    }), 'subscription');
 
-    this.filter = new CloudwatchLogSubscriptionFilter(this, 'filter', {
+    this.filter = named(new CloudwatchLogSubscriptionFilter(this, 'filter', {
       name: this.filterName,
       logGroupName: props.logGroupName,
       // Empty pattern: every event. A session record left out would be a hole in the audit trail.
@@ -52,6 +53,6 @@ export class SessionSubscription extends Construct {
       roleArn: this.role.arn,
       // CloudWatch Logs sends a test record on creation; the role must already allow it.
       dependsOn: [rolePolicy],
-    });
+    }), 'sessions');
   }
 }

@@ -2,11 +2,13 @@ import { Construct } from 'constructs';
 import { TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { AppConfig } from '../config/schema';
+import { requireNamed } from '../modules/addresses';
 import { AwsContext } from '../modules/aws-context';
 import { RemoteStates } from '../modules/remote-states';
 import { configureBackend } from '../modules/state-backend';
 
 import { STACK_NAMES } from '../config/patterns';
+import { legacyAddresses } from './legacy-addresses';
 
 export { STACK_NAMES };
 export type StackName = (typeof STACK_NAMES)[number];
@@ -25,6 +27,9 @@ export abstract class BaseStack extends TerraformStack {
 
   protected constructor(scope: Construct, readonly stackName: StackName, readonly config: AppConfig) {
     super(scope, stackName);
+    // Readable addresses are the contract of every stack (modules/addresses.ts, README "Terraform
+    // addresses"): every resource named where it is made, moved from where it used to be.
+    requireNamed(this, legacyAddresses(stackName, config));
     configureBackend(this, stackName, config);
     this.defaultTags = {
       ...config.tags,

@@ -12,6 +12,7 @@ import { RescueEvents } from '../modules/rescue-events';
 import { METRIC_NAMESPACE, RescueFunction } from '../modules/rescue-function';
 import { RescueQueue } from '../modules/rescue-queue';
 import { BaseStack } from './base-stack';
+import { named } from '../modules/addresses';
 
 /** Flow 1: rescue an instance's logs to S3 when its Auto Scaling group terminates it. */
 export class LogRescueStack extends BaseStack {
@@ -26,9 +27,10 @@ export class LogRescueStack extends BaseStack {
       config: c.archiveBucket,
       aws: this.aws,
       namePrefix: `${this.namePrefix}-rescue`,
+      addressName: 'archive',
     });
 
-    const document = new SsmDocument(this, 'document', {
+    const document = named(new SsmDocument(this, 'document', {
       name: `${this.namePrefix}-rescue-logs`,
       documentType: 'Command',
       documentFormat: 'JSON',
@@ -42,7 +44,7 @@ export class LogRescueStack extends BaseStack {
         executionTimeoutSeconds: c.command.executionTimeoutSeconds,
         maxTotalMb: c.command.maxTotalMb,
       }),
-    });
+    }), 'rescue_logs');
 
     const hooks = new LifecycleHooks(this, 'hooks', { config: c, remoteStates: this.remoteStates });
 

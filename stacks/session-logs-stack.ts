@@ -41,6 +41,7 @@ export class SessionLogsStack extends BaseStack {
       config: c.archiveBucket,
       aws,
       namePrefix: `${namePrefix}-sessions`,
+      addressName: 'archive',
     });
 
     this.logGroup = new SessionLogGroup(this, 'log-group', { config: c.logGroup, aws, namePrefix });
