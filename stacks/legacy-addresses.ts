@@ -130,13 +130,16 @@ function legacyPaths(stack: StackName, config: AppConfig): Record<string, string
   }
 }
 
+/** The stack the old paths are rebuilt on (a logical id does not depend on the stack's own name). */
+export const LEGACY_SCRATCH_STACK = 'frozen-legacy-paths';
+
 /**
  * Readable address -> the address the stack had for it before (`aws_s3_bucket.archive` ->
  * `aws_s3_bucket.archive_bucket_B42367AB`), computed by cdktf's own naming from the old paths on a
  * scratch stack, so the hashes are exactly the ones it generated.
  */
 export function legacyAddresses(stack: StackName, config: AppConfig): Map<string, string> {
-  const scratch = new TerraformStack(new App({ outdir: '/nonexistent', skipValidation: true }), stack);
+  const scratch = new TerraformStack(new App({ outdir: '/nonexistent', skipValidation: true }), LEGACY_SCRATCH_STACK);
   const out = new Map<string, string>();
   for (const [address, path] of Object.entries(legacyPaths(stack, config))) {
     let scope: Construct = scratch;

@@ -26,7 +26,10 @@ type Block = { version?: number; attributes?: Record<string, { type: unknown }>;
 function standIn(type: unknown, attr: string, seed: string): unknown {
   if (type === 'string') {
     const h = createHash('sha256').update(`${seed}.${attr}`).digest('hex').slice(0, 12);
-    return attr.endsWith('arn') ? `arn:aws:offline:us-east-1:${OFFLINE_ACCOUNT_ID}:${seed}/${h}` : `${attr}-${h}`;
+    if (attr.endsWith('arn')) return `arn:aws:offline:us-east-1:${OFFLINE_ACCOUNT_ID}:${seed}/${h}`;
+    // Identifiers get a value; any other unset string stays empty, as AWS leaves it (a made-up
+    // value there can fail validation, e.g. an SNS FIFO option on a standard topic).
+    return /(^|_)(id|name|bucket|url|key)$/.test(attr) ? `${attr}-${h}` : '';
   }
   if (type === 'number') return 0;
   if (type === 'bool') return false;

@@ -1,0 +1,82 @@
+/**
+ * The address contract (README "Terraform addresses"): the stacks synthesize exactly the committed
+ * golden lists, every address is a readable name declared with named(), a name declared twice
+ * stops synth naming both, and no removed block names an address a moved block names.
+ */
+import { App, TerraformStack } from 'cdktf';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { named } from '../modules/addresses';
+import { addressesOf, CONTRACT_MESSAGE, contractConfig, differences, readGolden } from '../scripts/addresses';
+import { ADDRESS_CONFIGS } from '../scripts/addresses/configs';
+import { synthStacks } from './support/synth';
+
+const CONTRACTS = Object.keys(ADDRESS_CONFIGS) as Array<keyof typeof ADDRESS_CONFIGS>;
+
+describe('golden address lists', () => {
+  it.each(CONTRACTS)('%s config: the stacks have exactly the committed addresses', (name) => {
+    const diff = differences(readGolden(name), addressesOf(contractConfig(name)));
+    if (diff.length) throw new Error(`${CONTRACT_MESSAGE} (npm run addresses -- --write):\n  ${diff.join('\n  ')}`);
+  });
+
+  it.each(CONTRACTS)('%s config: every address is a readable name, free of hashes', (name) => {
+    for (const list of Object.values(readGolden(name))) {
+      for (const a of list) expect(a).toMatch(/^(data\.)?[a-z0-9_]+\.[a-z][a-z0-9_]*(\[\*\])?$/);
+    }
+  });
+
+  it('all-on covers every optional part, each stack', () => {
+    const g = readGolden('all-on');
+    expect(Object.keys(g).sort()).toEqual(['demo-fleet', 'log-rescue', 'session-logs']);
+    expect(g['log-rescue']).toEqual(expect.arrayContaining([
+      'aws_autoscaling_lifecycle_hook.web_fleet', 'aws_autoscaling_lifecycle_hook.from_remote_state[*]', 'data.terraform_remote_state.fleet',
+      'aws_kms_key.archive', 'aws_s3_bucket_object_lock_configuration.archive', 'aws_sns_topic.alarms',
+      'aws_iam_role_policy_attachment.instance_upload_logrescue_dev_session_instance',
+    ]));
+    expect(g['session-logs']).toEqual(expect.arrayContaining([
+      'aws_kms_key.sessions', 'aws_kms_key.archive', 'aws_ssm_document.regional_preferences', 'aws_vpc_endpoint.ssm', 'aws_iam_instance_profile.instance',
+    ]));
+  });
+});
+
+describe('moved and removed blocks', () => {
+  it.each(CONTRACTS)('%s config: every move goes from an old hashed address to a golden one, and no removed block names a moved address', (name) => {
+    const golden = readGolden(name);
+    for (const [stack, json] of Object.entries(synthStacks(contractConfig(name)))) {
+      const moved = (json.moved ?? []) as Array<{ from: string; to: string }>;
+      const plain = new Set(golden[stack].map((a) => a.replace(/\[\*\]$/, '')));
+      for (const m of moved) {
+        expect(plain.has(m.to)).toBe(true);
+        expect(m.from).toMatch(/_[0-9A-F]{8}$|^aws_ssm_document\.document$/);
+      }
+      const named = new Set(moved.flatMap((m) => [m.from, m.to]));
+      for (const r of json.removed ?? []) expect(named.has(r.from)).toBe(false);
+    }
+  });
+
+  it('moves the archive bucket from its hashed address', () => {
+    const moved = (synthStacks(contractConfig('default'))['log-rescue'].moved ?? []) as Array<{ from: string; to: string }>;
+    expect(moved).toContainEqual({ from: 'aws_s3_bucket.archive_bucket_B42367AB', to: 'aws_s3_bucket.archive' });
+    expect(moved).toContainEqual({ from: 'aws_autoscaling_lifecycle_hook.hooks_hook-web-fleet_BDDBBC2D', to: 'aws_autoscaling_lifecycle_hook.web_fleet' });
+  });
+});
+
+describe('named()', () => {
+  const stack = () => new TerraformStack(new App({ outdir: '/nonexistent' }), 's');
+
+  it('refuses a name declared twice, naming both constructs', () => {
+    const s = stack();
+    named(new SqsQueue(s, 'first', {}), 'events');
+    expect(() => named(new SqsQueue(s, 'second', {}), 'events'))
+      .toThrow('Terraform address aws_sqs_queue.events is declared twice in stack s: by s/first and by s/second');
+  });
+
+  it('refuses a name Terraform or a reader would stumble on', () => {
+    expect(() => named(new SqsQueue(stack(), 'q', {}), 'Events-1')).toThrow(/aws_sqs_queue.Events-1 \(s\/q\): the name must match/);
+  });
+
+  it('the same name on another type is another address', () => {
+    const s = stack();
+    named(new SqsQueue(s, 'q', {}), 'events');
+    expect(() => named(new SqsQueue(s, 'x', {}), 'dead_letters')).not.toThrow();
+  });
+});
