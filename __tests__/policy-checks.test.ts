@@ -38,7 +38,7 @@ const WAIVERS: Waiver[] = [
     reason: 'Firehose documents sts:ExternalId = the account id as the condition of its role trust; the trust carries it.',
   },
   {
-    rule: 'trust-has-source-condition', address: /^aws_kms_key\.log-group/, requiresConditionKey: 'kms:EncryptionContext:aws:logs:arn',
+    rule: 'trust-has-source-condition', address: /^aws_kms_key\.sessions/, requiresConditionKey: 'kms:EncryptionContext:aws:logs:arn',
     reason: 'CloudWatch Logs documents kms:EncryptionContext:aws:logs:arn (the log group ARN) as the condition of a key policy for it; the statement carries it.',
   },
 ];

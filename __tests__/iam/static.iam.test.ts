@@ -31,7 +31,7 @@ const CONFIGS: Array<[string, Record<string, unknown>]> = [
  */
 const DOCUMENTED: Array<{ where: RegExp; detail: RegExp; reason: string }> = [
   {
-    where: /aws_kms_key\.log-group_key_[0-9A-F]+\.policy#CloudWatchLogsUsesKeyForThisGroupOnly$/,
+    where: /aws_kms_key\.sessions\.policy#CloudWatchLogsUsesKeyForThisGroupOnly$/,
     detail: /^kms:EncryptionContext:aws:logs:arn does not apply to kms:(DescribeKey|DescribeCustomKeyStores)$/,
     reason: 'AWS\'s documented key policy for CloudWatch Logs',
   },

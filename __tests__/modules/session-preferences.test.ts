@@ -70,6 +70,7 @@ describe('session preferences (Session document)', () => {
     // adopted before it had an address of its own) is forgotten, never deleted.
     // (The address every earlier version of this stack kept the document at, in both modes.)
     expect(s.removed).toContainEqual({ from: 'aws_ssm_document.preferences_document_57F88763', lifecycle: { destroy: false } });
+    expect(s.removed).toContainEqual({ from: 'aws_ssm_document.preferences', lifecycle: { destroy: false } });
     expect(s.removed!.map((r) => r.from)).not.toContain(address);
     expect(s.output!.session_document_name.value).toBe('SSM-SessionManagerRunShell');
     // Every session uses the regional document; no --document-name needed.
@@ -80,7 +81,8 @@ describe('session preferences (Session document)', () => {
     const s = sessionStack();
     const address = addressOf(s, 'aws_ssm_document', 'preferences/document');
     expect(documentOf(s).lifecycle).toBeUndefined();
-    expect(address).toBe('aws_ssm_document.preferences_document_57F88763');
+    expect(address).toBe('aws_ssm_document.preferences');
+    expect(s.removed).toContainEqual({ from: 'aws_ssm_document.regional_preferences', lifecycle: { destroy: false } });
     expect(s.removed).toContainEqual({ from: expect.stringMatching(/^aws_ssm_document\.preferences_regional-document_[0-9A-F]+$/), lifecycle: { destroy: false } });
     expect(s.removed!.map((r) => r.from)).not.toContain(address);
   });

@@ -177,8 +177,8 @@ describe('log-rescue stack', () => {
       // Where an event whose agent is not Online yet goes back to, to be looked at again: the
       // queue's URL from values a plan knows (its own `url` attribute is known only after apply).
       QUEUE_URL: expect.stringMatching(new RegExp(
-        '^https://sqs\\.us-east-1\\.\\$\\{data\\.aws_partition\\.context_partition_[A-F0-9]+\\.dns_suffix\\}/'
-        + '\\$\\{data\\.aws_caller_identity\\.context_caller_[A-F0-9]+\\.account_id\\}/'
+        '^https://sqs\\.us-east-1\\.\\$\\{data\\.aws_partition\\.current\\.dns_suffix\\}/'
+        + '\\$\\{data\\.aws_caller_identity\\.current\\.account_id\\}/'
         + `\\$\\{${ref(stack, 'aws_sqs_queue', 'event-queue/queue').replace(/[.$]/g, '\\$&')}\\.name\\}$`,
       )),
       STACK_ID: 'logrescue-dev',
@@ -190,10 +190,10 @@ describe('log-rescue stack', () => {
     const role = resourceAt(stack, 'aws_iam_role', 'handler/role');
     expect(text(role.assume_role_policy)).toContain('"Principal" = {"Service" = "lambda.amazonaws.com"}, "Action" = "sts:AssumeRole", "Condition" = {"StringEquals" = {"aws:SourceAccount" = data.aws_caller_identity.');
     const p = text(resourceAt(stack, 'aws_iam_role_policy', 'handler/policy').policy);
-    expect(p).toContain(`"Sid" = "SendOnlyTheRescueDocument", "Effect" = "Allow", "Action" = "ssm:SendCommand", "Resource" = "arn:\${data.aws_partition.context_partition_`);
+    expect(p).toContain(`"Sid" = "SendOnlyTheRescueDocument", "Effect" = "Allow", "Action" = "ssm:SendCommand", "Resource" = "arn:\${data.aws_partition.current.`);
     expect(p).toContain(`:document/\${${ref(stack, 'aws_ssm_document', 'document')}.name}"`);
     expect(p).toContain('"Condition" = {"StringEquals" = {"ssm:resourceTag/aws:autoscaling:groupName" = ["web-fleet", "worker-fleet"]}}');
-    expect(p).toMatch(/"Action" = \["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"\], "Resource" = formatlist\("arn:%s:autoscaling:%s:%s:autoScalingGroup:\*:autoScalingGroupName\/%s", data\.aws_partition\.context_partition_[A-F0-9]+\.partition, "us-east-1", data\.aws_caller_identity\.context_caller_[A-F0-9]+\.account_id, \["web-fleet", "worker-fleet"\]\)/);
+    expect(p).toMatch(/"Action" = \["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"\], "Resource" = formatlist\("arn:%s:autoscaling:%s:%s:autoScalingGroup:\*:autoScalingGroupName\/%s", data\.aws_partition\.current\.partition, "us-east-1", data\.aws_caller_identity\.current\.account_id, \["web-fleet", "worker-fleet"\]\)/);
     expect(p).toContain('"Action" = ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource" = "${aws_cloudwatch_log_group.');
     expect(p).not.toMatch(/"Action" = "\*"|"ssm:\*"|"autoscaling:\*"/);
     // The only "*" resource is for the read actions that support nothing else.
@@ -275,7 +275,7 @@ describe('log-rescue stack', () => {
     expect(Object.values(s.data!.terraform_remote_state)[0]).toMatchObject({ backend: 's3', config: { bucket: 'acme-tf-state', key: 'fleet/terraform.tfstate', region: 'us-east-1' } });
     const remoteHook = resourceAt(s, 'aws_autoscaling_lifecycle_hook', 'hooks/hook-from-remote-state');
     // Names from the other state minus listed ones, each checked against the name pattern.
-    expect(remoteHook.for_each).toMatch(/^\$\{toset\(toset\(\[ for key, val in toset\(setsubtract\(toset\(concat\(flatten\(\[data\.terraform_remote_state\.remote-state_fleet_[A-F0-9]+\.outputs\.asg_names\]\)\)\), \["web-fleet"\]\)\): regex\("\^\[A-Za-z0-9\._ -\]\{1,255\}\$", val\)\]\)\)\}$/);
+    expect(remoteHook.for_each).toMatch(/^\$\{toset\(toset\(\[ for key, val in toset\(setsubtract\(toset\(concat\(flatten\(\[data\.terraform_remote_state\.fleet\.outputs\.asg_names\]\)\)\), \["web-fleet"\]\)\): regex\("\^\[A-Za-z0-9\._ -\]\{1,255\}\$", val\)\]\)\)\}$/);
     expect(remoteHook.autoscaling_group_name).toBe('${each.value}');
     expect(onlyResource(s, 'aws_lambda_function').environment.variables.ASG_NAMES).toMatch(/^\$\{join\(",", concat\(\["web-fleet"\], tolist\(setsubtract/);
   });
