@@ -53,6 +53,16 @@ function fill(values: any, unknown: any, block: Block, prior: any, seed: string)
   return out;
 }
 
+/** Terraform marks sensitive values in a state by path; a difference in marking alone plans an update. */
+function sensitivePaths(sensitive: any, prefix: object[] = []): object[][] {
+  if (sensitive === true) return [prefix];
+  if (Array.isArray(sensitive)) return sensitive.flatMap((s, i) => sensitivePaths(s, [...prefix, { type: 'index', value: { value: i, type: 'number' } }]));
+  if (sensitive && typeof sensitive === 'object') {
+    return Object.entries(sensitive).flatMap(([k, s]) => sensitivePaths(s, [...prefix, { type: 'get_attr', value: k }]));
+  }
+  return [];
+}
+
 function toState(plan: any, schemas: Record<string, Block>, prior: Map<string, any>): { state: object; attributes: Map<string, any> } {
   const attributes = new Map<string, any>();
   const groups = new Map<string, { type: string; name: string; instances: any[] }>();
@@ -63,7 +73,7 @@ function toState(plan: any, schemas: Record<string, Block>, prior: Map<string, a
     attributes.set(rc.address, attrs);
     const key = `${rc.type}.${rc.name}`;
     const g = groups.get(key) ?? { type: rc.type as string, name: rc.name as string, instances: [] as any[] };
-    g.instances.push({ ...(rc.index !== undefined ? { index_key: rc.index } : {}), schema_version: schema.version ?? 0, attributes: attrs, sensitive_attributes: [] });
+    g.instances.push({ ...(rc.index !== undefined ? { index_key: rc.index } : {}), schema_version: schema.version ?? 0, attributes: attrs, sensitive_attributes: sensitivePaths(rc.change.after_sensitive) });
     groups.set(key, g);
   }
   const resources = [...groups.values()].map((g) => ({ mode: 'managed', type: g.type, name: g.name, provider: PROVIDER, instances: g.instances }));

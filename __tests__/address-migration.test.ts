@@ -1,0 +1,63 @@
+/**
+ * Deployments made before readable addresses migrate without a destroy. The fixtures are the
+ * states the stacks had at commit bdab590 (the last with hashed addresses), for the default config
+ * and for every optional part on, built offline from a plan of that code
+ * (__tests__/support/offline-state.ts). Planning today's code against them (-refresh=false) must
+ * only move: nothing created, destroyed, replaced or forgotten, every old address moved to its
+ * readable one, and an in-place update only where listed below.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { contractConfig } from '../scripts/addresses';
+import { useOfflineTerraform } from './support/plan';
+import { startSsmStandIn } from './support/ssm-standin';
+
+const plan = useOfflineTerraform();
+const fixture = (name: string): Record<string, any> =>
+  JSON.parse(readFileSync(path.join(__dirname, 'fixtures/addresses', `states-before-readable-addresses.${name}.json`), 'utf8'));
+
+/**
+ * Updates that are not about addresses: values that changed on purpose since bdab590. Empty: the
+ * migration changes no value.
+ */
+const UPDATES_ON_PURPOSE: Record<string, string> = {};
+
+describe.each(['default', 'all-on'] as const)('migrating %s deployments to readable addresses', (name) => {
+  let plans: Record<string, any>;
+  let ssm: Awaited<ReturnType<typeof startSsmStandIn>> | undefined;
+  const states = fixture(name);
+
+  beforeAll(async () => {
+    // Adopt mode imports SSM-SessionManagerRunShell; the moved document is already in the state,
+    // so no import happens, but the provider is pointed at the stand-in all the same.
+    ssm = name === 'all-on' ? await startSsmStandIn(true) : undefined;
+    plans = await plan(contractConfig(name), {
+      states,
+      extraFiles: ssm ? (sts) => ({ 'zzz_ssm_stand_in_override.tf.json': { provider: { aws: [{ endpoints: [{ sts, ssm: ssm!.url }] }] } } }) : undefined,
+    });
+  }, 900_000);
+  afterAll(async () => { await ssm?.close(); });
+
+  it('plans every stack of the fixture', () => {
+    expect(Object.keys(plans).sort()).toEqual(Object.keys(states).sort());
+  });
+
+  it('creates, destroys, replaces and forgets nothing; updates only what is listed', () => {
+    for (const [stack, p] of Object.entries(plans)) {
+      const changes = p.resource_changes.filter((r: any) => r.mode === 'managed' && r.change.actions.join() !== 'no-op');
+      const unexpected = changes.filter((r: any) => !(r.change.actions.join() === 'update' && UPDATES_ON_PURPOSE[r.address]));
+      expect(unexpected.map((r: any) => `${stack} ${r.address}: ${r.change.actions.join('+')}`)).toEqual([]);
+    }
+  });
+
+  it('moves every old address to a readable one', () => {
+    for (const [stack, p] of Object.entries(plans)) {
+      const before = (states[stack].resources as any[]).flatMap((r) => r.instances.map((i: any) =>
+        `${r.type}.${r.name}${i.index_key === undefined ? '' : `[${JSON.stringify(i.index_key)}]`}`)).sort();
+      const moves = p.resource_changes.filter((r: any) => r.mode === 'managed' && r.previous_address);
+      expect(moves.map((r: any) => r.previous_address).sort()).toEqual(before);
+      for (const r of moves) expect(r.address).not.toMatch(/_[0-9A-F]{8}(\[|$)/);
+      expect(moves.length).toBe(p.resource_changes.filter((r: any) => r.mode === 'managed').length);
+    }
+  });
+});
