@@ -25,9 +25,10 @@ const UPDATES_ON_PURPOSE: Record<string, string> = {};
 describe.each(['default', 'all-on'] as const)('migrating %s deployments to readable addresses', (name) => {
   let plans: Record<string, any>;
   let ssm: Awaited<ReturnType<typeof startSsmStandIn>> | undefined;
-  const states = fixture(name);
+  let states: Record<string, any>;
 
   beforeAll(async () => {
+    states = fixture(name);
     // Adopt mode imports SSM-SessionManagerRunShell; the moved document is already in the state,
     // so no import happens, but the provider is pointed at the stand-in all the same.
     ssm = name === 'all-on' ? await startSsmStandIn(true) : undefined;

@@ -215,7 +215,7 @@ describe('data loss in a real offline plan of a session-logs change, against the
       // The archive's resources, the session log group and its key (other buckets may come and go).
       for (const r of resources) {
         if (r.type === 'aws_cloudwatch_log_group') addr[`${r.type}:${r.attributes.name}`] = `${r.type}.${r.name}`;
-        else if (/^(archive|log-group)_/.test(r.name)) addr[r.type] = `${r.type}.${r.name}`;
+        else if (/^(archive|sessions)$/.test(r.name)) addr[r.type] = `${r.type}.${r.name}`;
       }
       const attrs = (type: string) => resources.find((r) => `${r.type}.${r.name}` === addr[type])!.attributes;
 

@@ -23,9 +23,17 @@ const PROVIDER = 'provider["registry.terraform.io/hashicorp/aws"]';
 type Block = { version?: number; attributes?: Record<string, { type: unknown }>; block_types?: Record<string, { block: Block; nesting_mode: string }> };
 
 /** A stand-in of Terraform type `type` for a value known only after apply. */
+/** AWS ids are checked for their prefix where another resource takes them. */
+const ID_PREFIX: Record<string, string> = {
+  aws_launch_template: 'lt-', aws_vpc: 'vpc-', aws_subnet: 'subnet-', aws_security_group: 'sg-', aws_default_security_group: 'sg-',
+  aws_route_table: 'rtb-', aws_vpc_endpoint: 'vpce-',
+};
+
 function standIn(type: unknown, attr: string, seed: string): unknown {
   if (type === 'string') {
     const h = createHash('sha256').update(`${seed}.${attr}`).digest('hex').slice(0, 12);
+    const prefix = attr === 'id' ? ID_PREFIX[seed.split('/')[0]] : attr === 'prefix_list_id' ? 'pl-' : undefined;
+    if (prefix) return `${prefix}${h}`;
     if (attr.endsWith('arn')) return `arn:aws:offline:us-east-1:${OFFLINE_ACCOUNT_ID}:${seed}/${h}`;
     // Identifiers get a value; any other unset string stays empty, as AWS leaves it (a made-up
     // value there can fail validation, e.g. an SNS FIFO option on a standard topic).
