@@ -158,11 +158,21 @@ export interface Forgotten {
   readonly what: string;
 }
 
+/** A resource whose address changes (a `moved` block): Terraform moves it in the state, AWS sees nothing. */
+export interface Move {
+  readonly from: string;
+  readonly to: string;
+  /** What else happens to it: `no-op` for a pure move. */
+  readonly action: Action;
+}
+
 export interface StackSummary {
   readonly stack: string;
   readonly counts: Readonly<Record<Action, number>>;
   /** Every resource change except unchanged ones that are neither moved nor imported; by address. */
   readonly changes: readonly ResourceSummary[];
+  /** Every address change, by new address. */
+  readonly moves: readonly Move[];
   readonly policies: readonly PolicyChange[];
   readonly dataLoss: readonly DataLoss[];
   readonly forgotten: readonly Forgotten[];
@@ -222,6 +232,8 @@ export function summarizePlan(planJson: unknown, stackName: string): StackSummar
     stack: stackName,
     counts,
     changes: changes.sort(byAddress),
+    moves: changes.filter((c) => c.previousAddress !== undefined)
+      .map((c) => ({ from: c.previousAddress!, to: c.address, action: c.action })),
     policies: policies.sort((a, b) => byAddress(a, b) || compare(a.attribute, b.attribute)),
     dataLoss: dataLoss.sort((a, b) => byAddress(a, b) || compare(a.rule, b.rule)),
     forgotten: forgotten.sort(byAddress),
@@ -745,41 +757,61 @@ export function renderMarkdown(summaries: readonly StackSummary[], opts: { allow
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 
-/** `**Plan:** 3 create · 1 update · ...`: the five usual counts always, read/forget when present. */
-export function countsLine(counts: Readonly<Record<Action, number>>): string {
+/**
+ * `**Plan:** 3 create · 1 update · ...`: the five usual counts always, read/forget when present, and
+ * the moves when any (a move is also counted by what else happens to it, usually no-op).
+ */
+export function countsLine(counts: Readonly<Record<Action, number>>, moved = 0): string {
   const parts = [...COUNTED, ...COUNTED_IF_ANY.filter((a) => counts[a] > 0)].map((a) => `${counts[a]} ${a}`);
-  return `**Plan:** ${parts.join(' · ')}`;
+  return `**Plan:** ${parts.join(' · ')}${moved ? ` (${moved} moved)` : ''}`;
 }
 
+/** Moves beyond this many are folded, so a migration's list does not bury the real changes. */
+const MOVES_SHOWN_OPEN = 10;
+
 function renderStack(s: StackSummary): string[] {
-  const lines = [`## Stack ${code(s.stack)}`, '', countsLine(s.counts), ''];
+  const lines = [`## Stack ${code(s.stack)}`, '', countsLine(s.counts, s.moves.length), ''];
   if (s.dataLoss.length) {
     const where = [...new Map(s.dataLoss.map((d) => [d.address, `${d.action} ${code(d.address)}`])).values()];
     lines.push(`⚠️ **Data loss:** ${where.join(', ')}`, '');
   }
-  if (!s.changes.length) {
+  // A pure move changes nothing in AWS: it is listed under "Moved", not as a change.
+  const rows = s.changes.filter((c) => !(c.action === 'no-op' && c.previousAddress !== undefined && c.importId === undefined));
+  if (!rows.length && !s.moves.length) {
     lines.push('No changes.', '');
     return lines;
   }
-  lines.push('| Address | Action | Changed attributes | Reason |', '| --- | --- | --- | --- |');
-  for (const c of s.changes) {
-    const notes = [
-      c.action === 'replace'
-        ? (c.actions[1] === 'forget' ? 'create, then forget the old one' : c.actions[0] === 'create' ? 'create before destroy' : 'destroy before create')
-        : undefined,
-      c.previousAddress ? `moved from ${code(c.previousAddress)}` : undefined,
-      c.importId !== undefined ? (c.importId ? `import ${code(c.importId)}` : 'import (ID known after apply)') : undefined,
-      c.reason ? REASONS[c.reason] ?? c.reason : undefined,
-    ].filter((n): n is string => n !== undefined);
-    const action = c.action === 'replace' || c.action === 'delete' ? `**${c.action}**` : c.action;
-    lines.push(`| ${cell([code(c.address), action, c.attributes.map(attrLabel).join(', ') || '—', notes.join('; ') || '—'])} |`);
+  if (rows.length) {
+    lines.push('| Address | Action | Changed attributes | Reason |', '| --- | --- | --- | --- |');
+    for (const c of rows) {
+      const notes = [
+        c.action === 'replace'
+          ? (c.actions[1] === 'forget' ? 'create, then forget the old one' : c.actions[0] === 'create' ? 'create before destroy' : 'destroy before create')
+          : undefined,
+        c.previousAddress ? `moved from ${code(c.previousAddress)}` : undefined,
+        c.importId !== undefined ? (c.importId ? `import ${code(c.importId)}` : 'import (ID known after apply)') : undefined,
+        c.reason ? REASONS[c.reason] ?? c.reason : undefined,
+      ].filter((n): n is string => n !== undefined);
+      const action = c.action === 'replace' || c.action === 'delete' ? `**${c.action}**` : c.action;
+      lines.push(`| ${cell([code(c.address), action, c.attributes.map(attrLabel).join(', ') || '—', notes.join('; ') || '—'])} |`);
+    }
+    lines.push('');
   }
-  lines.push('');
+  if (s.moves.length) lines.push(...renderMoves(s.moves), '');
   if (s.policies.length) {
     lines.push('### IAM policy changes', '');
     for (const p of s.policies) lines.push(...renderPolicy(p), '');
   }
   return lines;
+}
+
+/** `old → new` per moved address; a move that also changes the resource says so. */
+function renderMoves(moves: readonly Move[]): string[] {
+  const title = `Moved (${moves.length}): only the address in the state changes, nothing in AWS`;
+  const list = moves.map((m) => `- ${code(m.from)} → ${code(m.to)}${m.action === 'no-op' ? '' : ` (and ${m.action === 'replace' || m.action === 'delete' ? `**${m.action}**` : m.action}, see above)`}`);
+  return moves.length <= MOVES_SHOWN_OPEN
+    ? [`### ${title}`, '', ...list]
+    : ['<details>', `<summary>${title}</summary>`, '', ...list, '', '</details>'];
 }
 
 function attrLabel(a: string): string {

@@ -517,10 +517,13 @@ describe('plan summary of hand-written plans', () => {
     expect(code).toBe(0);
     expect(err).toBe('');
     expect(out).not.toContain('Data loss');
-    expect(out).toContain('**Plan:** 0 create · 0 update · 1 replace · 0 delete · 2 no-op\n');
     expect(out).toContain('| `aws_lambda_function.handler_function_4D5E6F70` | **replace** | ' +
       '`function_name` (forces replacement), `memory_size`, `source_code_hash`, `tags` | create before destroy; an argument forces replacement |\n');
-    expect(out).toContain('| `aws_cloudwatch_event_rule.terminate_rule_8A9B0C1D` | no-op | — | moved from `aws_cloudwatch_event_rule.lifecycle_rule_8A9B0C1D` |\n');
+    expect(out).toContain('**Plan:** 0 create · 0 update · 1 replace · 0 delete · 2 no-op (1 moved)\n');
+    // A pure move is listed as a move, not as a change.
+    expect(out).not.toContain('| `aws_cloudwatch_event_rule.terminate_rule_8A9B0C1D` |');
+    expect(out).toContain('### Moved (1): only the address in the state changes, nothing in AWS\n\n' +
+      '- `aws_cloudwatch_event_rule.lifecycle_rule_8A9B0C1D` → `aws_cloudwatch_event_rule.terminate_rule_8A9B0C1D`\n');
     expect(out).toContain('| `aws_ssm_document.session_preferences_2B3C4D5E` | no-op | — | import `SSM-SessionManagerRunShell` |\n');
   });
 
