@@ -1,6 +1,6 @@
 /**
  * Deployments made before readable addresses migrate without a destroy. The fixtures are the
- * states the stacks had at commit bdab590 (the last with hashed addresses), for the default config
+ * states the stacks had at commit 983b22a (the last with hashed addresses), for the default config
  * and for every optional part on, built offline from a plan of that code
  * (__tests__/support/offline-state.ts). Planning today's code against them (-refresh=false) must
  * only move: nothing created, destroyed, replaced or forgotten, every old address moved to its
@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { contractConfig } from '../scripts/addresses';
+import { renderMarkdown, summarizePlan } from '../scripts/plan-summary';
 import { useOfflineTerraform } from './support/plan';
 import { startSsmStandIn } from './support/ssm-standin';
 
@@ -17,13 +18,11 @@ const fixture = (name: string): Record<string, any> =>
   JSON.parse(readFileSync(path.join(__dirname, 'fixtures/addresses', `states-before-readable-addresses.${name}.json`), 'utf8'));
 
 /**
- * Updates that are not about addresses: values that changed on purpose since bdab590, in place.
- * The migration itself changes no value; these follow their sources, which keep changing.
+ * Updates that are not about addresses: values changed on purpose since 983b22a (the rescue
+ * script, the handler's code), in place, with why. The migration itself changes no value, so this
+ * is empty as long as the sources are those of 983b22a; a later change to them adds its entry here.
  */
-const UPDATES_ON_PURPOSE: Record<string, string> = {
-  'aws_ssm_document.rescue_logs': 'the rescue script (modules/collect-logs.sh) changed after bdab590: new document content',
-  'aws_lambda_function.handler': 'the handler (handlers/) changed after bdab590: new code hash',
-};
+const UPDATES_ON_PURPOSE: Record<string, string> = {};
 
 describe.each(['default', 'all-on'] as const)('migrating %s deployments to readable addresses', (name) => {
   let plans: Record<string, any>;
@@ -62,6 +61,28 @@ describe.each(['default', 'all-on'] as const)('migrating %s deployments to reada
       expect(moves.map((r: any) => r.previous_address).sort()).toEqual(before);
       for (const r of moves) expect(r.address).not.toMatch(/_[0-9A-F]{8}(\[|$)/);
       expect(moves.length).toBe(p.resource_changes.filter((r: any) => r.mode === 'managed').length);
+    }
+  });
+
+  it('plan-summary lists the moves as moves, per stack, by readable address', () => {
+    for (const [stack, p] of Object.entries(plans)) {
+      const summary = summarizePlan(p, stack);
+      const moved = p.resource_changes.filter((r: any) => r.previous_address);
+      expect(summary.moves.map((m) => `${m.from} -> ${m.to}`).sort())
+        .toEqual(moved.map((r: any) => `${r.previous_address} -> ${r.address}`).sort());
+      const md = renderMarkdown([summary]);
+      expect(md).toContain(`## Stack \`${stack}\``);
+      expect(md).toContain(`(${moved.length} moved)`);
+      expect(md).toContain(`Moved (${moved.length}): only the address in the state changes, nothing in AWS`);
+      for (const r of moved) {
+        const line = md.split('\n').find((l) => l.startsWith(`- \`${r.previous_address}\` → \`${r.address}\``));
+        expect(line).toBeDefined();
+        // A pure move is not a change row; an update that comes with it is, and says it moved.
+        const row = md.split('\n').find((l) => l.startsWith(`| \`${r.address}\` |`));
+        if (r.change.actions.join() === 'no-op') expect(row).toBeUndefined();
+        else expect(row).toContain(`moved from \`${r.previous_address}\``);
+      }
+      expect(md).not.toContain('Data loss');
     }
   });
 });

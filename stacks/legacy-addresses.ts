@@ -1,7 +1,7 @@
 /**
  * Where each readable address was before addresses were readable: cdktf's generated address, the
  * construct path (relative to the stack) plus a hash, as the stacks deployed it up to commit
- * bdab590. FROZEN: these are facts about existing deployments, not about the code; never edit an
+ * 983b22a (the last with hashed addresses). FROZEN: these are facts about existing deployments, not about the code; never edit an
  * entry when the code moves. Each entry becomes a `moved` block from the old address to the
  * readable one (or a `removed` block, for a retained resource the config no longer makes).
  *
