@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { named } from './addresses';
+import { DIMENSION, EVENT_FAILING_REASON, METRIC, METRIC_NAMESPACE } from '../handlers/log-rescue/contract';
 
 /**
  * Age of the oldest waiting event that means the handler is behind (or not polling at all). A
@@ -11,7 +12,6 @@ const EVENT_QUEUE_MAX_AGE_SECONDS = 300;
 
 export interface RescueAlarmsProps {
   readonly namePrefix: string;
-  readonly metricNamespace: string;
   readonly metricStack: string;
   readonly functionName: string;
   readonly deadLetterQueueName: string;
@@ -39,18 +39,18 @@ export class RescueAlarms extends Construct {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-not-rescued`,
         alarmDescription: 'An instance terminated without its logs in S3. The handler log says why (reason).',
-        namespace: props.metricNamespace,
-        metricName: 'NotRescued',
-        dimensions: { Stack: props.metricStack },
+        namespace: METRIC_NAMESPACE,
+        metricName: METRIC.notRescued,
+        dimensions: { [DIMENSION.stack]: props.metricStack },
         statistic: 'Sum',
       }), 'not_rescued'),
       named(new CloudwatchMetricAlarm(this, 'events-failing', {
         ...common,
         alarmName: `${props.namePrefix}-log-rescue-events-failing`,
         alarmDescription: 'An event has failed with an error (not throttling) on its third receive or later: the queue keeps retrying it while its lifecycle action may hold the instance, then dead-letters it. The handler log (event failed, receive) names the call.',
-        namespace: props.metricNamespace,
-        metricName: 'EventsFailing',
-        dimensions: { Stack: props.metricStack, Reason: 'error' },
+        namespace: METRIC_NAMESPACE,
+        metricName: METRIC.eventFailing,
+        dimensions: { [DIMENSION.stack]: props.metricStack, [DIMENSION.reason]: EVENT_FAILING_REASON.error },
         statistic: 'Sum',
       }), 'events_failing'),
       named(new CloudwatchMetricAlarm(this, 'dead-letters', {

@@ -11,8 +11,7 @@ import { handlerZip } from './handler-asset';
 import { AwsContext } from './aws-context';
 import { policyDocument, serviceTrustPolicy } from './iam';
 import { named } from './addresses';
-
-export const METRIC_NAMESPACE = 'LogRescue';
+import { handlerEnvironment, METRIC_NAMESPACE } from '../handlers/log-rescue/contract';
 
 export interface RescueFunctionProps {
   readonly config: LogRescueConfig;
@@ -124,19 +123,19 @@ export class RescueFunction extends Construct {
       reservedConcurrentExecutions: h.reservedConcurrency,
       loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
       environment: {
-        variables: {
-          DOCUMENT_NAME: props.documentName,
-          ASG_NAMES: Fn.join(',', props.groupNames),
-          HOOK_NAME: props.hookName,
-          ONLINE_WAIT_SECONDS: String(h.onlineWaitSeconds),
-          EXECUTION_TIMEOUT_SECONDS: String(config.command.executionTimeoutSeconds),
-          HEARTBEAT_TIMEOUT_SECONDS: String(config.lifecycleHook.heartbeatTimeoutSeconds),
-          METRIC_NAMESPACE,
+        variables: handlerEnvironment({
+          documentName: props.documentName,
+          asgNames: Fn.join(',', props.groupNames),
+          hookName: props.hookName,
+          onlineWaitSeconds: String(h.onlineWaitSeconds),
+          executionTimeoutSeconds: String(config.command.executionTimeoutSeconds),
+          heartbeatTimeoutSeconds: String(config.lifecycleHook.heartbeatTimeoutSeconds),
+          metricNamespace: METRIC_NAMESPACE,
           // The URL SQS gives the queue, built from values known at plan (the queue's own `url`
           // is not), so a plan under review shows every variable of the function.
-          QUEUE_URL: `https://sqs.${aws.region}.${aws.dnsSuffix}/${aws.accountId}/${props.eventQueueName}`,
-          STACK_ID: props.metricStack,
-        },
+          queueUrl: `https://sqs.${aws.region}.${aws.dnsSuffix}/${aws.accountId}/${props.eventQueueName}`,
+          stackId: props.metricStack,
+        }),
       },
       dependsOn: [logGroup],
     }), 'handler');

@@ -9,7 +9,7 @@ import { LogArchiveBucket } from '../modules/log-archive-bucket';
 import { RescueAlarms } from '../modules/rescue-alarms';
 import { rescueDocumentContent } from '../modules/rescue-document';
 import { RescueEvents } from '../modules/rescue-events';
-import { METRIC_NAMESPACE, RescueFunction } from '../modules/rescue-function';
+import { RescueFunction } from '../modules/rescue-function';
 import { RescueQueue } from '../modules/rescue-queue';
 import { BaseStack } from './base-stack';
 import { named } from '../modules/addresses';
@@ -88,7 +88,6 @@ export class LogRescueStack extends BaseStack {
     const topic = new AlarmTopic(this, 'alarm-topic', { config: c.alarms, aws: this.aws, name: `${name}-alarms` });
     new RescueAlarms(this, 'alarms', {
       namePrefix: this.namePrefix,
-      metricNamespace: METRIC_NAMESPACE,
       metricStack: this.namePrefix,
       functionName: handler.function.functionName,
       deadLetterQueueName: events.deadLetterQueue.name,

@@ -6,11 +6,11 @@
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import {
-  NO_LIFECYCLE_HOOK, RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, type RescueDocumentParameter,
+  RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, type RescueDocumentParameter,
 } from '../../modules/rescue-document';
 import { rescueEventPatterns, TERMINAL_COMMAND_STATUSES as RULE_STATUSES } from '../../modules/rescue-events';
 import { matches } from '../../scripts/sim/eventbridge';
-import { NO_HOOK, parseEvent, PENDING_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from '../../handlers/log-rescue/events';
+import { parseEvent, PENDING_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from '../../handlers/log-rescue/events';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, INSTANCE,
   commandStatusEvent, harness, instanceId, instanceInfo, invocationEvent, lifecycleEvent, listedCommand, spotEvent,
@@ -41,10 +41,6 @@ test.each([
   }
   // The event's own time, compact UTC: a repeated event writes the same key.
   expect(params.eventTime).toEqual([new Date(event.time).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')]);
-});
-
-test('the Spot hook placeholder is the one the document allows', () => {
-  expect(NO_HOOK).toBe(NO_LIFECYCLE_HOOK);
 });
 
 test('the command-status rule delivers exactly the statuses the handler treats as terminal', () => {

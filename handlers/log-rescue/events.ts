@@ -7,7 +7,7 @@
  * field path (never the value, so a hostile value is not echoed into the logs).
  */
 import {
-  ASG_NAME_PATTERN, EVENTS, HOOK_NAME_PATTERN, MAX_INSTANCES_PER_COMMAND, NO_LIFECYCLE_HOOK, TERMINAL_COMMAND_STATUSES,
+  ASG_NAME_PATTERN, EVENTS, HOOK_NAME_PATTERN, MAX_INSTANCES_PER_COMMAND, TERMINAL_COMMAND_STATUSES,
 } from '../../config/patterns';
 
 export const LIFECYCLE_SOURCE = EVENTS.lifecycle.source;
@@ -29,7 +29,6 @@ export type SpotAction = (typeof SPOT_ACTIONS)[number];
 
 /** What started a rescue; travels to the instance and back as the `trigger` command parameter. */
 export type Trigger = 'lifecycle' | 'spot';
-export const NO_HOOK = NO_LIFECYCLE_HOOK;
 
 export const INSTANCE_ID_PATTERN = /^i-[0-9a-f]{8,17}$/;
 const ASG_NAME = new RegExp(ASG_NAME_PATTERN);

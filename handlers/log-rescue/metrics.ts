@@ -2,6 +2,7 @@
  * CloudWatch Embedded Metric Format records, one metric per record, written through the handler's
  * `log`. CloudWatch Logs turns them into metrics; no PutMetricData call and no extra permission.
  */
+import { DIMENSION, EVENT_FAILING_REASON, METRIC } from './contract';
 
 export interface Metrics {
   rescued(): void;
@@ -9,16 +10,8 @@ export interface Metrics {
   commandSent(): void;
   duration(seconds: number): void;
   /** An event failed again on its EVENTS_FAILING_FROM_RECEIVE-th or later receive: throttled to the deadline, or an error. */
-  eventFailing(reason: 'throttled' | 'error'): void;
+  eventFailing(reason: keyof typeof EVENT_FAILING_REASON): void;
 }
-
-export const METRIC = {
-  rescued: 'Rescued',
-  notRescued: 'NotRescued',
-  commandSent: 'CommandSent',
-  duration: 'RescueDurationSeconds',
-  eventFailing: 'EventsFailing',
-} as const;
 
 export function createMetrics(deps: { log: (record: object) => void; now: () => number; namespace: string; stack: string }): Metrics {
   const emit = (name: string, unit: 'Count' | 'Seconds', value: number, dimensions: string[][], values: Record<string, string>) =>
@@ -30,14 +23,14 @@ export function createMetrics(deps: { log: (record: object) => void; now: () => 
       ...values,
       [name]: value,
     });
-  const stack = { Stack: deps.stack };
+  const stack = { [DIMENSION.stack]: deps.stack };
   return {
-    rescued: () => emit(METRIC.rescued, 'Count', 1, [['Stack']], stack),
+    rescued: () => emit(METRIC.rescued, 'Count', 1, [[DIMENSION.stack]], stack),
     // Per stack for the alarm, per stack and reason for the dashboard.
-    notRescued: (reason) => emit(METRIC.notRescued, 'Count', 1, [['Stack'], ['Stack', 'Reason']], { ...stack, Reason: reason }),
-    commandSent: () => emit(METRIC.commandSent, 'Count', 1, [['Stack']], stack),
-    duration: (seconds) => emit(METRIC.duration, 'Seconds', seconds, [['Stack']], stack),
+    notRescued: (reason) => emit(METRIC.notRescued, 'Count', 1, [[DIMENSION.stack], [DIMENSION.stack, DIMENSION.reason]], { ...stack, [DIMENSION.reason]: reason }),
+    commandSent: () => emit(METRIC.commandSent, 'Count', 1, [[DIMENSION.stack]], stack),
+    duration: (seconds) => emit(METRIC.duration, 'Seconds', seconds, [[DIMENSION.stack]], stack),
     // Per stack and reason only: the alarm watches errors, a storm over the rate shows as `throttled`.
-    eventFailing: (reason) => emit(METRIC.eventFailing, 'Count', 1, [['Stack', 'Reason']], { ...stack, Reason: reason }),
+    eventFailing: (reason) => emit(METRIC.eventFailing, 'Count', 1, [[DIMENSION.stack, DIMENSION.reason]], { ...stack, [DIMENSION.reason]: reason }),
   };
 }

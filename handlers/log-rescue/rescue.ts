@@ -37,10 +37,10 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
-  EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND, NOTHING_COLLECTED_EXIT_CODE, rescueQueueVisibilitySeconds,
+  EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND, NO_LIFECYCLE_HOOK, NOTHING_COLLECTED_EXIT_CODE, rescueQueueVisibilitySeconds,
 } from '../../config/patterns';
 import {
-  compactUtc, NO_HOOK, parseEvent, readRescueParameters,
+  compactUtc, parseEvent, readRescueParameters,
   type CommandInvocationEvent, type CommandStatusEvent, type LifecycleActionEvent, type RescueEvent, type SpotWarningEvent, type Trigger,
 } from './events';
 import { createMetrics, type Metrics } from './metrics';
@@ -968,7 +968,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
             done(index, ignore({ ...ctx, asgName: m.asgName }, 'lifecycle-hook-handles-it', { lifecycleState: m.state }));
           } else {
             jobs.push({
-              index, eventId: e.id, instanceId: e.instanceId, asgName: m.asgName, hookName: NO_HOOK, trigger: 'spot',
+              index, eventId: e.id, instanceId: e.instanceId, asgName: m.asgName, hookName: NO_LIFECYCLE_HOOK, trigger: 'spot',
               eventTime: compactUtc(e.time), timeMs: e.timeMs, spot: e,
             });
           }

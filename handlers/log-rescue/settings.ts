@@ -1,5 +1,6 @@
 /** The handler's settings, from the Lambda environment the log-rescue stack writes. */
 import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN } from '../../config/patterns';
+import { ENV, METRIC_NAMESPACE } from './contract';
 
 export interface HandlerSettings {
   /** The rescue SSM Command document. */
@@ -31,19 +32,6 @@ export interface HandlerSettings {
   readonly stackId: string;
 }
 
-export const ENV = {
-  documentName: 'DOCUMENT_NAME',
-  asgNames: 'ASG_NAMES',
-  hookName: 'HOOK_NAME',
-  onlineWaitSeconds: 'ONLINE_WAIT_SECONDS',
-  executionTimeoutSeconds: 'EXECUTION_TIMEOUT_SECONDS',
-  heartbeatTimeoutSeconds: 'HEARTBEAT_TIMEOUT_SECONDS',
-  metricNamespace: 'METRIC_NAMESPACE',
-  queueUrl: 'QUEUE_URL',
-  stackId: 'STACK_ID',
-} as const;
-
-export const DEFAULT_METRIC_NAMESPACE = 'LogRescue';
 
 /** Read and validate the settings; throws one error naming every missing or invalid variable. */
 export function settingsFromEnv(env: Record<string, string | undefined>): HandlerSettings {
@@ -72,7 +60,7 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Handle
   const onlineWaitSeconds = int(ENV.onlineWaitSeconds, 0, 60);
   const executionTimeoutSeconds = int(ENV.executionTimeoutSeconds, 30, 7200);
   const heartbeatTimeoutSeconds = int(ENV.heartbeatTimeoutSeconds, 30, 7200);
-  const metricNamespace = text(ENV.metricNamespace, /^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace', DEFAULT_METRIC_NAMESPACE);
+  const metricNamespace = text(ENV.metricNamespace, /^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace', METRIC_NAMESPACE);
   // The URL SQS gives a queue: https://sqs.<region>.amazonaws.com[.cn]/<account>/<name>.
   const queueUrl = text(ENV.queueUrl, /^https:\/\/sqs\.[a-z0-9-]{1,32}\.amazonaws\.com(\.cn)?\/[0-9]{12}\/[A-Za-z0-9_-]{1,80}$/, 'an SQS queue URL');
   const stackId = text(ENV.stackId, /^[^\n]{1,255}$/, 'a metric dimension value (1..255 characters)');
