@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { handlerTimeoutSeconds, rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../config/patterns';
+import { handlerTimeoutSeconds, rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../handlers/log-rescue/timing';
 import { LOG_RETENTION_DAYS } from '../config/schema';
 import { configProblems, onlyResource, resourcesOf, synthStacks, testConfig } from './support/synth';
 

@@ -13,7 +13,7 @@ import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand }
 import { parseConfig } from '../config/load';
 import { NOTHING_COLLECTED_EXIT_CODE } from '../config/patterns';
 import { errorMessage, errorName, isRetryable } from '../handlers/log-rescue/retry';
-import { ONLINE_POLL_INTERVAL_MS } from '../handlers/log-rescue/rescue';
+import { LOOK_AGAIN_INTERVAL_MS } from '../handlers/log-rescue/timing';
 import { runSimulation, SUMMARY_PATTERN, type SimulationResult } from '../scripts/simulate';
 import { SimulatedAutoScaling } from '../scripts/sim/auto-scaling';
 import type { BusEvent } from '../scripts/sim/event-shapes';
@@ -687,7 +687,7 @@ describe('nothing collected, and Windows hosts, at storm scale', () => {
 });
 
 /*
- * The event queue's visibility timeout (config/patterns.ts, rescueQueueVisibilitySeconds) is the
+ * The event queue's visibility timeout (handlers/log-rescue/timing.ts, rescueQueueVisibilitySeconds) is the
  * function timeout + 10 s, 130 s, not AWS's six function timeouts (720 s): a re-run is harmless
  * now, while every second of the timeout is a second a failed event holds its instance.
  */
@@ -725,9 +725,9 @@ test('offline agents hold no invocation: at concurrency 2 with 30% offline, no i
   const r = await runSimulation({ ...tight, offlineShare: 0.3 });
   const none = await runSimulation({ ...tight, offlineShare: 0 });
   // Waiting in the invocation, one with an offline agent would last the whole 20 s wait.
-  expect(r.lambda.maxInvocationSeconds).toBeLessThan(ONLINE_POLL_INTERVAL_MS / 1000);
+  expect(r.lambda.maxInvocationSeconds).toBeLessThan(LOOK_AGAIN_INTERVAL_MS / 1000);
   expect([r.rescued, r.stuck, r.dlq]).toEqual([r.online, 0, 0]);
-  expect(r.lambda.requeued).toBe(offlineCount(r) * (DEFAULT_OPTIONS.onlineWaitSeconds / (ONLINE_POLL_INTERVAL_MS / 1000)));
+  expect(r.lambda.requeued).toBe(offlineCount(r) * (DEFAULT_OPTIONS.onlineWaitSeconds / (LOOK_AGAIN_INTERVAL_MS / 1000)));
   const onlineHolds = (x: SimulationResult) => median(x.perInstance.filter((p) => p.agent === 'online').map((p) => p.holdSeconds));
   // (Measured: 6.6 s against 6.35 s with every agent online; 59.1 s, and a 20.5 s invocation, when the wait held the invocation.)
   expect(onlineHolds(r)).toBeLessThan(onlineHolds(none) + 1);

@@ -10,6 +10,9 @@ import { z } from 'zod';
 import {
   ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH, MAX_RESCUE_PREFIX_LENGTH, STACK_NAMES,
 } from './patterns';
+import {
+  EXECUTION_TIMEOUT_SECONDS, EXECUTION_TO_HEARTBEAT_MARGIN_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, ONLINE_WAIT_SECONDS,
+} from '../handlers/log-rescue/timing';
 
 export { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN };
 
@@ -261,13 +264,13 @@ const logRescueSchema = z.object({
     /** @default "log-rescue" */
     name: z.string().regex(new RegExp(HOOK_NAME_PATTERN), 'letters, digits, / _ -, 1..255').default('log-rescue'),
     /** How long an instance may wait for its upload. @default 900 */
-    heartbeatTimeoutSeconds: intIn(30, 7200).default(900),
+    heartbeatTimeoutSeconds: intIn(HEARTBEAT_TIMEOUT_SECONDS.min, HEARTBEAT_TIMEOUT_SECONDS.max).default(HEARTBEAT_TIMEOUT_SECONDS.default),
     /** @default "CONTINUE" */
     defaultResult: z.enum(['CONTINUE', 'ABANDON']).default('CONTINUE'),
   }).strict().default({}),
   command: z.object({
     /** Upper bound on the collection + upload; must be shorter than the heartbeat. @default 600 */
-    executionTimeoutSeconds: intIn(30, 7200).default(600),
+    executionTimeoutSeconds: intIn(EXECUTION_TIMEOUT_SECONDS.min, EXECUTION_TIMEOUT_SECONDS.max).default(EXECUTION_TIMEOUT_SECONDS.default),
     /** @default ["/var/log/messages", "/var/log/cloud-init*.log", "/var/log/amazon/ssm/*"] */
     logGlobs: z.array(logGlob).min(1, 'at least one glob').max(MAX_LOG_GLOBS, `at most ${MAX_LOG_GLOBS} globs`)
       .superRefine((globs, ctx) => {
@@ -330,7 +333,7 @@ const logRescueSchema = z.object({
      */
     batchWindowSeconds: intIn(0, 20).default(1),
     /** How long to wait for the instance's SSM agent to be online before giving up. @default 20 */
-    onlineWaitSeconds: intIn(0, 60).default(20),
+    onlineWaitSeconds: intIn(ONLINE_WAIT_SECONDS.min, ONLINE_WAIT_SECONDS.max).default(ONLINE_WAIT_SECONDS.default),
     /** @default 30 */
     logRetentionDays: retentionDays.default(30),
   }).strict().default({}),
@@ -367,11 +370,9 @@ const logRescueSchema = z.object({
   }
   // The instance must be released by the command's own outcome, not by the heartbeat expiring.
   // Only meaningful when both numbers are themselves valid; otherwise their own issue says enough.
-  // 240 s: room for the status event to reach the handler after a command that used its whole
-  // timeout, through a failed first attempt (the event queue's visibility timeout, 130 s by default).
-  const margin = 240;
+  const margin = EXECUTION_TO_HEARTBEAT_MARGIN_SECONDS;
   const heartbeat = c.lifecycleHook.heartbeatTimeoutSeconds;
-  if (heartbeat >= 30 && heartbeat <= 7200 && c.command.executionTimeoutSeconds + margin > heartbeat) {
+  if (heartbeat >= HEARTBEAT_TIMEOUT_SECONDS.min && heartbeat <= HEARTBEAT_TIMEOUT_SECONDS.max && c.command.executionTimeoutSeconds + margin > heartbeat) {
     ctx.addIssue({
       code: z.ZodIssueCode.custom, path: ['command', 'executionTimeoutSeconds'], params: { value: c.command.executionTimeoutSeconds },
       message: `at most lifecycleHook.heartbeatTimeoutSeconds - ${margin} (${c.lifecycleHook.heartbeatTimeoutSeconds - margin}) so the command ends before the hook times out`,

@@ -5,7 +5,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
-import { handlerTimeoutSeconds } from '../config/patterns';
+import { handlerTimeoutSeconds } from '../handlers/log-rescue/timing';
 import { LogRescueConfig } from '../config/schema';
 import { handlerZip } from './handler-asset';
 import { AwsContext } from './aws-context';

@@ -3,7 +3,7 @@ import { Fn } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
-import { rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../config/patterns';
+import { rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../handlers/log-rescue/timing';
 import { policyDocument } from './iam';
 import { named } from './addresses';
 

@@ -4,7 +4,8 @@
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
-import { createQueueHandler, DEADLINE_MARGIN_MS } from '../../handlers/log-rescue/queue';
+import { createQueueHandler } from '../../handlers/log-rescue/queue';
+import { DEADLINE_MARGIN_MS } from '../../handlers/log-rescue/timing';
 import {
   ASG, COMMAND_ID, INSTANCE, LIFECYCLE_PARAMETERS,
   SETTINGS, answerAgents, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,

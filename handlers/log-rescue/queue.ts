@@ -11,6 +11,7 @@
  * `LogRescueWaitStartedAt` message attribute (the wait's clock), read here on its return.
  */
 import { WAIT_STARTED_ATTRIBUTE, type RescueHandler, type RescueResult } from './rescue';
+import { DEADLINE_MARGIN_MS } from './timing';
 
 export interface QueueRecord {
   messageId: string;
@@ -29,13 +30,6 @@ const MESSAGE_ID = /^[A-Za-z0-9-]{1,128}$/;
 const RECEIVE_COUNT = /^[1-9][0-9]{0,5}$/;
 const EPOCH_MS = /^[1-9][0-9]{0,14}$/;
 const NOT_JSON = Symbol('not JSON');
-
-/**
- * Milliseconds before the invocation's timeout after which no retry sleeps and no call starts
- * (throttled calls retry until then): time for the last attempts in flight to answer and for the batch's failures to be returned, so a storm
- * throttled to the end still ends in a partial batch failure, not a timeout that retries all 50.
- */
-export const DEADLINE_MARGIN_MS = 10_000;
 
 /** The part of Lambda's context the queue handler reads. */
 export interface InvocationContext {

@@ -36,17 +36,19 @@ import {
   CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import {
-  EVENTS_FAILING_FROM_RECEIVE, MAX_INSTANCES_PER_COMMAND, NO_LIFECYCLE_HOOK, NOTHING_COLLECTED_EXIT_CODE, rescueQueueVisibilitySeconds,
-} from '../../config/patterns';
+import { MAX_INSTANCES_PER_COMMAND, NO_LIFECYCLE_HOOK, NOTHING_COLLECTED_EXIT_CODE } from '../../config/patterns';
 import {
   compactUtc, parseEvent, readRescueParameters,
   type CommandInvocationEvent, type CommandStatusEvent, type LifecycleActionEvent, type RescueEvent, type SpotWarningEvent, type Trigger,
 } from './events';
 import { createMetrics, type Metrics } from './metrics';
 import {
-  DeadlineReached, DEFAULT_RETRY_POLICY, errorMessage, errorName, isRetryable, isServiceError, isThrottling, withRetry, type RetryPolicy,
+  DeadlineReached, errorMessage, errorName, isRetryable, isServiceError, isThrottling, withRetry,
 } from './retry';
+import {
+  BACKSTOP_DELAY_SECONDS, COMMAND_CLOCK_SKEW_MS, DEFAULT_RETRY_POLICY, DELIVERY_TIMEOUT_SECONDS, EVENTS_FAILING_FROM_RECEIVE,
+  LOOK_AGAIN_INTERVAL_MS, lookAgainBoundMs, lookAgainDelaySeconds, needsHeartbeat, type RetryPolicy,
+} from './timing';
 import type { HandlerSettings } from './settings';
 
 export { settingsFromEnv, type HandlerSettings } from './settings';
@@ -151,19 +153,11 @@ export interface RescueHandler {
   batch(events: readonly unknown[], options?: BatchOptions): Promise<Outcome[]>;
 }
 
-/** Seconds SSM may take to deliver the command; the agent was just seen Online. */
-export const DELIVERY_TIMEOUT_SECONDS = 60;
-export const ONLINE_POLL_INTERVAL_MS = 5000;
 /**
  * The message attribute carrying the online wait's clock (epoch ms of the first answer that found
  * the agent not Online) on an event the handler sent back to the queue.
  */
 export const WAIT_STARTED_ATTRIBUTE = 'LogRescueWaitStartedAt';
-/**
- * Seconds past the document's execution timeout a command may need before its status releases the
- * instance (its delivery timeout); the config keeps the heartbeat at least this far above it.
- */
-export const HEARTBEAT_MARGIN_SECONDS = DELIVERY_TIMEOUT_SECONDS;
 /**
  * Lifecycle writes (complete, heartbeat) one invocation keeps in flight at once. Auto Scaling
  * throttles them per account, and has no batch form: fifty at once from one invocation would only
@@ -180,17 +174,6 @@ const NO_ACTIVE_ACTION = /No active Lifecycle Action found/i;
  * instance held until its heartbeat expires, a wrong guess the other way costs one online wait.
  */
 const RELEASED_STATES = new Set(['Terminating:Proceed', 'Terminated', 'Warmed:Terminating:Proceed', 'Warmed:Terminated']);
-/**
- * Age a command-level status must reach before the backstop acts on it. The queue's visibility
- * timeout (130 s by default) is longer, so a deferred event acts on its second receive.
- */
-export const BACKSTOP_DELAY_SECONDS = 60;
-/**
- * How much earlier than an event's own time the listing of commands already sent for it begins:
- * EventBridge's event time and SSM's RequestedDateTime come from different clocks.
- */
-const COMMAND_CLOCK_SKEW_MS = 60_000;
-
 /** Not a failure: an event that should come back later (the queue delivers it again). */
 export class Deferred extends Error {
   override readonly name = 'Deferred';
@@ -545,7 +528,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
    */
   async function keepHeld(ctx: Context, e: LifecycleActionEvent): Promise<'not-needed' | 'recorded' | 'not-recorded' | 'released'> {
     const elapsedSeconds = Math.max(0, (now() - e.timeMs) / 1000);
-    if (elapsedSeconds + settings.executionTimeoutSeconds + HEARTBEAT_MARGIN_SECONDS <= settings.heartbeatTimeoutSeconds) return 'not-needed';
+    if (!needsHeartbeat(elapsedSeconds, settings.executionTimeoutSeconds, settings.heartbeatTimeoutSeconds)) return 'not-needed';
     const extra = {
       elapsedSeconds: Math.round(elapsedSeconds), executionTimeoutSeconds: settings.executionTimeoutSeconds,
       heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
@@ -774,16 +757,11 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
           if (requeue) {
             const waiting = pending;
             pending = [];
-            // An agent not Online at a first look that comes more than a visibility timeout after
-            // the instance began terminating (its event failed before, or the queue is backed up)
-            // is not one flapping at scale-in: waiting would only add looks, each of which a
-            // failure could delay by another visibility timeout while the instance is held. The
-            // same bound, plus the wait, ends a chain of looks whatever its attribute says.
-            const lateAfterMs = rescueQueueVisibilitySeconds(settings.onlineWaitSeconds) * 1000;
             await Promise.all(waiting.map((j) => settle([j], async () => {
               const clock = waitStartedOf(j.index);
               const startedAt = Math.min(clock ?? answeredAt, answeredAt);
-              const bound = lateAfterMs + (clock === undefined ? 0 : waitMs + ONLINE_POLL_INTERVAL_MS);
+              // Past the look-again bound (see lookAgainBoundMs), the agent is not given the wait.
+              const bound = lookAgainBoundMs(settings.onlineWaitSeconds, clock !== undefined);
               const late = j.lifecycle !== undefined && answeredAt - j.lifecycle.timeMs > bound;
               const left = late ? 0 : startedAt + waitMs - now();
               const pingStatus = ping.get(j.instanceId);
@@ -799,7 +777,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
             await Promise.all(gaveUp.map((j) => settle([j], () => notRescued(j, ping.has(j.instanceId) ? 'offline' : 'not-managed', polls, ping.get(j.instanceId)))));
             break;
           }
-          await sleep(Math.min(ONLINE_POLL_INTERVAL_MS, remaining));
+          await sleep(Math.min(LOOK_AGAIN_INTERVAL_MS, remaining));
         }
       } finally {
         // Sends already under way finish (and settle their own events) whatever happened to the wait.
@@ -816,7 +794,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
      */
     async function lookAgainLater(j: Job, to: NonNullable<typeof requeue>, startedAt: number, leftMs: number, pingStatus?: string): Promise<void> {
       const ctx = jobCtx(j);
-      const recheckSeconds = Math.max(1, Math.ceil(Math.min(leftMs, ONLINE_POLL_INTERVAL_MS) / 1000));
+      const recheckSeconds = lookAgainDelaySeconds(leftMs);
       await call(ctx, 'SendMessage', () => to.sqs.send(new SendMessageCommand({
         QueueUrl: to.queueUrl,
         MessageBody: JSON.stringify(events[j.index]),

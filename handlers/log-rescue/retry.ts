@@ -16,17 +16,7 @@
  * (`DeadlineReached`): the invocation must return its failures before Lambda's timeout, or the
  * queue retries the whole batch.
  */
-
-export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** Sum of all sleeps of one call; a retry that would go past it is not made. */
-  maxTotalDelayMs: number;
-}
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 200, maxDelayMs: 5000, maxTotalDelayMs: 15000 };
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './timing';
 
 export interface RetryDeps {
   sleep: (ms: number) => Promise<void>;

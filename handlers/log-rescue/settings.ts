@@ -1,6 +1,7 @@
 /** The handler's settings, from the Lambda environment the log-rescue stack writes. */
 import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN } from '../../config/patterns';
 import { ENV, METRIC_NAMESPACE } from './contract';
+import { EXECUTION_TIMEOUT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, ONLINE_WAIT_SECONDS } from './timing';
 
 export interface HandlerSettings {
   /** The rescue SSM Command document. */
@@ -57,9 +58,9 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Handle
     if (!asgPattern.test(n)) problems.push(`${ENV.asgNames} has an entry that is not an Auto Scaling group name: "${n.slice(0, 255)}"`);
   }
   const hookName = text(ENV.hookName, new RegExp(HOOK_NAME_PATTERN), 'a lifecycle hook name');
-  const onlineWaitSeconds = int(ENV.onlineWaitSeconds, 0, 60);
-  const executionTimeoutSeconds = int(ENV.executionTimeoutSeconds, 30, 7200);
-  const heartbeatTimeoutSeconds = int(ENV.heartbeatTimeoutSeconds, 30, 7200);
+  const onlineWaitSeconds = int(ENV.onlineWaitSeconds, ONLINE_WAIT_SECONDS.min, ONLINE_WAIT_SECONDS.max);
+  const executionTimeoutSeconds = int(ENV.executionTimeoutSeconds, EXECUTION_TIMEOUT_SECONDS.min, EXECUTION_TIMEOUT_SECONDS.max);
+  const heartbeatTimeoutSeconds = int(ENV.heartbeatTimeoutSeconds, HEARTBEAT_TIMEOUT_SECONDS.min, HEARTBEAT_TIMEOUT_SECONDS.max);
   const metricNamespace = text(ENV.metricNamespace, /^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace', METRIC_NAMESPACE);
   // The URL SQS gives a queue: https://sqs.<region>.amazonaws.com[.cn]/<account>/<name>.
   const queueUrl = text(ENV.queueUrl, /^https:\/\/sqs\.[a-z0-9-]{1,32}\.amazonaws\.com(\.cn)?\/[0-9]{12}\/[A-Za-z0-9_-]{1,80}$/, 'an SQS queue URL');

@@ -6,7 +6,7 @@
  * CompleteLifecycleAction (they are per account and Region, and vary); the defaults below are
  * assumptions in the range reported by users who hit them, and every one is a flag.
  */
-import { handlerTimeoutSeconds, rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../../config/patterns';
+import { handlerTimeoutSeconds, rescueQueueMaxReceiveCount, rescueQueueVisibilitySeconds } from '../../handlers/log-rescue/timing';
 import type { AppConfig } from '../../config/schema';
 
 export interface SimulationOptions {
