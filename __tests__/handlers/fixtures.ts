@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { DescribeInstanceInformationCommand, InvalidInstanceId, ListCommandsCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingClient, AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createRescueHandler, type HandlerSettings } from '../../handlers/log-rescue/rescue';
+import { createRescueHandler, WAIT_STARTED_ATTRIBUTE, type HandlerSettings, type Outcome } from '../../handlers/log-rescue/rescue';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -28,6 +28,7 @@ export const SETTINGS: HandlerSettings = {
   executionTimeoutSeconds: 600,
   heartbeatTimeoutSeconds: 900,
   metricNamespace: 'LogRescue',
+  queueUrl: QUEUE_URL,
   stackId: 'logrescue-dev-log-rescue',
 };
 
@@ -256,11 +257,11 @@ export const noActiveAction = (instanceId = INSTANCE) => new AutoScalingServiceE
 });
 
 /**
- * The handler over mocked clients, a virtual clock that `sleep` advances, and captured records.
- * With `queue`, it has the event queue (QUEUE_URL and an SQS client), as deployed: an agent not
- * Online sends the event back to the queue instead of sleeping.
+ * The handler over mocked clients, a virtual clock that `sleep` advances (retry backoff), and
+ * captured records. It has the event queue (QUEUE_URL and an SQS client), as deployed: an agent
+ * not Online sends the event back to the queue (see `lookUntilDone`).
  */
-export function harness(opts: { settings?: Partial<HandlerSettings>; random?: () => number; queue?: boolean } = {}) {
+export function harness(opts: { settings?: Partial<HandlerSettings>; random?: () => number } = {}) {
   const ssmClient = new SSMClient({ region: REGION });
   const asgClient = new AutoScalingClient({ region: REGION });
   const sqsClient = new SQSClient({ region: REGION });
@@ -285,8 +286,8 @@ export function harness(opts: { settings?: Partial<HandlerSettings>; random?: ()
   const handler = createRescueHandler({
     ssm: ssmClient,
     autoScaling: asgClient,
-    ...(opts.queue ? { sqs: sqsClient } : {}),
-    settings: { ...SETTINGS, ...(opts.queue ? { queueUrl: QUEUE_URL } : {}), ...opts.settings },
+    sqs: sqsClient,
+    settings: { ...SETTINGS, ...opts.settings },
     log: (r) => records.push(JSON.parse(JSON.stringify(r))),
     now: () => clock.ms,
     // Calls already made answer first (a mocked answer settles within the event loop's turn), as
@@ -356,4 +357,49 @@ export function sqsRecord(body: string, messageId: string, messageAttributes: Re
     eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:logrescue-dev-log-rescue-events`,
     awsRegion: REGION,
   };
+}
+
+/**
+ * Deliver `events` as one batch, as the event queue would, and again each time the handler sends
+ * some of them back to look again: the virtual clock moves on by the messages' DelaySeconds, and
+ * the copies come back together, each with its wait clock (the LogRescueWaitStartedAt attribute)
+ * as the queue handler reads it. Returns each event's last outcome, how many looks it took, and the
+ * DelaySeconds of every message sent back, in order.
+ */
+export async function lookBatchUntilDone(h: ReturnType<typeof harness>, events: readonly unknown[], maxLooks = 100) {
+  const final = new Array<Outcome>(events.length);
+  const looks = new Array<number>(events.length).fill(0);
+  const delays: number[] = [];
+  let pending = events.map((body, index) => ({ index, body, waitStartedAt: undefined as number | undefined }));
+  for (let round = 1; pending.length > 0; round++) {
+    if (round > maxLooks) throw new Error(`still waiting after ${maxLooks} looks`);
+    const sentBefore = h.sqs.commandCalls(SendMessageCommand).length;
+    const outcomes = await h.handler.batch(pending.map((p) => p.body), {
+      messages: pending.map((p) => ({ messageId: `message-${round}-${p.index}`, ...(p.waitStartedAt === undefined ? {} : { waitStartedAt: p.waitStartedAt }) })),
+    });
+    const sent = h.sqs.commandCalls(SendMessageCommand).slice(sentBefore).map((c) => c.args[0].input);
+    const next: typeof pending = [];
+    outcomes.forEach((o, k) => {
+      const p = pending[k];
+      looks[p.index]++;
+      final[p.index] = o;
+      if (!o.ok || o.result.action !== 'waiting') return;
+      const at = sent.findIndex((m) => m.MessageBody === JSON.stringify(p.body));
+      if (at < 0) throw new Error(`event ${p.index} is waiting but was not sent back to the queue`);
+      const [m] = sent.splice(at, 1);
+      next.push({ index: p.index, body: JSON.parse(m.MessageBody!), waitStartedAt: Number(m.MessageAttributes![WAIT_STARTED_ATTRIBUTE].StringValue) });
+      delays.push(m.DelaySeconds!);
+    });
+    if (sent.length > 0) throw new Error('a message was sent back for an event that is not waiting');
+    if (next.length > 0) h.clock.ms += Math.max(...delays.slice(-next.length)) * 1000;
+    pending = next;
+  }
+  return { outcomes: final, looks, delays };
+}
+
+/** `lookBatchUntilDone` for one event: its last result (throws if it failed), its looks and delays. */
+export async function lookUntilDone(h: ReturnType<typeof harness>, event: unknown, maxLooks = 100) {
+  const { outcomes: [outcome], looks: [looks], delays } = await lookBatchUntilDone(h, [event], maxLooks);
+  if (!outcome.ok) throw outcome.error;
+  return { result: outcome.result, looks, delays };
 }

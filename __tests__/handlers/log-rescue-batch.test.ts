@@ -6,11 +6,12 @@ import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCom
 import {
   AutoScalingServiceException, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import type { Outcome } from '../../handlers/log-rescue/rescue';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { WAIT_STARTED_ATTRIBUTE, type Outcome } from '../../handlers/log-rescue/rescue';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, LIFECYCLE_PARAMETERS,
   answerAgents, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invalidInstanceId, invocationEvent, lifecycleEvent,
-  listedCommand, noActiveAction, spotEvent, throttling,
+  listedCommand, lookBatchUntilDone, noActiveAction, spotEvent, throttling,
 } from './fixtures';
 
 const T0 = '2026-11-20T22:30:00Z';
@@ -81,7 +82,7 @@ describe('a scale-in storm of lifecycle events in one batch', () => {
 
     expect(results(outcomes)).toEqual(ns.map((k) => ({
       action: 'command-sent', trigger: 'lifecycle', instanceId: instanceId(k), asgName: ASG,
-      commandId: sent.get(instanceId(k))![0], eventTime: compact(timeOf(k)), polls: 1, commandInstances: sent.get(instanceId(k))![1],
+      commandId: sent.get(instanceId(k))![0], eventTime: compact(timeOf(k)), commandInstances: sent.get(instanceId(k))![1],
     })));
     expect(new Set([...sent.values()].map(([id]) => id)).size).toBe(3);
     expect(h.autoScaling.calls()).toHaveLength(0);
@@ -119,25 +120,30 @@ describe('a scale-in storm of lifecycle events in one batch', () => {
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
     const start = h.clock.ms;
 
-    const outcomes = await h.handler.batch([0, 1, 2, 3].map((k) => lifecycleOf(k)));
+    const { outcomes, looks, delays } = await lookBatchUntilDone(h, [0, 1, 2, 3].map((k) => lifecycleOf(k)));
 
     const agentPoll = (ids: string[]) => ({ op: 'DescribeInstanceInformation', ids });
     // The virtual time of each call (calls made at the same moment in name order): the command goes
-    // out with the first poll (after the one check for a command already sent), concurrently with
-    // the one look at the others' group, not after the wait.
+    // out with the first look (after the one check for a command already sent), concurrently with
+    // the one look at the others' group, not after the wait; the others go back to the queue.
     const byTime = (a: { op: string; at: number }, b: { op: string; at: number }) => a.at - b.at || a.op.localeCompare(b.op);
+    const lookAgain = (at: number) => [
+      { op: 'DescribeInstanceInformation', at }, { op: 'SendMessage', at }, { op: 'SendMessage', at },
+    ];
     expect(h.trail.map((c) => ({ op: c.op, at: c.at - start })).sort(byTime)).toEqual([
       { op: 'DescribeAutoScalingInstances', at: 0 },
       { op: 'DescribeInstanceInformation', at: 0 },
       { op: 'ListCommands', at: 0 },
       { op: 'SendCommand', at: 0 },
-      { op: 'DescribeInstanceInformation', at: 5000 },
-      { op: 'DescribeInstanceInformation', at: 10000 },
-      { op: 'DescribeInstanceInformation', at: 15000 },
+      { op: 'SendMessage', at: 0 },
+      { op: 'SendMessage', at: 0 },
+      ...lookAgain(5000), ...lookAgain(10000), ...lookAgain(15000),
       { op: 'CompleteLifecycleAction', at: 20000 },
       { op: 'CompleteLifecycleAction', at: 20000 },
       { op: 'DescribeInstanceInformation', at: 20000 },
     ]);
+    expect(looks).toEqual([1, 1, 5, 5]);
+    expect(delays).toEqual(new Array(8).fill(5));
     expect(h.trail.at(-1)?.op).toBe('CompleteLifecycleAction');
     expect(h.trail.filter((c) => c.op === 'DescribeInstanceInformation').map((c) => agentPoll(c.input.Filters[0].Values))).toEqual([
       agentPoll([on1, on2, lost, gone]), ...[1, 2, 3, 4].map(() => agentPoll([lost, gone])),
@@ -145,12 +151,12 @@ describe('a scale-in storm of lifecycle events in one batch', () => {
     expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([{ InstanceIds: [lost, gone], MaxRecords: 2 }]);
     expect(inputs(h.ssm.commandCalls(SendCommandCommand)).map((i: any) => i.InstanceIds)).toEqual([[on1, on2]]);
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(lost), completeInput(gone)]);
-    expect(h.sleeps).toEqual([5000, 5000, 5000, 5000]);
+    expect(h.sleeps).toEqual([]);
     expect(results(outcomes)).toEqual([
-      expect.objectContaining({ action: 'command-sent', instanceId: on1, commandId: commandIdOf(1), polls: 1, commandInstances: 2 }),
-      expect.objectContaining({ action: 'command-sent', instanceId: on2, commandId: commandIdOf(1), polls: 1, commandInstances: 2 }),
-      { action: 'not-rescued', trigger: 'lifecycle', instanceId: lost, asgName: ASG, reason: 'offline', completion: 'completed', polls: 5 },
-      { action: 'not-rescued', trigger: 'lifecycle', instanceId: gone, asgName: ASG, reason: 'not-managed', completion: 'completed', polls: 5 },
+      expect.objectContaining({ action: 'command-sent', instanceId: on1, commandId: commandIdOf(1), commandInstances: 2 }),
+      expect.objectContaining({ action: 'command-sent', instanceId: on2, commandId: commandIdOf(1), commandInstances: 2 }),
+      { action: 'not-rescued', trigger: 'lifecycle', instanceId: lost, asgName: ASG, reason: 'offline', completion: 'completed' },
+      { action: 'not-rescued', trigger: 'lifecycle', instanceId: gone, asgName: ASG, reason: 'not-managed', completion: 'completed' },
     ]);
     // NotRescued is written when the wait ends, for the instances it gave up on only.
     expect(h.metrics()).toEqual([
@@ -159,7 +165,7 @@ describe('a scale-in storm of lifecycle events in one batch', () => {
     ]);
   });
 
-  test('an agent that comes online during the wait goes in a command of its own, with its poll count', async () => {
+  test('an agent that comes online during the wait goes in a command of its own, on its third look', async () => {
     const h = harness();
     const [early, late] = [instanceId(0), instanceId(1)];
     answerAgents(h, (id, poll) => (id === early || poll >= 3 ? 'Online' : 'ConnectionLost'));
@@ -167,15 +173,16 @@ describe('a scale-in storm of lifecycle events in one batch', () => {
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [late]: 'Terminating:Wait' }));
     const start = h.clock.ms;
 
-    const outcomes = await h.handler.batch([lifecycleOf(0), lifecycleOf(1)]);
+    const { outcomes, looks } = await lookBatchUntilDone(h, [lifecycleOf(0), lifecycleOf(1)]);
 
     expect(h.trail.filter((c) => c.op === 'SendCommand').map((c) => ({ ids: c.input.InstanceIds, at: c.at - start }))).toEqual([
       { ids: [early], at: 0 }, { ids: [late], at: 10000 },
     ]);
     expect(results(outcomes)).toEqual([
-      expect.objectContaining({ instanceId: early, polls: 1, commandId: commandIdOf(1) }),
-      expect.objectContaining({ instanceId: late, polls: 3, commandId: commandIdOf(2) }),
+      expect.objectContaining({ instanceId: early, commandId: commandIdOf(1) }),
+      expect.objectContaining({ instanceId: late, commandId: commandIdOf(2) }),
     ]);
+    expect(looks).toEqual([1, 3]);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
   });
 
@@ -276,7 +283,7 @@ describe('SendCommand refused for a multi-instance command', () => {
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(bad)]);
     expect(results(outcomes)).toEqual([
       expect.objectContaining({ action: 'command-sent', instanceId: good1, commandId: commandIdOf(1), commandInstances: 1 }),
-      { action: 'not-rescued', trigger: 'lifecycle', instanceId: bad, asgName: ASG, reason: 'send-failed', completion: 'completed', polls: 1 },
+      { action: 'not-rescued', trigger: 'lifecycle', instanceId: bad, asgName: ASG, reason: 'send-failed', completion: 'completed' },
       expect.objectContaining({ action: 'command-sent', instanceId: good2, commandId: commandIdOf(2), commandInstances: 1 }),
     ]);
     expect(h.metrics().filter((m) => 'NotRescued' in m)).toEqual([emf('NotRescued', 'Count', 1, 'send-failed')]);
@@ -349,7 +356,7 @@ describe('partial failure: one event fails, the others of the batch do not', () 
     ]);
   });
 
-  test('the agent poll fails during the wait: the events already sent stay sent (a retry would send them again), the waiting ones fail', async () => {
+  test('the agent look fails during the wait: the events already sent stay sent (a retry would send them again), the waiting ones fail', async () => {
     const h = harness({ random: () => 1 });
     const [online, waiting] = [instanceId(0), instanceId(1)];
     h.ssm.on(DescribeInstanceInformationCommand)
@@ -358,12 +365,15 @@ describe('partial failure: one event fails, the others of the batch do not', () 
     acceptCommands(h);
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [waiting]: 'Terminating:Wait' }));
 
-    const outcomes = await h.handler.batch([lifecycleOf(0), lifecycleOf(1)]);
+    // The online one is sent on the first look, the other goes back to the queue; its next look fails.
+    const { outcomes, looks } = await lookBatchUntilDone(h, [lifecycleOf(0), lifecycleOf(1)]);
 
     expect(outcomes).toEqual([
       { ok: true, result: expect.objectContaining({ action: 'command-sent', instanceId: online, commandId: commandIdOf(1) }) },
       { ok: false, error: expect.objectContaining({ name: 'ThrottlingException' }) },
     ]);
+    expect(looks).toEqual([1, 2]);
+    expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
     expect(h.logs().filter((l) => l.level === 'error').map((l) => [l.eventId, l.instanceId, l.operation])).toEqual([
       [eventId(1), waiting, 'DescribeInstanceInformation'],
@@ -502,7 +512,7 @@ describe('a deadline: throttling is backpressure, retried until the invocation m
     expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'lifecycle heartbeat not recorded; sending the command anyway', error: 'Throttling' }));
   });
 
-  test('the online wait runs from the first answer: a first poll throttled for 41 s does not use it up', async () => {
+  test('the online wait runs from the first answer: a first look throttled for 41 s does not use it up', async () => {
     const h = harness({ random: () => 1 });
     let polls = 0;
     h.ssm.on(DescribeInstanceInformationCommand).callsFake((input) => {
@@ -515,12 +525,19 @@ describe('a deadline: throttling is backpressure, retried until the invocation m
     acceptCommands(h);
     const start = h.clock.ms;
 
-    const outcomes = await h.handler.batch([lifecycleOf(0)], { deadline: start + 110_000 });
+    const first = await h.handler.batch([lifecycleOf(0)], { deadline: start + 110_000 });
 
-    // 12 throttled polls: 41.2 s of backoff. The old clock (20 s from the start) had run out by
-    // the first answer and released the instance as offline; from the answer, it polls 5 s later.
+    // 12 throttled looks: 41.2 s of backoff. A clock from the start (20 s) would have run out by
+    // the first answer and released the instance as offline; from the answer, it looks 5 s later.
     expect(h.sleeps.slice(0, 12).reduce((a, b) => a + b, 0)).toBe(41_200);
-    expect(results(outcomes)).toEqual([expect.objectContaining({ action: 'command-sent', instanceId: instanceId(0), polls: 2 })]);
+    expect(results(first)).toEqual([expect.objectContaining({ action: 'waiting', instanceId: instanceId(0), recheckSeconds: 5, waitedSeconds: 0 })]);
+    const [back] = inputs(h.sqs.commandCalls(SendMessageCommand)) as any[];
+    expect(back.MessageAttributes[WAIT_STARTED_ATTRIBUTE].StringValue).toBe(String(start + 41_200));
+    h.clock.ms += back.DelaySeconds * 1000;
+    const again = await h.handler.batch([JSON.parse(back.MessageBody)], {
+      deadline: h.clock.ms + 110_000, messages: [{ messageId: 'copy', waitStartedAt: Number(back.MessageAttributes[WAIT_STARTED_ATTRIBUTE].StringValue) }],
+    });
+    expect(results(again)).toEqual([expect.objectContaining({ action: 'command-sent', instanceId: instanceId(0) })]);
     expect(h.trail.find((c) => c.op === 'SendCommand')!.at - start).toBe(41_200 + 5000);
   });
 
@@ -625,7 +642,7 @@ describe('a batch of invocation statuses of many commands (a storm)', () => {
   ));
 
   test('one ListCommands by document for all of them, not one per command; each instance completed and counted', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(ListCommandsCommand).resolves({ Commands: listed });
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
 
@@ -640,7 +657,7 @@ describe('a batch of invocation statuses of many commands (a storm)', () => {
   });
 
   test('the listing refused: each command read on its own, as before', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(ListCommandsCommand).rejects(new SSMServiceException({
       name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'not authorized',
     }));

@@ -54,7 +54,7 @@ function ssmWithMemory(h: ReturnType<typeof harness>) {
 
 describe('a duplicate lifecycle event delivered after the first SendCommand went through', () => {
   test('no second SendCommand, the command\'s invocation status completes the instance once, counted once', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     const queue = createQueueHandler(h.handler);
     answerAgents(h, () => 'Online');
     const commands = ssmWithMemory(h);
@@ -97,7 +97,7 @@ describe('a duplicate lifecycle event delivered after the first SendCommand went
   });
 
   test('a batch retried after its SendCommand went through: only the instances without a command are sent one', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     answerAgents(h, () => 'Online');
     const commands = ssmWithMemory(h);
     const events = [0, 1, 2].map((k) => lifecycleEvent({ EC2InstanceId: instanceId(k) }, { id: eventId(k) }));
@@ -117,7 +117,7 @@ describe('a duplicate lifecycle event delivered after the first SendCommand went
   });
 
   test('SSM pages the listing: every page is read before deciding', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     answerAgents(h, () => 'Online');
     const commands = ssmWithMemory(h);
     // 60 earlier commands of other instances, then this instance's.
@@ -132,7 +132,7 @@ describe('a duplicate lifecycle event delivered after the first SendCommand went
 
 describe('what is not the same rescue', () => {
   test('a Spot rescue of the instance does not stand in for its lifecycle rescue (it completes nothing): the lifecycle command is sent', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     answerAgents(h, () => 'Online');
     h.ssm.on(ListCommandsCommand).resolves({
       Commands: [{ CommandId: COMMAND_ID, DocumentName: DOCUMENT, InstanceIds: [INSTANCE], Parameters: SPOT_PARAMETERS, Status: 'InProgress' }],
@@ -142,7 +142,7 @@ describe('what is not the same rescue', () => {
   });
 
   test('a repeated Spot warning: no second Spot command', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     answerAgents(h, () => 'Online');
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstance('InService'));
     h.ssm.on(ListCommandsCommand).resolves({
@@ -153,7 +153,7 @@ describe('what is not the same rescue', () => {
   });
 
   test('a command of the same instance for another group\'s or another event\'s rescue does not count', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     answerAgents(h, () => 'Online');
     h.ssm.on(ListCommandsCommand).resolves({
       Commands: [
@@ -169,7 +169,7 @@ describe('what is not the same rescue', () => {
 
 describe('when SSM will not list', () => {
   test('ListCommands refused (AccessDenied): a warning, and the command goes as it would have', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     answerAgents(h, () => 'Online');
     h.ssm.on(ListCommandsCommand).rejects(new SSMServiceException({
       name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'not authorized to perform: ssm:ListCommands',
@@ -182,7 +182,7 @@ describe('when SSM will not list', () => {
   });
 
   test('throttled: bounded like the heartbeat (a few attempts), then the command goes', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     answerAgents(h, () => 'Online');
     h.ssm.on(ListCommandsCommand).rejects(new SSMServiceException({
       name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',
@@ -194,7 +194,7 @@ describe('when SSM will not list', () => {
   });
 
   test('no agent online: no listing at all (a look again or a late duplicate costs SSM nothing more)', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstance('Terminated'));
     await h.handler(lifecycleEvent());

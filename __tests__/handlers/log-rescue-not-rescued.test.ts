@@ -43,7 +43,7 @@ describe('the reason of a finished copy (a pure decision)', () => {
 
 describe('nothing collected: the script exited 66', () => {
   test('an invocation status Failed with response code 66: NotRescued nothing-collected, completed CONTINUE, never Rescued', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand());
     h.ssm.on(ListCommandInvocationsCommand).resolves(listedInvocations([{ status: 'Failed', responseCode: NOTHING_COLLECTED_EXIT_CODE }]));
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
@@ -66,7 +66,7 @@ describe('nothing collected: the script exited 66', () => {
 
   test('a storm batch: Failed copies of one command (66, 1, 66) and a Success: one ListCommandInvocations for the command, each counted by its own code', async () => {
     const ids = [1, 2, 3, 4].map(instanceId);
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand({ instances: ids }));
     h.ssm.on(ListCommandInvocationsCommand).resolves(listedInvocations([
       { instance: ids[0], responseCode: NOTHING_COLLECTED_EXIT_CODE }, { instance: ids[1], responseCode: 1 },
@@ -89,7 +89,7 @@ describe('nothing collected: the script exited 66', () => {
   });
 
   test('a Spot rescue that found nothing: NotRescued nothing-collected, nothing to complete', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand({ parameters: SPOT_PARAMETERS }));
     h.ssm.on(ListCommandInvocationsCommand).resolves(listedInvocations([{ responseCode: NOTHING_COLLECTED_EXIT_CODE }]));
     const result = await h.handler(invocationEvent({ status: 'Failed' }));
@@ -99,7 +99,7 @@ describe('nothing collected: the script exited 66', () => {
   });
 
   test('the backstop (command-level Failed, the instance still held): its copy\'s code 66 counts it nothing-collected', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.clock.ms = Date.parse('2026-11-20T22:33:00Z');
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [INSTANCE]: 'Terminating:Wait' }));
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
@@ -113,7 +113,7 @@ describe('nothing collected: the script exited 66', () => {
   });
 
   test('SSM refuses the exit code for good (AccessDenied): counted command-failed, released, with a warning', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand());
     h.ssm.on(ListCommandInvocationsCommand).rejects(new SSMServiceException({
       name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'not authorized',
@@ -124,7 +124,7 @@ describe('nothing collected: the script exited 66', () => {
   });
 
   test('throttled to the deadline: the event fails (the queue retries it) before anything is completed or counted', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(ListCommandsCommand).resolves(listedCommand());
     h.ssm.on(ListCommandInvocationsCommand).rejects(new SSMServiceException({
       name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',
@@ -144,7 +144,7 @@ describe('not Linux: released at once as unsupported-platform', () => {
 
   test('a batch of Linux, Windows (online), macOS (agent lost): the Linux one sent, the others completed CONTINUE at once, no wait', async () => {
     const [linux, windows, mac] = [1, 2, 3].map(instanceId);
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand).resolves({
       InstanceInformationList: [agent(linux, 'Online', 'Linux'), agent(windows, 'Online', 'Windows'), agent(mac, 'ConnectionLost', 'MacOS')],
     });
@@ -171,7 +171,7 @@ describe('not Linux: released at once as unsupported-platform', () => {
   });
 
   test('a Spot warning for a Windows instance: NotRescued unsupported-platform, no command, nothing to complete', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstance('InService'));
     h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [agent(INSTANCE, 'Online', 'Windows')] });
     expect(await h.handler(spotEvent())).toMatchObject({ action: 'not-rescued', trigger: 'spot', reason: 'unsupported-platform', completion: 'none' });
@@ -180,7 +180,7 @@ describe('not Linux: released at once as unsupported-platform', () => {
   });
 
   test('a repeated event for a Windows instance already released: counted once', async () => {
-    const h = harness({ queue: true });
+    const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [agent(INSTANCE, 'Online', 'Windows')] });
     h.autoScaling.on(CompleteLifecycleActionCommand).resolvesOnce({}).rejects(Object.assign(new Error('No active Lifecycle Action found with instance ID'), {
       name: 'ValidationError', $fault: 'client', $metadata: { httpStatusCode: 400 },

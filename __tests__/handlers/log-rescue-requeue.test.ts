@@ -7,7 +7,7 @@
  */
 import { DescribeInstanceInformationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
-import { SendMessageCommand, SQSServiceException } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { createQueueHandler } from '../../handlers/log-rescue/queue';
 import { createRescueHandler, WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/rescue';
 import {
@@ -19,7 +19,7 @@ const COMPLETE_INPUT = { AutoScalingGroupName: ASG, LifecycleHookName: HOOK, Ins
 const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
 
 function queueHarness(onlineWaitSeconds = 20) {
-  const h = harness({ queue: true, random: () => 1, settings: { onlineWaitSeconds } });
+  const h = harness({ random: () => 1, settings: { onlineWaitSeconds } });
   h.sqs.on(SendMessageCommand).callsFake(() => ({ MessageId: messageId(900 + h.sqs.commandCalls(SendMessageCommand).length) }));
   h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
   let received = 0;
@@ -275,9 +275,14 @@ test('SendMessage refused: the event fails, so the queue delivers the original a
   }));
 });
 
-test('a queue URL without an SQS client is refused when the handler is built, not at the first offline agent', () => {
+test('a handler without its event queue (no SQS client, or no queue URL) is refused when it is built, not at the first offline agent', () => {
+  expect(() => createRescueHandler({
+    sqs: new SQSClient({}), ssm: new SSMClient({}), autoScaling: new AutoScalingClient({}), settings: { ...SETTINGS, queueUrl: '' },
+    log: () => undefined, now: Date.now, sleep: async () => undefined,
+  })).toThrow('createRescueHandler: needs settings.queueUrl and deps.sqs (the event queue)');
+  // @ts-expect-error: the type requires the client; a caller in plain JavaScript meets the check.
   expect(() => createRescueHandler({
     ssm: new SSMClient({}), autoScaling: new AutoScalingClient({}), settings: { ...SETTINGS, queueUrl: QUEUE_URL },
     log: () => undefined, now: Date.now, sleep: async () => undefined,
-  })).toThrow('createRescueHandler: settings.queueUrl needs deps.sqs');
+  })).toThrow('createRescueHandler: needs settings.queueUrl and deps.sqs (the event queue)');
 });

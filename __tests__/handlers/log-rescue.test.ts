@@ -7,7 +7,7 @@ import {
 import {
   ASG, COMMAND_ID, DOCUMENT, HELD, HOOK, INSTANCE, LIFECYCLE_PARAMETERS, NOT_MANAGED, OTHER_ASG, SPOT_PARAMETERS,
   asgInstance, asgInstances, commandStatusEvent, emf, harness, instanceId, instanceInfo, invocationEvent, lifecycleEvent, listedCommand,
-  listedInvocations, noActiveAction, spotEvent, throttling,
+  listedInvocations, lookUntilDone, noActiveAction, spotEvent, throttling,
 } from './fixtures';
 
 const completeInput = (instance = INSTANCE, hook = HOOK) => ({
@@ -43,11 +43,11 @@ describe('lifecycle action', () => {
     expect(h.autoScaling.calls()).toHaveLength(0);
     expect(result).toEqual({
       action: 'command-sent', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, commandId: COMMAND_ID,
-      eventTime: '20261120T223000Z', polls: 1, commandInstances: 1,
+      eventTime: '20261120T223000Z', commandInstances: 1,
     });
     expect(h.logs()).toEqual([{
       level: 'info', msg: 'rescue command sent', eventId: LIFECYCLE_EVENT_ID, instanceId: INSTANCE, asgName: ASG,
-      trigger: 'lifecycle', commandId: COMMAND_ID, eventTime: '20261120T223000Z', polls: 1, commandInstances: 1,
+      trigger: 'lifecycle', commandId: COMMAND_ID, eventTime: '20261120T223000Z', commandInstances: 1,
       executionTimeoutSeconds: 600, heartbeat: 'not-needed',
     }]);
     expect(h.metrics()).toEqual([emf('CommandSent', 'Count', 1, undefined, h.clock.ms)]);
@@ -71,7 +71,7 @@ describe('lifecycle action', () => {
     expect(sent.Comment.length).toBeLessThanOrEqual(100);
   });
 
-  test('agent comes online while waiting: polls a few seconds apart, then sends', async () => {
+  test('agent comes online while waiting: looks again through the queue a few seconds apart, then sends', async () => {
     const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand)
       .resolvesOnce(instanceInfo('ConnectionLost'))
@@ -80,35 +80,39 @@ describe('lifecycle action', () => {
     h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
 
-    const result = await h.handler(lifecycleEvent());
+    const { result, looks, delays } = await lookUntilDone(h, lifecycleEvent());
 
-    expect(result).toMatchObject({ action: 'command-sent', polls: 3 });
-    expect(h.sleeps).toEqual([5000, 5000]);
+    expect(result).toMatchObject({ action: 'command-sent' });
+    expect(looks).toBe(3);
+    expect(delays).toEqual([5, 5]);
+    expect(h.sleeps).toEqual([]);
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
-    // Not Online on the first poll: one look at the group, then no more.
+    // Not Online on the first look: one look at the group, then no more.
     expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([DESCRIBE_ASG_INPUT]);
     expect(h.autoScaling.calls()).toHaveLength(1);
   });
 
-  test('offline for the whole wait: bounded polling, then completes CONTINUE with reason offline', async () => {
+  test('offline for the whole wait: bounded looks again, then completes CONTINUE with reason offline', async () => {
     const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('ConnectionLost'));
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
     const start = h.clock.ms;
 
-    const result = await h.handler(lifecycleEvent());
+    const { result, looks, delays } = await lookUntilDone(h, lifecycleEvent());
 
-    // ONLINE_WAIT_SECONDS=20: polls at 0, 5, 10, 15, 20 s and not one past the deadline.
+    // ONLINE_WAIT_SECONDS=20: looks at 0, 5, 10, 15, 20 s and not one past the deadline.
+    expect(looks).toBe(5);
     expect(h.ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(5);
-    expect(h.sleeps).toEqual([5000, 5000, 5000, 5000]);
+    expect(delays).toEqual([5, 5, 5, 5]);
+    expect(h.sleeps).toEqual([]);
     expect(h.clock.ms - start).toBe(20000);
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
     expect(inputs(h.autoScaling.commandCalls(DescribeAutoScalingInstancesCommand))).toEqual([DESCRIBE_ASG_INPUT]);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
     expect(h.autoScaling.calls()).toHaveLength(2);
     expect(result).toEqual({
-      action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'completed', polls: 5,
+      action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'completed',
     });
     expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'offline')]);
     expect(h.logs()).toContainEqual(expect.objectContaining({
@@ -117,15 +121,16 @@ describe('lifecycle action', () => {
     }));
   });
 
-  test('the wait is bounded by ONLINE_WAIT_SECONDS even when it is not a multiple of the poll interval', async () => {
+  test('the wait is bounded by ONLINE_WAIT_SECONDS even when it is not a multiple of the look-again interval', async () => {
     const h = harness({ settings: { onlineWaitSeconds: 7 } });
     h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Inactive'));
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
 
-    await h.handler(lifecycleEvent());
+    const { result, delays } = await lookUntilDone(h, lifecycleEvent());
 
-    expect(h.sleeps).toEqual([5000, 2000]);
+    expect(delays).toEqual([5, 2]);
+    expect(result).toMatchObject({ action: 'not-rescued', reason: 'offline' });
   });
 
   test('not SSM-managed: completes CONTINUE with reason not-managed', async () => {
@@ -154,7 +159,7 @@ describe('lifecycle action', () => {
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT]);
     expect(result).toEqual({
-      action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'send-failed', completion: 'completed', polls: 1,
+      action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'send-failed', completion: 'completed',
     });
     expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'send-failed')]);
     expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'SendCommand refused', error: 'InvalidInstanceId', instanceId: INSTANCE }));
@@ -227,7 +232,7 @@ describe('lifecycle action for an instance already released (repeated or late de
     },
   );
 
-  test('the agent Online on the first poll: no look at the group (the common path stays one call before SendCommand)', async () => {
+  test('the agent Online on the first look: no look at the group (the common path stays one call before SendCommand)', async () => {
     const h = harness();
     h.ssm.on(DescribeInstanceInformationCommand).resolves(instanceInfo('Online'));
     h.ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
@@ -242,14 +247,15 @@ describe('lifecycle action for an instance already released (repeated or late de
     h.autoScaling.on(CompleteLifecycleActionCommand).resolvesOnce({}).rejects(noActiveAction());
 
     // Both looked at the group while the action still held the instance; the first then released it.
-    const first = await h.handler(lifecycleEvent());
-    const second = await h.handler(lifecycleEvent());
+    const first = await lookUntilDone(h, lifecycleEvent());
+    const second = await lookUntilDone(h, lifecycleEvent());
 
     expect(h.autoScaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([COMPLETE_INPUT, COMPLETE_INPUT]);
-    expect([first, second]).toEqual([
-      { action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'completed', polls: 5 },
-      { action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'already-completed', polls: 5 },
+    expect([first.result, second.result]).toEqual([
+      { action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'completed' },
+      { action: 'not-rescued', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, reason: 'offline', completion: 'already-completed' },
     ]);
+    expect([first.looks, second.looks]).toEqual([5, 5]);
     expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'offline')]);
     expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'info', msg: 'lifecycle action already completed or expired' }));
     expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);
@@ -299,7 +305,7 @@ describe('heartbeat before a late SendCommand', () => {
     expect(h.order).toEqual(['RecordLifecycleActionHeartbeat', 'SendCommand']);
     expect(result).toEqual({
       action: 'command-sent', trigger: 'lifecycle', instanceId: INSTANCE, asgName: ASG, commandId: COMMAND_ID,
-      eventTime: '20261120T223000Z', polls: 1, commandInstances: 1,
+      eventTime: '20261120T223000Z', commandInstances: 1,
     });
     expect(h.logs()).toContainEqual({
       level: 'info', msg: 'lifecycle heartbeat recorded', eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', instanceId: INSTANCE, asgName: ASG,
@@ -316,8 +322,11 @@ describe('heartbeat before a late SendCommand', () => {
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(HELD);
     h.autoScaling.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => { h.order.push('RecordLifecycleActionHeartbeat'); return {}; });
 
-    expect(await h.handler(lifecycleEvent())).toMatchObject({ action: 'command-sent', polls: 4 });
-    expect(h.sleeps).toEqual([5000, 5000, 5000]);
+    const { result, looks, delays } = await lookUntilDone(h, lifecycleEvent());
+    expect(result).toMatchObject({ action: 'command-sent' });
+    expect(looks).toBe(4);
+    expect(delays).toEqual([5, 5, 5]);
+    expect(h.sleeps).toEqual([]);
     expect(h.order).toEqual(['RecordLifecycleActionHeartbeat', 'SendCommand']);
   });
 

@@ -47,7 +47,7 @@ import {
 } from './retry';
 import {
   BACKSTOP_DELAY_SECONDS, COMMAND_CLOCK_SKEW_MS, DEFAULT_RETRY_POLICY, DELIVERY_TIMEOUT_SECONDS, EVENTS_FAILING_FROM_RECEIVE,
-  LOOK_AGAIN_INTERVAL_MS, lookAgainBoundMs, lookAgainDelaySeconds, needsHeartbeat, type RetryPolicy,
+  lookAgainBoundMs, lookAgainDelaySeconds, needsHeartbeat, type RetryPolicy,
 } from './timing';
 import type { HandlerSettings } from './settings';
 
@@ -56,8 +56,8 @@ export { settingsFromEnv, type HandlerSettings } from './settings';
 export interface RescueDeps {
   ssm: SSMClient;
   autoScaling: AutoScalingClient;
-  /** The event queue's client: required with `settings.queueUrl`, to send an event back to look again later. */
-  sqs?: SQSClient;
+  /** The event queue's client (`settings.queueUrl`), to send an event back to look again later. */
+  sqs: SQSClient;
   settings: HandlerSettings;
   /** Writes one structured record (a JSON log line or an EMF metric record). */
   log: (record: object) => void;
@@ -106,11 +106,11 @@ export type RescueResult =
   | { action: 'rejected'; reason: string }
   | { action: 'ignored'; reason: IgnoredReason; instanceId?: string }
   | {
-      action: 'command-sent'; trigger: Trigger; instanceId: string; asgName: string; commandId: string; eventTime: string; polls: number;
+      action: 'command-sent'; trigger: Trigger; instanceId: string; asgName: string; commandId: string; eventTime: string;
       /** Instances the command went to, this one included. */
       commandInstances: number;
     }
-  | { action: 'not-rescued'; trigger: Trigger; instanceId: string; asgName: string; reason: NotRescuedReason; completion: Completion; polls: number }
+  | { action: 'not-rescued'; trigger: Trigger; instanceId: string; asgName: string; reason: NotRescuedReason; completion: Completion }
   | {
       action: 'command-finished'; trigger: Trigger; instanceId: string; asgName: string; commandId: string; status: string;
       rescued: boolean; reason?: NotRescuedReason; completion: Completion; durationSeconds: number;
@@ -274,9 +274,8 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): T[][] {
 
 export function createRescueHandler(deps: RescueDeps): RescueHandler {
   const { ssm, autoScaling, sqs, settings, log, now, sleep } = deps;
-  if (settings.queueUrl !== undefined && sqs === undefined) throw new Error('createRescueHandler: settings.queueUrl needs deps.sqs');
-  /** Where an event goes back to look at its agent again; without it, the invocation waits (and sleeps). */
-  const requeue = settings.queueUrl === undefined || sqs === undefined ? undefined : { queueUrl: settings.queueUrl, sqs };
+  // Typed as required; checked too, for a caller that builds the settings at run time.
+  if (sqs === undefined || !settings.queueUrl) throw new Error('createRescueHandler: needs settings.queueUrl and deps.sqs (the event queue)');
   const random = deps.random ?? Math.random;
   const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const metrics: Metrics = createMetrics({ log, now, namespace: settings.metricNamespace, stack: settings.stackId });
@@ -694,93 +693,67 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     }
 
     /**
-     * Poll the agents until each is Online or `waitMs` passed, sending the rescue to each as soon as
-     * it is (the common path: every agent online on the first poll, one call per 50 instances). With
-     * `checkReleased`, instances not Online on their first look are first checked for a lifecycle
-     * action that let them go already: a repeated or late event should not hold the invocation
-     * through the online wait, nor count the instance a second time.
-     *
-     * With the event queue (`requeue`), nothing sleeps: an instance whose agent is not Online and
-     * whose wait has time left goes back to the queue to be looked at again in up to 5 s (see
-     * `lookAgainLater`), so an offline agent holds no invocation, and no concurrency the rest of a
-     * storm needs. The wait runs from the first answer that found the agent not Online, carried on
-     * the message, so a first poll throttled for a minute does not use it up either way.
+     * One look at the agents, sending the rescue to each that is Online (the common path: every
+     * agent online, one call per 50 instances). An instance on a platform the document does not
+     * rescue is released at once. For a lifecycle rescue (`wait`), an instance not Online on its
+     * first look is first checked for a lifecycle action that let it go already (a repeated or late
+     * event should not wait, nor count the instance a second time); then nothing sleeps: its event
+     * goes back to the queue to be looked at again in up to 5 s (see `lookAgainLater`), so an
+     * offline agent holds no invocation, and no concurrency the rest of a storm needs, until the
+     * wait runs out (then it is released as offline or not managed). The wait runs from the first
+     * answer that found the agent not Online, carried on the message, so a first look throttled for
+     * a minute does not use it up either way. A Spot rescue (no `wait`) has two minutes in all: an
+     * agent not Online is not rescued.
      */
-    async function rescue(jobs: Job[], waitMs: number, checkReleased: boolean): Promise<void> {
+    async function rescue(jobs: Job[], wait: boolean): Promise<void> {
+      if (jobs.length === 0) return;
       const ctx: Context = { instances: jobs.length };
-      // From the first answer: a first poll throttled for a minute must not use up the wait and
-      // release an agent as offline that was never given its chance.
-      let waitEnds: number | undefined;
+      const waitMs = wait ? settings.onlineWaitSeconds * 1000 : 0;
       const waves: Promise<void>[] = [];
-      let pending = jobs;
-      // Asked once, for all the jobs, when the first agent is found Online: a batch whose agents
-      // are all offline (a look again, a late duplicate) spends no call on it.
-      let sent: Promise<Map<string, SentCommand>> | undefined;
       try {
-        for (let polls = 1; pending.length > 0; polls++) {
-          const { ping, platform } = await agents(ctx, pending.map((j) => j.instanceId));
-          const answeredAt = now();
-          waitEnds ??= answeredAt + waitMs;
-          // The document only runs on Linux (its step's precondition skips it elsewhere, and the
-          // copy still ends Success): an instance on another platform is released at once, online
-          // or not, rather than counted as rescued or waited for.
-          const unsupported = pending.filter((j) => (platform.get(j.instanceId) ?? 'Linux') !== 'Linux');
-          if (unsupported.length > 0) {
-            pending = pending.filter((j) => !unsupported.includes(j));
-            waves.push(Promise.all(unsupported.map((j) => settle([j], () => notRescued(
-              j, 'unsupported-platform', polls, ping.get(j.instanceId), { platformType: platform.get(j.instanceId) },
-            )))).then(() => undefined));
-          }
-          const online = pending.filter((j) => ping.get(j.instanceId) === 'Online');
-          if (online.length > 0) {
-            sent ??= alreadySentOrNone(jobs);
-            const listing = sent;
-            waves.push(settle(online, () => sendWave(online, polls, listing)));
-          }
-          pending = pending.filter((j) => ping.get(j.instanceId) !== 'Online');
-          // An event back to look again was checked on its first look; another check would only
-          // spend Auto Scaling's rate, which the completions need.
-          const firstLooks = pending.filter((j) => waitStartedOf(j.index) === undefined);
-          if (polls === 1 && checkReleased && firstLooks.length > 0) {
-            const member = await groupMembership(ctx, firstLooks.map((j) => j.instanceId));
-            pending = pending.filter((j) => {
-              if (waitStartedOf(j.index) !== undefined) return true;
-              const state = member.get(j.instanceId)?.state;
-              if (state !== undefined && !RELEASED_STATES.has(state)) return true;
-              done(j.index, ignore(jobCtx(j), 'already-released', {
-                pingStatus: ping.get(j.instanceId), lifecycleState: state ?? 'not listed',
-              }));
-              return false;
-            });
-          }
-          if (pending.length === 0) break;
-          if (requeue) {
-            const waiting = pending;
-            pending = [];
-            await Promise.all(waiting.map((j) => settle([j], async () => {
-              const clock = waitStartedOf(j.index);
-              const startedAt = Math.min(clock ?? answeredAt, answeredAt);
-              // Past the look-again bound (see lookAgainBoundMs), the agent is not given the wait.
-              const bound = lookAgainBoundMs(settings.onlineWaitSeconds, clock !== undefined);
-              const late = j.lifecycle !== undefined && answeredAt - j.lifecycle.timeMs > bound;
-              const left = late ? 0 : startedAt + waitMs - now();
-              const pingStatus = ping.get(j.instanceId);
-              if (left > 0) await lookAgainLater(j, requeue, startedAt, left, pingStatus);
-              else await notRescued(j, ping.has(j.instanceId) ? 'offline' : 'not-managed', polls, pingStatus);
-            })));
-            break;
-          }
-          const remaining = waitEnds - now();
-          if (remaining <= 0) {
-            const gaveUp = pending;
-            pending = [];
-            await Promise.all(gaveUp.map((j) => settle([j], () => notRescued(j, ping.has(j.instanceId) ? 'offline' : 'not-managed', polls, ping.get(j.instanceId)))));
-            break;
-          }
-          await sleep(Math.min(LOOK_AGAIN_INTERVAL_MS, remaining));
+        const { ping, platform } = await agents(ctx, jobs.map((j) => j.instanceId));
+        const answeredAt = now();
+        // The document only runs on Linux (its step's precondition skips it elsewhere, and the
+        // copy still ends Success): an instance on another platform is released at once, online
+        // or not, rather than counted as rescued or waited for.
+        const unsupported = jobs.filter((j) => (platform.get(j.instanceId) ?? 'Linux') !== 'Linux');
+        waves.push(Promise.all(unsupported.map((j) => settle([j], () => notRescued(
+          j, 'unsupported-platform', ping.get(j.instanceId), { platformType: platform.get(j.instanceId) },
+        )))).then(() => undefined));
+        const linux = jobs.filter((j) => !unsupported.includes(j));
+        const online = linux.filter((j) => ping.get(j.instanceId) === 'Online');
+        // Asked only when an agent is Online: a batch whose agents are all offline (a look again,
+        // a late duplicate) spends no call on it.
+        if (online.length > 0) waves.push(settle(online, () => sendWave(online, alreadySentOrNone(jobs))));
+        let pending = linux.filter((j) => ping.get(j.instanceId) !== 'Online');
+        // An event back to look again was checked on its first look; another check would only
+        // spend Auto Scaling's rate, which the completions need.
+        const firstLooks = pending.filter((j) => waitStartedOf(j.index) === undefined);
+        if (wait && firstLooks.length > 0) {
+          const member = await groupMembership(ctx, firstLooks.map((j) => j.instanceId));
+          pending = pending.filter((j) => {
+            if (waitStartedOf(j.index) !== undefined) return true;
+            const state = member.get(j.instanceId)?.state;
+            if (state !== undefined && !RELEASED_STATES.has(state)) return true;
+            done(j.index, ignore(jobCtx(j), 'already-released', {
+              pingStatus: ping.get(j.instanceId), lifecycleState: state ?? 'not listed',
+            }));
+            return false;
+          });
         }
+        await Promise.all(pending.map((j) => settle([j], async () => {
+          const clock = waitStartedOf(j.index);
+          const startedAt = Math.min(clock ?? answeredAt, answeredAt);
+          // Past the look-again bound (see lookAgainBoundMs), the agent is not given the wait.
+          const bound = lookAgainBoundMs(settings.onlineWaitSeconds, clock !== undefined);
+          const late = j.lifecycle !== undefined && answeredAt - j.lifecycle.timeMs > bound;
+          const left = late ? 0 : startedAt + waitMs - now();
+          const pingStatus = ping.get(j.instanceId);
+          if (left > 0) await lookAgainLater(j, startedAt, left, pingStatus);
+          else await notRescued(j, ping.has(j.instanceId) ? 'offline' : 'not-managed', pingStatus);
+        })));
       } finally {
-        // Sends already under way finish (and settle their own events) whatever happened to the wait.
+        // Sends already under way finish (and settle their own events) whatever happened to the look.
         await Promise.all(waves);
       }
     }
@@ -792,11 +765,11 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
      * receives the queue's redrive policy allows for failures. If the send fails, the event fails
      * and the queue delivers this message again.
      */
-    async function lookAgainLater(j: Job, to: NonNullable<typeof requeue>, startedAt: number, leftMs: number, pingStatus?: string): Promise<void> {
+    async function lookAgainLater(j: Job, startedAt: number, leftMs: number, pingStatus?: string): Promise<void> {
       const ctx = jobCtx(j);
       const recheckSeconds = lookAgainDelaySeconds(leftMs);
-      await call(ctx, 'SendMessage', () => to.sqs.send(new SendMessageCommand({
-        QueueUrl: to.queueUrl,
+      await call(ctx, 'SendMessage', () => sqs.send(new SendMessageCommand({
+        QueueUrl: settings.queueUrl,
         MessageBody: JSON.stringify(events[j.index]),
         DelaySeconds: recheckSeconds,
         // String, not Number: SQS may normalise a Number's digits, and this must come back as sent.
@@ -828,7 +801,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
      * Send to instances whose agents are online, less those SSM already lists a command of this
      * rescue for: one command per group, hook and event second, 50 at most.
      */
-    async function sendWave(wave: Job[], polls: number, listing: Promise<Map<string, SentCommand>>): Promise<void> {
+    async function sendWave(wave: Job[], listing: Promise<Map<string, SentCommand>>): Promise<void> {
       const sent = await listing;
       const jobs = wave.filter((j) => {
         const already = sent.get(rescueKey(j));
@@ -845,52 +818,52 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       });
       const heartbeatOf = new Map(jobs.map((j, i) => [j.instanceId, heartbeats[i]]));
       const groups = groupBy(ready, (j) => [j.trigger, j.asgName, j.hookName, j.eventTime].join('\n')).flatMap((g) => chunks(g));
-      await Promise.all(groups.map((g) => settle(g, () => sendGroup(g, polls, heartbeatOf))));
+      await Promise.all(groups.map((g) => settle(g, () => sendGroup(g, heartbeatOf))));
     }
 
-    async function sendGroup(jobs: Job[], polls: number, heartbeatOf: Map<string, string>): Promise<void> {
+    async function sendGroup(jobs: Job[], heartbeatOf: Map<string, string>): Promise<void> {
       const ctx: Context = jobs.length === 1 ? jobCtx(jobs[0]) : { eventId: jobs[0].eventId, asgName: jobs[0].asgName, instances: jobs.length };
       const commandId = await sendRescue(ctx, jobs);
       if (typeof commandId !== 'string') {
         // One bad instance (say, it left SSM a moment ago) refuses the whole command: try each alone.
         // Any other refusal (a denied role, a missing document) would refuse each of them too.
         if (jobs.length > 1 && commandId.refused === 'InvalidInstanceId') {
-          await Promise.all(jobs.map((j) => settle([j], () => sendGroup([j], polls, heartbeatOf))));
+          await Promise.all(jobs.map((j) => settle([j], () => sendGroup([j], heartbeatOf))));
           return;
         }
-        await Promise.all(jobs.map((j) => settle([j], () => notRescued(j, 'send-failed', polls))));
+        await Promise.all(jobs.map((j) => settle([j], () => notRescued(j, 'send-failed'))));
         return;
       }
       for (const j of jobs) {
         // The status event that releases the instance is due within the document's execution timeout.
         info(jobCtx(j), 'rescue command sent', {
-          trigger: j.trigger, commandId, eventTime: j.eventTime, polls, commandInstances: jobs.length,
+          trigger: j.trigger, commandId, eventTime: j.eventTime, commandInstances: jobs.length,
           executionTimeoutSeconds: settings.executionTimeoutSeconds, heartbeat: heartbeatOf.get(j.instanceId),
           ...(j.spot ? { instanceAction: j.spot.instanceAction } : {}),
         });
         metrics.commandSent();
         done(j.index, {
           action: 'command-sent', trigger: j.trigger, instanceId: j.instanceId, asgName: j.asgName, commandId, eventTime: j.eventTime,
-          polls, commandInstances: jobs.length,
+          commandInstances: jobs.length,
         });
       }
     }
 
-    async function notRescued(j: Job, reason: NotRescuedReason, polls: number, pingStatus?: string, extra: object = {}): Promise<void> {
+    async function notRescued(j: Job, reason: NotRescuedReason, pingStatus?: string, extra: object = {}): Promise<void> {
       const ctx = jobCtx(j);
       if (j.trigger === 'spot') {
         warn(ctx, 'logs not rescued before the Spot interruption', { reason, pingStatus, ...extra });
         metrics.notRescued(reason);
-        done(j.index, { action: 'not-rescued', trigger: 'spot', instanceId: j.instanceId, asgName: j.asgName, reason, completion: 'none', polls });
+        done(j.index, { action: 'not-rescued', trigger: 'spot', instanceId: j.instanceId, asgName: j.asgName, reason, completion: 'none' });
         return;
       }
       // Holding the instance until the heartbeat expires would rescue nothing and delay the scale-in.
-      warn(ctx, 'logs not rescued; releasing the instance', { reason, polls, pingStatus, ...extra });
+      warn(ctx, 'logs not rescued; releasing the instance', { reason, pingStatus, ...extra });
       const completion = await complete(ctx, j.asgName, j.hookName, j.instanceId);
       // Already released: by another delivery of this event, which counted it (or the heartbeat ran out
       // meanwhile, and then nothing can count it). Counting here would count the instance twice.
       if (completion === 'completed') metrics.notRescued(reason);
-      done(j.index, { action: 'not-rescued', trigger: 'lifecycle', instanceId: j.instanceId, asgName: j.asgName, reason, completion, polls });
+      done(j.index, { action: 'not-rescued', trigger: 'lifecycle', instanceId: j.instanceId, asgName: j.asgName, reason, completion });
     }
 
     /**
@@ -926,7 +899,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
         index, eventId: e.id, instanceId: e.instanceId, asgName: e.asgName, hookName: e.hookName, trigger: 'lifecycle',
         eventTime: compactUtc(e.time), timeMs: e.timeMs, lifecycle: e,
       }));
-      await settle(jobs, () => rescue(jobs, settings.onlineWaitSeconds * 1000, true));
+      await settle(jobs, () => rescue(jobs, true));
     }
 
     async function onSpots(items: Indexed<SpotWarningEvent>[]): Promise<void> {
@@ -952,7 +925,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
           }
         }
         // No waiting: the instance has two minutes left in all.
-        await rescue(jobs, 0, false);
+        await rescue(jobs, false);
       });
     }
 

@@ -23,12 +23,8 @@ export interface HandlerSettings {
    */
   readonly heartbeatTimeoutSeconds: number;
   readonly metricNamespace: string;
-  /**
-   * The event queue's URL: an event whose agent is not Online yet goes back to it, delayed, instead
-   * of the invocation waiting. `settingsFromEnv` requires it (`QUEUE_URL`), as the deployed function
-   * always has it; a handler built without it (tests of the poll loop) waits in the invocation.
-   */
-  readonly queueUrl?: string;
+  /** The event queue's URL: an event whose agent is not Online yet goes back to it, delayed, to be looked at again. */
+  readonly queueUrl: string;
   /** Value of the `Stack` metric dimension. */
   readonly stackId: string;
 }
