@@ -8,7 +8,9 @@ import { DescribeInstanceInformationCommand, InvalidInstanceId, ListCommandsComm
 import { AutoScalingClient, AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createRescueHandler, WAIT_STARTED_ATTRIBUTE, type HandlerSettings, type Outcome } from '../../handlers/log-rescue/rescue';
+import { WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/aws';
+import { createRescueHandler, type Outcome } from '../../handlers/log-rescue/rescue';
+import type { HandlerSettings } from '../../handlers/log-rescue/settings';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -400,6 +402,6 @@ export async function lookBatchUntilDone(h: ReturnType<typeof harness>, events: 
 /** `lookBatchUntilDone` for one event: its last result (throws if it failed), its looks and delays. */
 export async function lookUntilDone(h: ReturnType<typeof harness>, event: unknown, maxLooks = 100) {
   const { outcomes: [outcome], looks: [looks], delays } = await lookBatchUntilDone(h, [event], maxLooks);
-  if (!outcome.ok) throw outcome.error;
+  if (!outcome.ok) throw 'error' in outcome ? outcome.error : new Error(`retry later: ${outcome.retryLater}`);
   return { result: outcome.result, looks, delays };
 }

@@ -7,7 +7,8 @@ import {
   AutoScalingServiceException, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { WAIT_STARTED_ATTRIBUTE, type Outcome } from '../../handlers/log-rescue/rescue';
+import { WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/aws';
+import type { Outcome } from '../../handlers/log-rescue/rescue';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, LIFECYCLE_PARAMETERS,
   answerAgents, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invalidInstanceId, invocationEvent, lifecycleEvent,
@@ -41,7 +42,7 @@ function acceptCommands(h: ReturnType<typeof harness>) {
   return sent;
 }
 
-const results = (outcomes: Outcome[]) => outcomes.map((o) => (o.ok ? o.result : { failed: o.error }));
+const results = (outcomes: Outcome[]) => outcomes.map((o) => (o.ok ? o.result : 'error' in o ? { failed: o.error } : { retryLater: o.retryLater }));
 
 describe('a scale-in storm of lifecycle events in one batch', () => {
   test('120 events of one group in two event seconds: one command per second and 50 instances, every event command-sent', async () => {

@@ -13,7 +13,7 @@ import {
 import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { NOTHING_COLLECTED_EXIT_CODE } from '../../config/patterns';
-import { notRescuedReasonOf } from '../../handlers/log-rescue/rescue';
+import { notRescuedReasonOf } from '../../handlers/log-rescue/decisions';
 import {
   ASG, COMMAND_ID, HOOK, INSTANCE, SPOT_PARAMETERS,
   asgInstance, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand,

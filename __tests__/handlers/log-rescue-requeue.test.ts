@@ -9,7 +9,8 @@ import { DescribeInstanceInformationCommand, SendCommandCommand, SSMClient } fro
 import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { createQueueHandler } from '../../handlers/log-rescue/queue';
-import { createRescueHandler, WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/rescue';
+import { WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/aws';
+import { createRescueHandler } from '../../handlers/log-rescue/rescue';
 import {
   ASG, COMMAND_ID, HELD, HOOK, INSTANCE, QUEUE_URL, SETTINGS, answerAgents, asgInstances, emf, eventId, harness, instanceId, lifecycleEvent, sqsRecord,
 } from './fixtures';

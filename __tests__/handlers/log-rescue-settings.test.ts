@@ -1,4 +1,4 @@
-import { settingsFromEnv } from '../../handlers/log-rescue/rescue';
+import { settingsFromEnv } from '../../handlers/log-rescue/settings';
 import { compactUtc } from '../../handlers/log-rescue/events';
 
 const ENV = {

@@ -568,10 +568,10 @@ describe('command status: the backstop for invocations that never reported', () 
     return h;
   };
 
-  test('a fresh command status is deferred through the queue: it fails with Deferred (logged at info), no AWS call', async () => {
+  test('a fresh command status is deferred through the queue: its outcome is retry-later, not an error (logged at info), no AWS call', async () => {
     const h = harness();
     const outcomes = await h.handler.batch([commandStatusEvent({ instances: [A, B, C] })]);
-    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'Deferred' }) }]);
+    expect(outcomes).toEqual([{ ok: false, retryLater: 'command status -71 s old; the backstop acts from 60 s' }]);
     expect(h.awsCalls()).toBe(0);
     expect(h.metrics()).toEqual([]);
     expect(h.logs()).toEqual([expect.objectContaining({
@@ -579,7 +579,9 @@ describe('command status: the backstop for invocations that never reported', () 
     })]);
     // Still fresh 59 s after the event; acted on from 60 s.
     h.clock.ms = Date.parse(commandStatusEvent().time) + 59_000;
-    expect((await h.handler.batch([commandStatusEvent()]))[0].ok).toBe(false);
+    expect(await h.handler.batch([commandStatusEvent()])).toEqual([{ ok: false, retryLater: 'command status 59 s old; the backstop acts from 60 s' }]);
+    // Handed one event by hand (not through the queue), the handler fails the invocation instead.
+    await expect(h.handler(commandStatusEvent())).rejects.toMatchObject({ name: 'Deferred', message: 'command status 59 s old; the backstop acts from 60 s' });
     h.clock.ms += 1000;
     h.autoScaling.on(DescribeAutoScalingInstancesCommand).resolves(asgInstances({ [INSTANCE]: 'Terminated' }));
     expect(await h.handler.batch([commandStatusEvent()])).toEqual([{ ok: true, result: { action: 'ignored', reason: 'already-counted', instanceId: INSTANCE } }]);

@@ -6,7 +6,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createQueueHandler } from './queue';
-import { createRescueHandler, settingsFromEnv } from './rescue';
+import { createRescueHandler } from './rescue';
+import { settingsFromEnv } from './settings';
 
 // The handler retries throttling itself, with a bounded total delay; the SDK must not retry underneath it.
 const rescue = createRescueHandler({

@@ -10,7 +10,8 @@
  * waited for inside the invocation: the handler sends its event back to the queue with a delay and a
  * `LogRescueWaitStartedAt` message attribute (the wait's clock), read here on its return.
  */
-import { WAIT_STARTED_ATTRIBUTE, type RescueHandler, type RescueResult } from './rescue';
+import { WAIT_STARTED_ATTRIBUTE } from './aws';
+import type { RescueHandler, RescueResult } from './rescue';
 import { DEADLINE_MARGIN_MS } from './timing';
 
 export interface QueueRecord {

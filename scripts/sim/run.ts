@@ -3,7 +3,7 @@
  * instances enter Terminating:Wait, run the virtual clock until everything has settled, and
  * compare what really happened to each instance with the design's targets.
  */
-import { WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/rescue';
+import { WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/aws';
 import { DELIVERY_TIMEOUT_SECONDS } from '../../handlers/log-rescue/timing';
 import { SimulatedAutoScaling } from './auto-scaling';
 import { instanceOf, SimulatedEventBridge } from './eventbridge';
