@@ -1,6 +1,6 @@
 /**
  * The EventBridge events of a scale-in, shaped as Auto Scaling and Systems Manager send them
- * (the same shapes as __tests__/handlers/fixtures.ts).
+ * (the same shapes as __tests__/handlers/log-rescue/fixtures.ts).
  */
 import type { World } from './world';
 

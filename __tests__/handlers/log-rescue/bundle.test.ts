@@ -1,9 +1,14 @@
+/**
+ * Proves the Lambda bundle (handlers/log-rescue/bundle.ts): esbuild bundles the entry under 700 KB,
+ * deterministically (same sources, same bytes), and the bundle loads in a fresh node with the
+ * function's environment and exports `handler`, and refuses to load without it.
+ */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { bundleHandler, HANDLER_ENTRY } from '../../handlers/log-rescue/bundle';
+import { bundleHandler, HANDLER_ENTRY } from '../../../handlers/log-rescue/bundle';
 
 const MAX_BYTES = 700 * 1024;
 const ENV = {

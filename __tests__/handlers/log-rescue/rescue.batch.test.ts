@@ -1,14 +1,16 @@
 /**
- * The handler over batches of events, as the event queue hands them to one invocation: which AWS
- * calls a batch becomes, and which events fail when one of them does.
+ * Proves what the handler (handlers/log-rescue/rescue.ts) makes of a batch, as the event queue
+ * hands one to an invocation: which AWS calls a batch becomes (one per 50 instances, one command
+ * per group and event second), which events fail when a call does (only those it was for), and how
+ * throttling is retried to the invocation's deadline.
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import {
   AutoScalingServiceException, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand, RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/aws';
-import type { Outcome } from '../../handlers/log-rescue/rescue';
+import { WAIT_STARTED_ATTRIBUTE } from '../../../handlers/log-rescue/aws';
+import type { Outcome } from '../../../handlers/log-rescue/rescue';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, LIFECYCLE_PARAMETERS,
   answerAgents, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invalidInstanceId, invocationEvent, lifecycleEvent,

@@ -1,16 +1,16 @@
 /**
- * The handler against the other halves of the flow: the SSM document it runs (parameter names and
- * allowedPatterns SSM enforces), the EventBridge rules that feed it (matched with the simulator's
- * EventBridge matcher), and its own commands read back from ListCommands.
+ * Proves the handler agrees with the other halves of the flow: the SSM document it runs (parameter
+ * names and allowedPatterns SSM enforces), the EventBridge rules that feed it (matched with the
+ * simulator's EventBridge matcher), and its own commands read back from ListCommands.
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import {
   RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, type RescueDocumentParameter,
-} from '../../modules/rescue-document';
-import { rescueEventPatterns, TERMINAL_COMMAND_STATUSES as RULE_STATUSES } from '../../modules/rescue-events';
-import { matches } from '../../scripts/sim/eventbridge';
-import { parseEvent, PENDING_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from '../../handlers/log-rescue/events';
+} from '../../../modules/rescue-document';
+import { rescueEventPatterns, TERMINAL_COMMAND_STATUSES as RULE_STATUSES } from '../../../modules/rescue-events';
+import { matches } from '../../../scripts/sim/eventbridge';
+import { parseEvent, PENDING_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from '../../../handlers/log-rescue/events';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, INSTANCE,
   commandStatusEvent, harness, instanceId, instanceInfo, invocationEvent, lifecycleEvent, listedCommand, spotEvent,

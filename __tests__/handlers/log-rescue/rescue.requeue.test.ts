@@ -1,5 +1,5 @@
 /**
- * The online wait through the event queue, as deployed (QUEUE_URL set): an instance whose agent is
+ * Proves the online wait through the event queue (handlers/log-rescue/rescue.ts with aws.ts's requeue): an instance whose agent is
  * not Online goes back to the queue with a delay and the wait's clock as a message attribute, and
  * no invocation sleeps. Driven through the queue handler with SQS records as Lambda builds them;
  * each message the handler sends back is handed to it again, as the event source mapping would,
@@ -8,9 +8,9 @@
 import { DescribeInstanceInformationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
-import { createQueueHandler } from '../../handlers/log-rescue/queue';
-import { WAIT_STARTED_ATTRIBUTE } from '../../handlers/log-rescue/aws';
-import { createRescueHandler } from '../../handlers/log-rescue/rescue';
+import { createQueueHandler } from '../../../handlers/log-rescue/queue';
+import { WAIT_STARTED_ATTRIBUTE } from '../../../handlers/log-rescue/aws';
+import { createRescueHandler } from '../../../handlers/log-rescue/rescue';
 import {
   ASG, COMMAND_ID, HELD, HOOK, INSTANCE, QUEUE_URL, SETTINGS, answerAgents, asgInstances, emf, eventId, harness, instanceId, lifecycleEvent, sqsRecord,
 } from './fixtures';

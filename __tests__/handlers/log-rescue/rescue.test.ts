@@ -1,3 +1,10 @@
+/**
+ * Proves what the handler (handlers/log-rescue/rescue.ts) does for one event of each kind, through
+ * mocked AWS clients: the AWS calls it makes (inputs, order), the result, the log lines and the
+ * metrics. Lifecycle action (send, look again through the queue, release with a reason, heartbeat
+ * before a late send), Spot warning, invocation status (release and count), command status (the
+ * backstop, retried later while fresh), and the events it ignores or rejects.
+ */
 import {
   DescribeInstanceInformationCommand, InvalidInstanceId, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException,
 } from '@aws-sdk/client-ssm';
@@ -777,7 +784,7 @@ describe('spot interruption warning', () => {
 });
 
 describe('duplicates', () => {
-  // (SSM normally lists the first command, and the second event sends none: log-rescue-duplicate-runs.test.ts.
+  // (SSM normally lists the first command, and the second event sends none: rescue.duplicate-runs.test.ts.
   // Run Command is eventually consistent, so a copy that comes within moments may not see it yet.)
   test('the same lifecycle event twice, the first command not listed yet: the same eventTime, so both runs write the same archive key', async () => {
     const h = harness();

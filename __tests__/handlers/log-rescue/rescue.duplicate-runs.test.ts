@@ -1,5 +1,5 @@
 /**
- * Duplicate runs: EventBridge delivers at least once, and the event queue redelivers a message
+ * Proves the handler (handlers/log-rescue/rescue.ts) never runs the rescue twice on an instance. Duplicate runs: EventBridge delivers at least once, and the event queue redelivers a message
  * whose batch failed (or ran past its visibility timeout) after its SendCommand went through. A
  * second command would run the rescue twice on the instance, concurrently. The handler asks SSM
  * once per batch for the commands of its document already sent for the batch's rescues, and sends
@@ -10,7 +10,7 @@ import {
   type Command, type ListCommandsCommandInput, type SendCommandCommandInput,
 } from '@aws-sdk/client-ssm';
 import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
-import { createQueueHandler } from '../../handlers/log-rescue/queue';
+import { createQueueHandler } from '../../../handlers/log-rescue/queue';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, INSTANCE, LIFECYCLE_PARAMETERS, SPOT_PARAMETERS,
   answerAgents, asgInstance, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, noActiveAction, spotEvent, sqsRecord,

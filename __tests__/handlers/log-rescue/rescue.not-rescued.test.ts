@@ -1,5 +1,5 @@
 /**
- * Two ways an instance ends "not rescued" that used to count as rescued:
+ * Proves two ways an instance ends "not rescued" that used to count as rescued (handlers/log-rescue/rescue.ts, decisions.ts):
  * - nothing-collected: the script found no file to collect and exited NOTHING_COLLECTED_EXIT_CODE
  *   (its copy ends Failed; the status event does not carry the exit code, ListCommandInvocations
  *   with Details does);
@@ -12,8 +12,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { NOTHING_COLLECTED_EXIT_CODE } from '../../config/patterns';
-import { notRescuedReasonOf } from '../../handlers/log-rescue/decisions';
+import { NOTHING_COLLECTED_EXIT_CODE } from '../../../config/patterns';
+import { notRescuedReasonOf } from '../../../handlers/log-rescue/decisions';
 import {
   ASG, COMMAND_ID, HOOK, INSTANCE, SPOT_PARAMETERS,
   asgInstance, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand,

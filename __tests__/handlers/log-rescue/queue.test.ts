@@ -1,11 +1,12 @@
 /**
- * The Lambda entry's queue side: an SQS batch (as the event source mapping builds it) in, the
- * messageIds to retry out.
+ * Proves the Lambda entry's queue side (handlers/log-rescue/queue.ts): an SQS batch (as the event
+ * source mapping builds it) in, the messageIds to retry out, the deadline taken from Lambda's
+ * remaining time, and the wait clock read back from a message the handler sent back.
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
-import { createQueueHandler } from '../../handlers/log-rescue/queue';
-import { DEADLINE_MARGIN_MS } from '../../handlers/log-rescue/timing';
+import { createQueueHandler } from '../../../handlers/log-rescue/queue';
+import { DEADLINE_MARGIN_MS } from '../../../handlers/log-rescue/timing';
 import {
   ASG, COMMAND_ID, INSTANCE, LIFECYCLE_PARAMETERS,
   SETTINGS, answerAgents, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,

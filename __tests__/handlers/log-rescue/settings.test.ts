@@ -1,5 +1,9 @@
-import { settingsFromEnv } from '../../handlers/log-rescue/settings';
-import { compactUtc } from '../../handlers/log-rescue/events';
+/**
+ * Proves how the handler reads its settings from the Lambda environment (handlers/log-rescue/settings.ts):
+ * every variable the stack writes, the ranges timing.ts allows, and one error naming every problem.
+ */
+import { settingsFromEnv } from '../../../handlers/log-rescue/settings';
+import { compactUtc } from '../../../handlers/log-rescue/events';
 
 const ENV = {
   DOCUMENT_NAME: 'logrescue-dev-rescue-logs',
