@@ -52,11 +52,11 @@ test('bundleHandler writes a deterministic bundle that loads in a fresh node and
     const initMs = Number(process.hrtime.bigint() - t) / 1e6;
     const batch = { Records: [{ messageId: '059f36b4-87a3-44ab-83d2-661975830a7d', body: 'not json', eventSource: 'aws:sqs' }] };
     Promise.all([m.handler({ source: 'nobody' }), m.handler(batch)])
-      .then(([r, b]) => process.stderr.write(JSON.stringify({ type: typeof m.handler, initMs, r, b }) + '\\n'));
+      .then(([r, b]) => require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'report.json'))}, JSON.stringify({ type: typeof m.handler, initMs, r, b })));
   `;
   const run = spawnSync(process.execPath, ['--no-warnings', '-e', probe], { cwd: dir, env: ENV, encoding: 'utf8' });
   expect(run.status).toBe(0);
-  const report = JSON.parse(run.stderr.trim());
+  const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
   expect(report.type).toBe('function');
   expect(report.r).toEqual({ action: 'rejected', reason: 'detail-type: missing' });
   // An SQS batch from the event queue: a body that is not JSON is rejected, not retried.
@@ -64,10 +64,13 @@ test('bundleHandler writes a deterministic bundle that loads in a fresh node and
   // Lambda's budget is 100 ms; a loaded test machine gets slack, the number is printed for the record.
   console.log(`log-rescue handler module init: ${report.initMs.toFixed(0)} ms`);
   expect(report.initMs).toBeLessThan(500);
-  // stdout carries the handler's own JSON log lines, one object per line.
-  expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
-    { level: 'warn', msg: 'event rejected', reason: 'detail-type: missing', source: 'nobody' },
-    { level: 'warn', msg: 'event rejected', reason: 'event: not an object', messageId: '059f36b4-87a3-44ab-83d2-661975830a7d' },
+  // The handler's own log lines are Powertools Logger's JSON, one object per line (warnings on
+  // stderr, which Lambda sends to CloudWatch Logs like stdout), and nothing else is written.
+  expect(run.stdout).toBe('');
+  const line = { level: 'WARN', message: 'event rejected', service: 'log-rescue', stack: ENV.STACK_ID, sampling_rate: 0, timestamp: expect.any(String) };
+  expect(run.stderr.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    { ...line, reason: 'detail-type: missing', source: 'nobody' },
+    { ...line, reason: 'event: not an object', messageId: '059f36b4-87a3-44ab-83d2-661975830a7d' },
   ]);
 });
 
