@@ -2,6 +2,11 @@
  * The termination log rescue over a batch of EventBridge events (as the event queue hands them to
  * one invocation), over injected AWS clients and clock.
  *
+ * One run per batch, per kind of event: read through the AWS shell (aws.ts), ask the pure
+ * decisions (decisions.ts) what to do with what was read, write through the shell. `batch`
+ * returns each event's outcome as a value: a result, an error the queue should retry the event
+ * for, or retry later (not an error: a fresh command status waits one visibility timeout).
+ *
  * - Lifecycle actions: wait (bounded) for the instances' SSM agents, then send the rescue document,
  *   (the wait holds no invocation: an event whose agent is not Online yet goes back to the event
  *   queue with a delay, to be looked at again),
@@ -13,8 +18,8 @@
  *   instance. The event carries no parameters: the command's (group, hook, trigger) come from
  *   `ListCommands`, once per command per container. Nobody polls.
  * - Command status: the backstop for an invocation status that never arrived or never went
- *   through (an agent that never answered, a status event dead-lettered). Deferred once through
- *   the queue, it then releases, with each invocation's own status, the instances their lifecycle
+ *   through (an agent that never answered, a status event dead-lettered). Retried later once
+ *   through the queue, it then releases, with each invocation's own status, the instances their lifecycle
  *   actions still hold.
  * - Spot warning: send the same document with the 2-minute budget; nothing to release.
  *
