@@ -16,9 +16,9 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
 import { AppConfig } from '../config/schema';
-import { DemoFleet } from '../modules/demo-fleet';
-import { DemoNetwork } from '../modules/demo-network';
-import { sessionInstanceRoleName } from '../modules/session-instance-iam';
+import { DemoFleet } from '../modules/demo-fleet/fleet';
+import { DemoNetwork } from '../modules/demo-fleet/network';
+import { sessionInstanceRoleName } from '../modules/session-logs/instance-iam';
 import { BaseStack } from './base-stack';
 
 /** Name of the demo Auto Scaling group, for `logRescue.autoScalingGroups`. */

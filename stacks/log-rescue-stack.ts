@@ -2,17 +2,17 @@ import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { AppConfig } from '../config/schema';
-import { AlarmTopic } from '../modules/alarm-topic';
-import { InstanceUploadPolicy } from '../modules/instance-upload-policy';
-import { LifecycleHooks } from '../modules/lifecycle-hooks';
-import { LogArchiveBucket } from '../modules/log-archive-bucket';
-import { RescueAlarms } from '../modules/rescue-alarms';
-import { rescueDocumentContent } from '../modules/rescue-document';
-import { RescueEvents } from '../modules/rescue-events';
-import { RescueFunction } from '../modules/rescue-function';
-import { RescueQueue } from '../modules/rescue-queue';
+import { AlarmTopic } from '../modules/shared/alarm-topic';
+import { InstanceUploadPolicy } from '../modules/log-rescue/instance-upload-policy';
+import { LifecycleHooks } from '../modules/log-rescue/lifecycle-hooks';
+import { LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { RescueAlarms } from '../modules/log-rescue/alarms';
+import { rescueDocumentContent } from '../modules/log-rescue/document';
+import { RescueEvents } from '../modules/log-rescue/events';
+import { RescueFunction } from '../modules/log-rescue/function';
+import { RescueQueue } from '../modules/log-rescue/queue';
 import { BaseStack } from './base-stack';
-import { named } from '../modules/addresses';
+import { named } from '../modules/shared/addresses';
 
 /** Flow 1: rescue an instance's logs to S3 when its Auto Scaling group terminates it. */
 export class LogRescueStack extends BaseStack {

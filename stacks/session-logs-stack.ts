@@ -1,16 +1,16 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
 import { AppConfig, FromRemoteState, sessionKmsKeyOf } from '../config/schema';
-import { AlarmTopic } from '../modules/alarm-topic';
-import { LogArchiveBucket } from '../modules/log-archive-bucket';
-import { SessionAlarms } from '../modules/session-alarms';
-import { SessionAnalysis } from '../modules/session-analysis';
-import { SESSION_LOGS_PREFIX, SessionFirehose } from '../modules/session-firehose';
-import { SessionInstanceIam } from '../modules/session-instance-iam';
-import { SessionLogGroup } from '../modules/session-log-group';
-import { SessionPreferences } from '../modules/session-preferences';
-import { SessionSubscription } from '../modules/session-subscription';
-import { VpcEndpoints } from '../modules/vpc-endpoints';
+import { AlarmTopic } from '../modules/shared/alarm-topic';
+import { LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { SessionAlarms } from '../modules/session-logs/alarms';
+import { SessionAnalysis } from '../modules/session-logs/analysis';
+import { SESSION_LOGS_PREFIX, SessionFirehose } from '../modules/session-logs/firehose';
+import { SessionInstanceIam } from '../modules/session-logs/instance-iam';
+import { SessionLogGroup } from '../modules/session-logs/log-group';
+import { SessionPreferences } from '../modules/session-logs/preferences';
+import { SessionSubscription } from '../modules/session-logs/subscription';
+import { VpcEndpoints } from '../modules/session-logs/vpc-endpoints';
 import { BaseStack } from './base-stack';
 
 type Ref<T> = T | { fromRemoteState: FromRemoteState };

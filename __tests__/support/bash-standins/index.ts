@@ -13,7 +13,7 @@ import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
-import { rescueDocumentContent, RescueDocumentProps } from '../../../modules/rescue-document';
+import { rescueDocumentContent, RescueDocumentProps } from '../../../modules/log-rescue/document';
 
 /** What a synthesized SSM Command document looks like once Terraform has rendered it. */
 export interface SsmCommandDocument {
