@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { TerraformStack } from 'cdktf';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { AppConfig } from '../config/schema';
 import { requireNamed } from '../modules/shared/addresses';
@@ -43,5 +43,10 @@ export abstract class BaseStack extends TerraformStack {
     this.namePrefix = `${config.project}-${config.environment}`;
     this.aws = new AwsContext(this, 'context', config.region);
     this.remoteStates = new RemoteStates(this, 'remote-state', config.remoteStates);
+  }
+
+  /** A stack output; every output says what it is for, since users read them after apply. */
+  protected output(name: string, value: string, description: string): TerraformOutput {
+    return new TerraformOutput(this, name, { value, description });
   }
 }

@@ -1,5 +1,4 @@
 import { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { AppConfig } from '../config/schema';
 import { AlarmTopic } from '../modules/shared/alarm-topic';
@@ -95,13 +94,12 @@ export class LogRescueStack extends BaseStack {
       actions: topic.actions,
     });
 
-    const out = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
-    out('bucket_name', this.archive.bucketName, 'Archive bucket of rescued instance logs');
-    out('document_name', document.name, 'SSM Command document that uploads an instance\'s logs');
-    out('instance_policy_arn', instancePolicy.policy.arn, 'Attach to the fleet\'s instance role (with AmazonSSMManagedInstanceCore)');
-    out('event_queue_url', eventQueue.queue.url, 'The queue every rule feeds the handler from');
-    out('dead_letter_queue_url', events.deadLetterQueue.url, 'Events the handler could not process');
-    out('function_name', handler.function.functionName, 'Log rescue handler Lambda');
-    if (topic.topicArn) out('alarm_topic_arn', topic.topicArn, 'SNS topic the alarms notify');
+    this.output('bucket_name', this.archive.bucketName, 'Archive bucket of rescued instance logs');
+    this.output('document_name', document.name, 'SSM Command document that uploads an instance\'s logs');
+    this.output('instance_policy_arn', instancePolicy.policy.arn, 'Attach to the fleet\'s instance role (with AmazonSSMManagedInstanceCore)');
+    this.output('event_queue_url', eventQueue.queue.url, 'The queue every rule feeds the handler from');
+    this.output('dead_letter_queue_url', events.deadLetterQueue.url, 'Events the handler could not process');
+    this.output('function_name', handler.function.functionName, 'Log rescue handler Lambda');
+    if (topic.topicArn) this.output('alarm_topic_arn', topic.topicArn, 'SNS topic the alarms notify');
   }
 }

@@ -1,5 +1,4 @@
 import { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
 import { AppConfig, FromRemoteState, sessionKmsKeyOf } from '../config/schema';
 import { AlarmTopic } from '../modules/shared/alarm-topic';
 import { LogArchiveBucket } from '../modules/shared/log-archive-bucket';
@@ -127,26 +126,25 @@ export class SessionLogsStack extends BaseStack {
   }
 
   private outputs(): void {
-    const out = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
-    out('bucket_name', this.archive.bucketName, 'Archive bucket of session logs');
-    out('log_group_name', this.logGroup.name, 'CloudWatch Logs group sessions stream to');
-    out('firehose_stream_name', this.firehose.streamName, 'Firehose stream that archives the log group to S3');
-    out('session_document_name', this.preferences.documentName, 'Session document holding the Session Manager preferences');
+    this.output('bucket_name', this.archive.bucketName, 'Archive bucket of session logs');
+    this.output('log_group_name', this.logGroup.name, 'CloudWatch Logs group sessions stream to');
+    this.output('firehose_stream_name', this.firehose.streamName, 'Firehose stream that archives the log group to S3');
+    this.output('session_document_name', this.preferences.documentName, 'Session document holding the Session Manager preferences');
     if (this.config.sessionLogs.sessionDocument.mode === 'custom') {
-      out('start_session_command', `aws ssm start-session --target <instance-id> --document-name ${this.preferences.documentName}`,
+      this.output('start_session_command', `aws ssm start-session --target <instance-id> --document-name ${this.preferences.documentName}`,
         'Sessions use these preferences only when started with this document');
-      out('operator_policy_arn', this.preferences.operatorPolicy!.arn,
+      this.output('operator_policy_arn', this.preferences.operatorPolicy!.arn,
         'Attach to operator roles: ssm:StartSession only with the logged session document, never SSM-SessionManagerRunShell');
     }
-    out('instance_policy_arn', this.instanceIam.policy.arn, 'Attach to instance roles so their sessions can stream to the log group');
+    this.output('instance_policy_arn', this.instanceIam.policy.arn, 'Attach to instance roles so their sessions can stream to the log group');
     if (this.instanceIam.instanceProfile) {
-      out('instance_profile_name', this.instanceIam.instanceProfile.name, 'Instance profile with SSM core and session streaming');
+      this.output('instance_profile_name', this.instanceIam.instanceProfile.name, 'Instance profile with SSM core and session streaming');
     }
     if (this.analysis) {
-      out('athena_workgroup', this.analysis.workgroup.name, 'Athena workgroup with the saved session queries');
-      out('glue_table', `${this.analysis.database.name}.${this.analysis.table.name}`, 'Glue table over the delivered session records');
-      out('athena_results_bucket', this.analysis.results.bucketName, 'Athena query results (session transcripts), expired after analysis.resultsExpirationDays');
+      this.output('athena_workgroup', this.analysis.workgroup.name, 'Athena workgroup with the saved session queries');
+      this.output('glue_table', `${this.analysis.database.name}.${this.analysis.table.name}`, 'Glue table over the delivered session records');
+      this.output('athena_results_bucket', this.analysis.results.bucketName, 'Athena query results (session transcripts), expired after analysis.resultsExpirationDays');
     }
-    if (this.alarmTopic.topicArn) out('alarm_topic_arn', this.alarmTopic.topicArn, 'SNS topic the delivery alarms notify');
+    if (this.alarmTopic.topicArn) this.output('alarm_topic_arn', this.alarmTopic.topicArn, 'SNS topic the delivery alarms notify');
   }
 }
