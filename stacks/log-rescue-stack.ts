@@ -9,7 +9,6 @@ import { RescueAlarms } from '../modules/log-rescue/alarms';
 import { rescueDocumentContent } from '../modules/log-rescue/document';
 import { RescueEvents } from '../modules/log-rescue/events';
 import { RescueFunction } from '../modules/log-rescue/function';
-import { RescueQueue } from '../modules/log-rescue/queue';
 import { BaseStack } from './base-stack';
 import { named } from '../modules/shared/addresses';
 
@@ -48,21 +47,16 @@ export class LogRescueStack extends BaseStack {
     const hooks = new LifecycleHooks(this, 'hooks', { config: c, remoteStates: this.remoteStates });
 
     const events = new RescueEvents(this, 'events', {
-      config: c,
       namePrefix: this.namePrefix,
       groupNames: hooks.groupNames,
       hookName: hooks.hookName,
-      documentName: document.name,
-    });
-
-    const eventQueue = new RescueQueue(this, 'event-queue', {
-      namePrefix: this.namePrefix,
+      document,
+      spotInterruption: c.spotInterruption,
+      maximumRetryAttempts: c.retry.maximumRetryAttempts,
+      maximumEventAgeSeconds: c.retry.maximumEventAgeSeconds,
       onlineWaitSeconds: c.handler.onlineWaitSeconds,
       heartbeatTimeoutSeconds: c.lifecycleHook.heartbeatTimeoutSeconds,
-      ruleArns: events.rules.map((r) => r.arn),
-      deadLetterQueue: events.deadLetterQueue,
     });
-    events.targetQueue(eventQueue.queue.arn, eventQueue.policy);
 
     const handler = new RescueFunction(this, 'handler', {
       config: c,
@@ -71,8 +65,8 @@ export class LogRescueStack extends BaseStack {
       documentName: document.name,
       groupNames: hooks.groupNames,
       hookName: hooks.hookName,
-      eventQueueArn: eventQueue.queue.arn,
-      eventQueueName: eventQueue.queue.name,
+      eventQueueArn: events.eventQueue.arn,
+      eventQueueName: events.eventQueue.name,
       metricStack: this.namePrefix,
     });
 
@@ -90,14 +84,14 @@ export class LogRescueStack extends BaseStack {
       metricStack: this.namePrefix,
       functionName: handler.function.functionName,
       deadLetterQueueName: events.deadLetterQueue.name,
-      eventQueueName: eventQueue.queue.name,
+      eventQueueName: events.eventQueue.name,
       actions: topic.actions,
     });
 
     this.output('bucket_name', this.archive.bucketName, 'Archive bucket of rescued instance logs');
     this.output('document_name', document.name, 'SSM Command document that uploads an instance\'s logs');
     this.output('instance_policy_arn', instancePolicy.policy.arn, 'Attach to the fleet\'s instance role (with AmazonSSMManagedInstanceCore)');
-    this.output('event_queue_url', eventQueue.queue.url, 'The queue every rule feeds the handler from');
+    this.output('event_queue_url', events.eventQueue.url, 'The queue every rule feeds the handler from');
     this.output('dead_letter_queue_url', events.deadLetterQueue.url, 'Events the handler could not process');
     this.output('function_name', handler.function.functionName, 'Log rescue handler Lambda');
     if (topic.topicArn) this.output('alarm_topic_arn', topic.topicArn, 'SNS topic the alarms notify');

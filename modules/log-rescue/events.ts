@@ -5,8 +5,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { Fn } from 'cdktf';
 import { EVENTS, TERMINAL_COMMAND_STATUSES } from '../../config/patterns';
-import { LogRescueConfig } from '../../config/schema';
-import { rulesOnlyQueuePolicy } from './queue';
+import { RescueQueue, rulesOnlyQueuePolicy } from './queue';
 import { named, addressName } from '../shared/addresses';
 
 export { TERMINAL_COMMAND_STATUSES };
@@ -48,25 +47,40 @@ export function rescueEventPatterns(p: {
 }
 
 export interface RescueEventsProps {
-  readonly config: LogRescueConfig;
+  /** `<project>-<environment>`: rules are `<namePrefix>-log-rescue-<rule>`, queues `<namePrefix>-log-rescue-events` and `-dlq`. */
   readonly namePrefix: string;
+  /** The protected Auto Scaling groups, whose lifecycle actions the lifecycle rule matches. */
   readonly groupNames: string[];
+  /** The termination lifecycle hook the lifecycle rule matches. */
   readonly hookName: string;
-  readonly documentName: string;
+  /** The rescue document, whose command statuses the command rules match. */
+  readonly document: { readonly name: string };
+  /** Also rescue on the Spot interruption warning (config `logRescue.spotInterruption`). */
+  readonly spotInterruption: boolean;
+  /** EventBridge delivery retries before an event goes to the dead-letter queue. */
+  readonly maximumRetryAttempts: number;
+  /** ... and the age after which EventBridge stops retrying. */
+  readonly maximumEventAgeSeconds: number;
+  /** The handler's online wait, which its timeout and so the event queue's visibility timeout follow. */
+  readonly onlineWaitSeconds: number;
+  /** The lifecycle hook's heartbeat timeout, which the retries of a queued event span. */
+  readonly heartbeatTimeoutSeconds: number;
 }
 
 /**
- * The EventBridge rules that drive the flow (lifecycle action, command finished on an instance or
- * overall, Spot warning) and the dead-letter queue for events that could not be delivered or
- * handled. The rules feed the event queue (queue.ts), which the handler reads.
+ * The event path, whole: the EventBridge rules that drive the flow (lifecycle action, command
+ * finished on an instance or overall, Spot warning), the event queue they all feed and the handler
+ * reads (queue.ts), the dead-letter queue for events that could not be delivered or handled, the
+ * queues' policies, and the rules' targets.
  */
 export class RescueEvents extends Construct {
+  readonly rules: CloudwatchEventRule[];
+  /** Where every rule delivers; the handler's event source. */
+  readonly eventQueue: SqsQueue;
+  /** Events EventBridge could not deliver and messages the handler kept failing. */
   readonly deadLetterQueue: SqsQueue;
-  readonly rules: CloudwatchEventRule[] = [];
-  /** Each rule's address name, which its target shares. */
-  private readonly ruleNames = new Map<CloudwatchEventRule, string>();
 
-  constructor(scope: Construct, id: string, private readonly props: RescueEventsProps) {
+  constructor(scope: Construct, id: string, props: RescueEventsProps) {
     super(scope, id);
     this.deadLetterQueue = named(new SqsQueue(this, 'dlq', {
       name: `${props.namePrefix}-log-rescue-dlq`,
@@ -74,42 +88,49 @@ export class RescueEvents extends Construct {
       messageRetentionSeconds: 14 * 24 * 3600,
     }), 'dead_letters');
 
-    for (const r of rescueEventPatterns({ ...props, spotInterruption: props.config.spotInterruption })) this.rule(r.id, r.description, r.pattern);
+    const patterns = rescueEventPatterns({
+      groupNames: props.groupNames, hookName: props.hookName, documentName: props.document.name, spotInterruption: props.spotInterruption,
+    });
+    // Each rule's address name, which its target shares.
+    const rules = patterns.map((r) => ({
+      addressName: addressName(r.id),
+      rule: named(new CloudwatchEventRule(this, r.id, {
+        name: `${props.namePrefix}-log-rescue-${r.id}`,
+        description: r.description,
+        eventPattern: Fn.jsonencode(r.pattern),
+      }), addressName(r.id)),
+    }));
+    this.rules = rules.map((r) => r.rule);
+    const ruleArns = this.rules.map((r) => r.arn);
 
     named(new SqsQueuePolicy(this, 'dlq-policy', {
       queueUrl: this.deadLetterQueue.url,
-      policy: rulesOnlyQueuePolicy('OnlyOurRulesDeadLetter', this.deadLetterQueue.arn, this.rules.map((r) => r.arn)),
+      policy: rulesOnlyQueuePolicy('OnlyOurRulesDeadLetter', this.deadLetterQueue.arn, ruleArns),
     }), 'dead_letters');
-  }
 
-  private rule(id: string, description: string, pattern: EventPattern): void {
-    const rule = named(new CloudwatchEventRule(this, id, {
-      name: `${this.props.namePrefix}-log-rescue-${id}`,
-      description,
-      eventPattern: Fn.jsonencode(pattern),
-    }), addressName(id));
-    this.rules.push(rule);
-    this.ruleNames.set(rule, addressName(id));
-  }
+    const eventQueue = new RescueQueue(this, 'event-queue', {
+      namePrefix: props.namePrefix,
+      onlineWaitSeconds: props.onlineWaitSeconds,
+      heartbeatTimeoutSeconds: props.heartbeatTimeoutSeconds,
+      ruleArns,
+      deadLetterQueue: this.deadLetterQueue,
+    });
+    this.eventQueue = eventQueue.queue;
 
-  /**
-   * Point every rule at the event queue, with retries and the dead-letter queue for what EventBridge
-   * cannot deliver. The queue's policy, not a target role, lets the rules send, so each target waits
-   * for it: an event delivered before it would be refused and retried.
-   */
-  targetQueue(queueArn: string, queuePolicy: SqsQueuePolicy): void {
-    const retry = this.props.config.retry;
-    for (const rule of this.rules) {
+    // Every rule targets the event queue, with retries and the dead-letter queue for what
+    // EventBridge cannot deliver. The queue's policy, not a target role, lets the rules send, so
+    // each target waits for it: an event delivered before it would be refused and retried.
+    for (const { rule, addressName: name } of rules) {
       named(new CloudwatchEventTarget(this, `${rule.node.id}-target`, {
         rule: rule.name,
         // Unchanged from when the target was the function: a new id would replace the target
         // (delete, then create) instead of switching it in place.
         targetId: 'log-rescue-handler',
-        arn: queueArn,
-        retryPolicy: { maximumRetryAttempts: retry.maximumRetryAttempts, maximumEventAgeInSeconds: retry.maximumEventAgeSeconds },
+        arn: this.eventQueue.arn,
+        retryPolicy: { maximumRetryAttempts: props.maximumRetryAttempts, maximumEventAgeInSeconds: props.maximumEventAgeSeconds },
         deadLetterConfig: { arn: this.deadLetterQueue.arn },
-        dependsOn: [queuePolicy],
-      }), this.ruleNames.get(rule)!);
+        dependsOn: [eventQueue.policy],
+      }), name);
     }
   }
 }

@@ -48,7 +48,8 @@ export interface RescueQueueProps {
 
 /**
  * The event queue: every rule delivers here and the handler reads it in batches, so a scale-in
- * storm becomes one SendCommand per batch of instances instead of one per instance.
+ * storm becomes one SendCommand per batch of instances instead of one per instance. A part of
+ * RescueEvents (events.ts), which owns the rules that feed it and points them at it.
  */
 export class RescueQueue extends Construct {
   readonly queue: SqsQueue;
