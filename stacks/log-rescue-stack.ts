@@ -1,16 +1,14 @@
 import { Construct } from 'constructs';
-import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { AppConfig } from '../config/schema';
 import { AlarmTopic } from '../modules/shared/alarm-topic';
 import { InstanceUploadPolicy } from '../modules/log-rescue/instance-upload-policy';
 import { LifecycleHooks } from '../modules/log-rescue/lifecycle-hooks';
 import { LogArchiveBucket } from '../modules/shared/log-archive-bucket';
 import { RescueAlarms } from '../modules/log-rescue/alarms';
-import { rescueDocumentContent } from '../modules/log-rescue/document';
+import { RescueDocument } from '../modules/log-rescue/document';
 import { RescueEvents } from '../modules/log-rescue/events';
 import { RescueFunction } from '../modules/log-rescue/function';
 import { BaseStack } from './base-stack';
-import { named } from '../modules/shared/addresses';
 
 /** Flow 1: rescue an instance's logs to S3 when its Auto Scaling group terminates it. */
 export class LogRescueStack extends BaseStack {
@@ -28,21 +26,15 @@ export class LogRescueStack extends BaseStack {
       addressName: 'archive',
     });
 
-    const document = named(new SsmDocument(this, 'document', {
+    const document = new RescueDocument(this, 'document', {
       name: `${this.namePrefix}-rescue-logs`,
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      targetType: '/AWS::EC2::Instance',
-      content: rescueDocumentContent({
-        bucketName: this.archive.bucketName,
-        prefix: c.prefix,
-        kmsKeyArn: this.archive.kmsKeyArn,
-        logGlobs: c.command.logGlobs,
-        includeJournal: c.command.includeJournal,
-        executionTimeoutSeconds: c.command.executionTimeoutSeconds,
-        maxTotalMb: c.command.maxTotalMb,
-      }),
-    }), 'rescue_logs');
+      archive: this.archive,
+      prefix: c.prefix,
+      logGlobs: c.command.logGlobs,
+      includeJournal: c.command.includeJournal,
+      executionTimeoutSeconds: c.command.executionTimeoutSeconds,
+      maxTotalMb: c.command.maxTotalMb,
+    });
 
     const hooks = new LifecycleHooks(this, 'hooks', { config: c, remoteStates: this.remoteStates });
 

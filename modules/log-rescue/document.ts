@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { Construct } from 'constructs';
+import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import {
   ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH, MAX_RESCUE_PREFIX_LENGTH, NO_LIFECYCLE_HOOK,
   NOTHING_COLLECTED_EXIT_CODE,
 } from '../../config/patterns';
 import { DEFAULT_MAX_TOTAL_MB, MAX_TOTAL_MB_RANGE } from '../../config/schema';
 import { escapeTemplate, multilineText } from '../shared/terraform-text';
+import { named } from '../shared/addresses';
 
 /**
  * The SSM Command document that uploads an instance's logs to S3 (DESIGN.md, Flow 1 step 4).
@@ -70,7 +73,7 @@ export const RESCUE_PARAMETER_PATTERNS: Readonly<Record<RescueDocumentParameter,
   includeJournal: '^(true|false)$',
 };
 
-export interface RescueDocumentProps {
+export interface RescueDocumentContentProps {
   /** Bucket the logs go to; a literal name or a Terraform reference (cdktf token). */
   readonly bucketName: string;
   /** Key prefix, no leading or trailing slash (config `logRescue.prefix`). */
@@ -94,6 +97,44 @@ export interface RescueDocumentProps {
   readonly maxTotalMb?: number;
 }
 
+/** Where the document uploads to: the archive bucket, and its SSE-KMS key when it has one. */
+export interface RescueDestination {
+  /** A literal name or a Terraform reference. */
+  readonly bucketName: string;
+  /**
+   * A literal ARN or a Terraform reference.
+   * @default SSE-S3 (AES256)
+   */
+  readonly kmsKeyArn?: string;
+}
+
+export interface RescueDocumentProps extends Omit<RescueDocumentContentProps, 'bucketName' | 'kmsKeyArn'> {
+  /** Name of the SSM document. */
+  readonly name: string;
+  /** The bucket the logs go to (a LogArchiveBucket is one). */
+  readonly archive: RescueDestination;
+}
+
+/** The rescue SSM Command document (`aws_ssm_document.rescue_logs`), Linux instances only. */
+export class RescueDocument extends Construct {
+  readonly document: SsmDocument;
+  /** The document's name: what SendCommand, the command rules and the handler's IAM policy name. */
+  readonly name: string;
+
+  constructor(scope: Construct, id: string, props: RescueDocumentProps) {
+    super(scope, id);
+    const { name, archive, ...content } = props;
+    this.document = named(new SsmDocument(this, 'document', {
+      name,
+      documentType: 'Command',
+      documentFormat: 'JSON',
+      targetType: '/AWS::EC2::Instance',
+      content: rescueDocumentContent({ ...content, bucketName: archive.bucketName, kmsKeyArn: archive.kmsKeyArn }),
+    }), 'rescue_logs');
+    this.name = this.document.name;
+  }
+}
+
 /** cdktf's string form of an unresolved value; Terraform renders it before the script ever runs. */
 const TOKEN = /\$\{TfToken\[[A-Za-z0-9_.]+\]\}/g;
 const isToken = (value: string) => value.replace(TOKEN, '') !== value;
@@ -110,7 +151,7 @@ const LITERAL_RULES = {
  * Terraform reference must be the whole value, so the rendered text is exactly the resource's
  * attribute (a bucket name or key ARN, which cannot hold a quote either).
  */
-export function assertScriptSafeDestination(props: Pick<RescueDocumentProps, 'bucketName' | 'prefix' | 'kmsKeyArn'>): void {
+export function assertScriptSafeDestination(props: Pick<RescueDocumentContentProps, 'bucketName' | 'prefix' | 'kmsKeyArn'>): void {
   const check = (name: keyof typeof LITERAL_RULES, value: string | undefined, tokenAllowed: boolean) => {
     if (value === undefined) return;
     if (isToken(value)) {
@@ -152,7 +193,7 @@ const SLOTS = { bucketName: '@@LOG_RESCUE_BUCKET@@', kmsKeyArn: '@@LOG_RESCUE_KM
  * The document's JSON text, ready for `aws_ssm_document.content`: every literal `${`/`%{` is
  * escaped for Terraform, while `bucketName`/`kmsKeyArn` tokens stay references Terraform renders.
  */
-export function rescueDocumentContent(props: RescueDocumentProps): string {
+export function rescueDocumentContent(props: RescueDocumentContentProps): string {
   assertScriptSafeDestination(props);
   const globsProblem = logGlobsProblem(props.logGlobs);
   if (globsProblem) throw new Error(`rescue document: logGlobs ${globsProblem}`);

@@ -12,12 +12,12 @@ import { NOTHING_COLLECTED_EXIT_CODE } from '../../../config/patterns';
 import {
   assertScriptSafeDestination, COLLECT_LOGS_SCRIPT_PATH, logGlobsProblem, MAX_LOG_GLOBS,
   RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, rescueDocumentContent,
-  RescueDocumentProps,
+  RescueDocumentContentProps,
 } from '../../../modules/log-rescue/document';
 import { renderDocumentForTest, renderTerraformStringForTest, synthDocumentWithReferences } from '../../support/bash-standins';
 import { escapeTemplate } from '../../../modules/shared/terraform-text';
 
-const props: RescueDocumentProps = {
+const props: RescueDocumentContentProps = {
   bucketName: 'acme-logs',
   prefix: 'instance-logs',
   logGlobs: DEFAULT_LOG_GLOBS,
@@ -168,7 +168,7 @@ describe('parameter patterns', () => {
 
 describe('destination constants', () => {
   it('refuses literals that could leave the single quotes or change the script', () => {
-    const bad: Array<Partial<RescueDocumentProps>> = [
+    const bad: Array<Partial<RescueDocumentContentProps>> = [
       { bucketName: "acme'logs" }, { bucketName: 'acme$(id)' }, { bucketName: 'Acme' },
       { prefix: "logs'" }, { prefix: '/logs' }, { prefix: 'logs/../x' }, { prefix: 'a b' },
       { kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/x'" }, { kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/${x}' },
