@@ -54,11 +54,10 @@ export class LogRescueStack extends BaseStack {
       config: c,
       aws: this.aws,
       functionName: name,
-      documentName: document.name,
+      document,
       groupNames: hooks.groupNames,
       hookName: hooks.hookName,
-      eventQueueArn: events.eventQueue.arn,
-      eventQueueName: events.eventQueue.name,
+      eventQueue: events.eventQueue,
       metricStack: this.namePrefix,
     });
 
@@ -74,9 +73,9 @@ export class LogRescueStack extends BaseStack {
     new RescueAlarms(this, 'alarms', {
       namePrefix: this.namePrefix,
       metricStack: this.namePrefix,
-      functionName: handler.function.functionName,
-      deadLetterQueueName: events.deadLetterQueue.name,
-      eventQueueName: events.eventQueue.name,
+      handler: handler.function,
+      deadLetterQueue: events.deadLetterQueue,
+      eventQueue: events.eventQueue,
       actions: topic.actions,
     });
 

@@ -47,9 +47,7 @@ export class SessionLogsStack extends BaseStack {
 
     this.preferences = new SessionPreferences(this, 'preferences', {
       config: c.sessionDocument,
-      logGroupName: this.logGroup.name,
-      logGroupEncrypted: this.logGroup.kmsKeyArn !== undefined,
-      logGroup: this.logGroup.logGroup,
+      logGroup: this.logGroup,
       namePrefix,
       aws,
     });
@@ -65,15 +63,14 @@ export class SessionLogsStack extends BaseStack {
 
     this.subscription = new SessionSubscription(this, 'subscription', {
       aws,
-      logGroupName: this.logGroup.logGroup.name,
-      streamArn: this.firehose.streamArn,
+      logGroup: this.logGroup.logGroup,
+      deliveryStream: this.firehose.stream,
       namePrefix,
     });
 
     this.instanceIam = new SessionInstanceIam(this, 'instance-iam', {
       aws,
-      logGroupName: this.logGroup.name,
-      logGroupArn: this.logGroup.arn,
+      logGroup: this.logGroup,
       sessionKmsKeyArn: sessionKmsKeyOf(c.sessionDocument),
       createInstanceRole: c.createInstanceRole,
       namePrefix,

@@ -1,5 +1,7 @@
 import { Construct } from 'constructs';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { named } from '../shared/addresses';
 import { DIMENSION, EVENT_FAILING_REASON, METRIC, METRIC_NAMESPACE } from '../../handlers/log-rescue/contract';
 
@@ -11,11 +13,17 @@ import { DIMENSION, EVENT_FAILING_REASON, METRIC, METRIC_NAMESPACE } from '../..
 const EVENT_QUEUE_MAX_AGE_SECONDS = 300;
 
 export interface RescueAlarmsProps {
+  /** `<project>-<environment>`: alarms are `<namePrefix>-log-rescue-<what>`. */
   readonly namePrefix: string;
+  /** Value of the `Stack` dimension of the handler's metrics. */
   readonly metricStack: string;
-  readonly functionName: string;
-  readonly deadLetterQueueName: string;
-  readonly eventQueueName: string;
+  /** The handler function, whose errors raise an alarm. */
+  readonly handler: Pick<LambdaFunction, 'functionName'>;
+  /** Any message in it raises an alarm. */
+  readonly deadLetterQueue: Pick<SqsQueue, 'name'>;
+  /** An event waiting in it too long raises an alarm. */
+  readonly eventQueue: Pick<SqsQueue, 'name'>;
+  /** `alarm_actions` / `ok_actions` (the stack's alarm topic), empty for none. */
   readonly actions: string[];
 }
 
@@ -59,7 +67,7 @@ export class RescueAlarms extends Construct {
         alarmDescription: 'Events the handler could not process are waiting in the dead-letter queue.',
         namespace: 'AWS/SQS',
         metricName: 'ApproximateNumberOfMessagesVisible',
-        dimensions: { QueueName: props.deadLetterQueueName },
+        dimensions: { QueueName: props.deadLetterQueue.name },
         statistic: 'Maximum',
       }), 'dead_letters'),
       named(new CloudwatchMetricAlarm(this, 'handler-errors', {
@@ -68,7 +76,7 @@ export class RescueAlarms extends Construct {
         alarmDescription: 'The log rescue handler failed a whole batch; the event queue delivers it again, and after the last try moves it to the dead-letter queue.',
         namespace: 'AWS/Lambda',
         metricName: 'Errors',
-        dimensions: { FunctionName: props.functionName },
+        dimensions: { FunctionName: props.handler.functionName },
         statistic: 'Sum',
       }), 'handler_errors'),
       named(new CloudwatchMetricAlarm(this, 'event-queue-age', {
@@ -77,7 +85,7 @@ export class RescueAlarms extends Construct {
         alarmDescription: `The handler is falling behind: instances are held waiting for it (events have waited in the event queue for over ${EVENT_QUEUE_MAX_AGE_SECONDS / 60} minutes).`,
         namespace: 'AWS/SQS',
         metricName: 'ApproximateAgeOfOldestMessage',
-        dimensions: { QueueName: props.eventQueueName },
+        dimensions: { QueueName: props.eventQueue.name },
         statistic: 'Maximum',
         period: 60,
         threshold: EVENT_QUEUE_MAX_AGE_SECONDS,

@@ -5,6 +5,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { handlerTimeoutSeconds } from '../../config/patterns';
 import { LogRescueConfig } from '../../config/schema';
 import { handlerZip } from './handler-asset';
@@ -17,13 +18,15 @@ export interface RescueFunctionProps {
   readonly config: LogRescueConfig;
   readonly aws: AwsContext;
   readonly functionName: string;
-  readonly documentName: string;
+  /** The rescue document: the only one the function may send. */
+  readonly document: { readonly name: string };
   readonly groupNames: string[];
   readonly hookName: string;
-  /** The queue the rules feed; its redrive policy dead-letters what the handler keeps failing. */
-  readonly eventQueueArn: string;
-  /** ... and its name: the handler sends an event back to it to look at its agent again. */
-  readonly eventQueueName: string;
+  /**
+   * The queue the rules feed, which the function reads and sends an event back to (to look at its
+   * agent again); its redrive policy dead-letters what the handler keeps failing.
+   */
+  readonly eventQueue: Pick<SqsQueue, 'arn' | 'name'>;
   /** Value of the `Stack` dimension of the handler's metrics. */
   readonly metricStack: string;
 }
@@ -62,7 +65,7 @@ export class RescueFunction extends Construct {
       name: 'log-rescue',
       role: this.role.id,
       policy: policyDocument([
-        { Sid: 'SendOnlyTheRescueDocument', Effect: 'Allow', Action: 'ssm:SendCommand', Resource: aws.arn('ssm', `document/${props.documentName}`) },
+        { Sid: 'SendOnlyTheRescueDocument', Effect: 'Allow', Action: 'ssm:SendCommand', Resource: aws.arn('ssm', `document/${props.document.name}`) },
         {
           Sid: 'SendOnlyToProtectedGroups',
           Effect: 'Allow',
@@ -92,11 +95,11 @@ export class RescueFunction extends Construct {
           // What the event source mapping calls with this role (AWS Lambda Developer Guide, "Using
           // Lambda with Amazon SQS", execution role permissions); the handler itself only sends.
           Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
-          Resource: props.eventQueueArn,
+          Resource: props.eventQueue.arn,
         },
         // An instance whose agent is not Online yet: its event goes back to the queue, delayed,
         // instead of the invocation waiting for the agent.
-        { Sid: 'RequeueOnlyToTheEventQueue', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: props.eventQueueArn },
+        { Sid: 'RequeueOnlyToTheEventQueue', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: props.eventQueue.arn },
       ]),
     }), 'handler');
 
@@ -124,7 +127,7 @@ export class RescueFunction extends Construct {
       loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
       environment: {
         variables: handlerEnvironment({
-          documentName: props.documentName,
+          documentName: props.document.name,
           asgNames: Fn.join(',', props.groupNames),
           hookName: props.hookName,
           onlineWaitSeconds: String(h.onlineWaitSeconds),
@@ -133,7 +136,7 @@ export class RescueFunction extends Construct {
           metricNamespace: METRIC_NAMESPACE,
           // The URL SQS gives the queue, built from values known at plan (the queue's own `url`
           // is not), so a plan under review shows every variable of the function.
-          queueUrl: `https://sqs.${aws.region}.${aws.dnsSuffix}/${aws.accountId}/${props.eventQueueName}`,
+          queueUrl: `https://sqs.${aws.region}.${aws.dnsSuffix}/${aws.accountId}/${props.eventQueue.name}`,
           stackId: props.metricStack,
         }),
       },
@@ -142,7 +145,7 @@ export class RescueFunction extends Construct {
 
     named(new LambdaEventSourceMapping(this, 'event-queue', {
       functionName: this.function.arn,
-      eventSourceArn: props.eventQueueArn,
+      eventSourceArn: props.eventQueue.arn,
       batchSize: h.batchSize,
       maximumBatchingWindowInSeconds: h.batchWindowSeconds,
       // The handler names the messages it could not handle; the rest of the batch is deleted, so

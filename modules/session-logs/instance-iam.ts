@@ -9,10 +9,12 @@ import { named } from '../shared/addresses';
 
 export interface SessionInstanceIamProps {
   readonly aws: AwsContext;
-  /** Name and ARN (without `:*`) of the session log group. */
-  readonly logGroupName: string;
-  readonly logGroupArn: string;
-  /** The key sessions are encrypted with between client and instance (`kmsKeyId` preference). */
+  /** The session log group: its name, and its ARN without `:*` (a SessionLogGroup is one). */
+  readonly logGroup: { readonly name: string; readonly arn: string };
+  /**
+   * The key sessions are encrypted with between client and instance (`kmsKeyId` preference).
+   * @default no key: sessions are not encrypted beyond TLS, and the policy grants no KMS access
+   */
   readonly sessionKmsKeyArn?: string;
   /** Also create a role and instance profile for fleets that have none. */
   readonly createInstanceRole: boolean;
@@ -48,7 +50,7 @@ export class SessionInstanceIam extends Construct {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
         // `<group>:*` is the form CloudWatch Logs evaluates stream-level actions against.
-        Resource: [props.logGroupArn, `${props.logGroupArn}:*`],
+        Resource: [props.logGroup.arn, `${props.logGroup.arn}:*`],
       },
       {
         // The agent looks the group up by name prefix before streaming (and reads whether it is
@@ -71,7 +73,7 @@ export class SessionInstanceIam extends Construct {
     }
     this.policy = named(new IamPolicy(this, 'policy', {
       name: `${props.namePrefix}-session-logging`,
-      description: `Lets an SSM-managed instance stream Session Manager sessions to ${props.logGroupName}`,
+      description: `Lets an SSM-managed instance stream Session Manager sessions to ${props.logGroup.name}`,
       policy: policyDocument(statements),
     }), 'instance_session_logging');
 

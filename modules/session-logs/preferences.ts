@@ -16,12 +16,12 @@ const CUSTOM_DOCUMENT = 'preferences';
 
 export interface SessionPreferencesProps {
   readonly config: SessionLogsConfig['sessionDocument'];
-  /** Name of the log group sessions stream to. */
-  readonly logGroupName: string;
-  /** The agent refuses to stream to an unencrypted group when encryption is on, so say which it is. */
-  readonly logGroupEncrypted: boolean;
-  /** Created before the document, so no session ever points at a group that does not exist yet. */
-  readonly logGroup: ITerraformDependable;
+  /**
+   * The log group sessions stream to: its name; its key, since the agent refuses to stream to an
+   * unencrypted group when encryption is on; and its resource, created before the document so no
+   * session ever points at a group that does not exist yet. A SessionLogGroup is one.
+   */
+  readonly logGroup: { readonly name: string; readonly kmsKeyArn?: string; readonly logGroup: ITerraformDependable };
   /** `<project>-<environment>`: the custom document is `<namePrefix>-session-preferences`. */
   readonly namePrefix: string;
   readonly aws: AwsContext;
@@ -54,9 +54,9 @@ export class SessionPreferences extends Construct {
     // upload is never switched off by accident.
     const s3 = c.s3Logging === 'none' ? undefined : c.s3Logging;
     this.inputs = {
-      cloudWatchLogGroupName: props.logGroupName,
+      cloudWatchLogGroupName: props.logGroup.name,
       cloudWatchStreamingEnabled: true,
-      cloudWatchEncryptionEnabled: props.logGroupEncrypted,
+      cloudWatchEncryptionEnabled: props.logGroup.kmsKeyArn !== undefined,
       s3BucketName: s3?.bucketName ?? '',
       s3KeyPrefix: s3?.keyPrefix ?? '',
       s3EncryptionEnabled: s3?.encryptionEnabled ?? true,
@@ -87,7 +87,7 @@ export class SessionPreferences extends Construct {
         sessionType: 'Standard_Stream',
         inputs: this.inputs,
       }, null, 2))),
-      dependsOn: [props.logGroup],
+      dependsOn: [props.logGroup.logGroup],
     }), adopt ? ADOPTED_DOCUMENT : CUSTOM_DOCUMENT);
 
     if (adopt) {

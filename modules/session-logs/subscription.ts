@@ -1,16 +1,19 @@
 import { Construct } from 'constructs';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { CloudwatchLogSubscriptionFilter } from '@cdktf/provider-aws/lib/cloudwatch-log-subscription-filter';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream';
 import { AwsContext } from '../shared/aws-context';
 import { policyDocument, serviceTrustPolicy } from '../shared/iam';
 import { named } from '../shared/addresses';
 
 export interface SessionSubscriptionProps {
   readonly aws: AwsContext;
-  /** The log group resource's name attribute, so the filter waits for the group. */
-  readonly logGroupName: string;
-  readonly streamArn: string;
+  /** The log group resource: the filter names it by its `name` attribute, so it waits for the group. */
+  readonly logGroup: Pick<CloudwatchLogGroup, 'name'>;
+  /** The Firehose stream the filter delivers to. */
+  readonly deliveryStream: Pick<KinesisFirehoseDeliveryStream, 'arn'>;
   readonly namePrefix: string;
 }
 
@@ -40,16 +43,16 @@ export class SessionSubscription extends Construct {
         Sid: 'PutIntoSessionStream',
         Effect: 'Allow',
         Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
-        Resource: props.streamArn,
+        Resource: props.deliveryStream.arn,
       }]),
     }), 'subscription');
 
     this.filter = named(new CloudwatchLogSubscriptionFilter(this, 'filter', {
       name: this.filterName,
-      logGroupName: props.logGroupName,
+      logGroupName: props.logGroup.name,
       // Empty pattern: every event. A session record left out would be a hole in the audit trail.
       filterPattern: '',
-      destinationArn: props.streamArn,
+      destinationArn: props.deliveryStream.arn,
       roleArn: this.role.arn,
       // CloudWatch Logs sends a test record on creation; the role must already allow it.
       dependsOn: [rolePolicy],
