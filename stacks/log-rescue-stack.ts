@@ -36,7 +36,13 @@ export class LogRescueStack extends BaseStack {
       maxTotalMb: c.command.maxTotalMb,
     });
 
-    const hooks = new LifecycleHooks(this, 'hooks', { config: c, remoteStates: this.remoteStates });
+    const hooks = new LifecycleHooks(this, 'hooks', {
+      autoScalingGroups: c.autoScalingGroups,
+      remoteStates: this.remoteStates,
+      hookName: c.lifecycleHook.name,
+      heartbeatTimeoutSeconds: c.lifecycleHook.heartbeatTimeoutSeconds,
+      defaultResult: c.lifecycleHook.defaultResult,
+    });
 
     const events = new RescueEvents(this, 'events', {
       namePrefix: this.namePrefix,
@@ -51,7 +57,6 @@ export class LogRescueStack extends BaseStack {
     });
 
     const handler = new RescueFunction(this, 'handler', {
-      config: c,
       aws: this.aws,
       functionName: name,
       document,
@@ -59,6 +64,15 @@ export class LogRescueStack extends BaseStack {
       hookName: hooks.hookName,
       eventQueue: events.eventQueue,
       metricStack: this.namePrefix,
+      onlineWaitSeconds: c.handler.onlineWaitSeconds,
+      executionTimeoutSeconds: c.command.executionTimeoutSeconds,
+      heartbeatTimeoutSeconds: c.lifecycleHook.heartbeatTimeoutSeconds,
+      memoryMb: c.handler.memoryMb,
+      logRetentionDays: c.handler.logRetentionDays,
+      reservedConcurrency: c.handler.reservedConcurrency,
+      batchSize: c.handler.batchSize,
+      batchWindowSeconds: c.handler.batchWindowSeconds,
+      maximumConcurrency: c.handler.maximumConcurrency,
     });
 
     const instancePolicy = new InstanceUploadPolicy(this, 'instance-policy', {

@@ -7,7 +7,6 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { handlerTimeoutSeconds } from '../../config/patterns';
-import { LogRescueConfig } from '../../config/schema';
 import { handlerZip } from './handler-asset';
 import { AwsContext } from '../shared/aws-context';
 import { policyDocument, serviceTrustPolicy } from '../shared/iam';
@@ -15,12 +14,14 @@ import { named } from '../shared/addresses';
 import { handlerEnvironment, METRIC_NAMESPACE } from '../../handlers/log-rescue/contract';
 
 export interface RescueFunctionProps {
-  readonly config: LogRescueConfig;
   readonly aws: AwsContext;
+  /** Also names its role (`<functionName>-role`) and log group (`/aws/lambda/<functionName>`). */
   readonly functionName: string;
   /** The rescue document: the only one the function may send. */
   readonly document: { readonly name: string };
+  /** The protected groups: the only ones whose instances it may send to and whose lifecycle actions it may complete. */
   readonly groupNames: string[];
+  /** The termination lifecycle hook it completes. */
   readonly hookName: string;
   /**
    * The queue the rules feed, which the function reads and sends an event back to (to look at its
@@ -29,6 +30,27 @@ export interface RescueFunctionProps {
   readonly eventQueue: Pick<SqsQueue, 'arn' | 'name'>;
   /** Value of the `Stack` dimension of the handler's metrics. */
   readonly metricStack: string;
+  /** How long the handler waits for an instance's SSM agent to be online; the function timeout follows from it. */
+  readonly onlineWaitSeconds: number;
+  /** `timeoutSeconds` of the document's shell step, which the handler bounds a command's run by. */
+  readonly executionTimeoutSeconds: number;
+  /** The lifecycle hook's heartbeat timeout: how long an instance can wait for its logs. */
+  readonly heartbeatTimeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Retention of the function's log group. */
+  readonly logRetentionDays: number;
+  /**
+   * Lambda reserved concurrency. Lambda refuses a reservation that leaves the account fewer than
+   * 100 unreserved executions, so none is the default.
+   * @default no reservation
+   */
+  readonly reservedConcurrency?: number;
+  /** Most events per invocation (one SendCommand covers a batch of instances). */
+  readonly batchSize: number;
+  /** How long the event source mapping gathers a batch. */
+  readonly batchWindowSeconds: number;
+  /** The event source mapping's maximum concurrency: the cap on concurrent invocations. */
+  readonly maximumConcurrency: number;
 }
 
 /**
@@ -43,12 +65,11 @@ export class RescueFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: RescueFunctionProps) {
     super(scope, id);
-    const { config, aws } = props;
-    const h = config.handler;
+    const { aws } = props;
 
     const logGroup = named(new CloudwatchLogGroup(this, 'logs', {
       name: `/aws/lambda/${props.functionName}`,
-      retentionInDays: h.logRetentionDays,
+      retentionInDays: props.logRetentionDays,
     }), 'handler');
 
     this.role = named(new IamRole(this, 'role', {
@@ -114,25 +135,25 @@ export class RescueFunction extends Construct {
       handler: 'index.handler',
       filename: asset.path,
       sourceCodeHash: Fn.filebase64sha256(asset.path),
-      memorySize: h.memoryMb,
+      memorySize: props.memoryMb,
       // A timeout mid-flight fails the whole batch: every message in it is received again after the
       // queue's visibility timeout, which is derived from this one.
-      timeout: handlerTimeoutSeconds(h.onlineWaitSeconds),
+      timeout: handlerTimeoutSeconds(props.onlineWaitSeconds),
       // Unset means no reservation: the argument is left out, which the provider (5.x) plans as its
       // default -1, "removes any concurrency limitations" (aws_lambda_function,
       // reserved_concurrent_executions), so a reservation set before is also removed. A reservation
       // is opt-in because Lambda refuses one that leaves the account fewer than 100 unreserved
       // executions (config/schema.ts, handler.reservedConcurrency).
-      reservedConcurrentExecutions: h.reservedConcurrency,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
       environment: {
         variables: handlerEnvironment({
           documentName: props.document.name,
           asgNames: Fn.join(',', props.groupNames),
           hookName: props.hookName,
-          onlineWaitSeconds: String(h.onlineWaitSeconds),
-          executionTimeoutSeconds: String(config.command.executionTimeoutSeconds),
-          heartbeatTimeoutSeconds: String(config.lifecycleHook.heartbeatTimeoutSeconds),
+          onlineWaitSeconds: String(props.onlineWaitSeconds),
+          executionTimeoutSeconds: String(props.executionTimeoutSeconds),
+          heartbeatTimeoutSeconds: String(props.heartbeatTimeoutSeconds),
           metricNamespace: METRIC_NAMESPACE,
           // The URL SQS gives the queue, built from values known at plan (the queue's own `url`
           // is not), so a plan under review shows every variable of the function.
@@ -146,15 +167,15 @@ export class RescueFunction extends Construct {
     named(new LambdaEventSourceMapping(this, 'event-queue', {
       functionName: this.function.arn,
       eventSourceArn: props.eventQueue.arn,
-      batchSize: h.batchSize,
-      maximumBatchingWindowInSeconds: h.batchWindowSeconds,
+      batchSize: props.batchSize,
+      maximumBatchingWindowInSeconds: props.batchWindowSeconds,
       // The handler names the messages it could not handle; the rest of the batch is deleted, so
       // one bad event does not retry (and re-send commands for) the instances beside it.
       functionResponseTypes: ['ReportBatchItemFailures'],
       // The cap on the consumer: polling stops at this many concurrent invocations instead of
       // invoking into throttles, which would count receives against messages that never ran. The
       // config keeps it at most the reserved concurrency when one is set.
-      scalingConfig: { maximumConcurrency: h.maximumConcurrency },
+      scalingConfig: { maximumConcurrency: props.maximumConcurrency },
       // Lambda checks at creation that the role can read the queue.
       dependsOn: [policy],
     }), 'handler_events');

@@ -2,13 +2,21 @@ import { Construct } from 'constructs';
 import { Fn, TerraformIterator } from 'cdktf';
 import { AutoscalingLifecycleHook } from '@cdktf/provider-aws/lib/autoscaling-lifecycle-hook';
 import { ASG_NAME_PATTERN } from '../../config/patterns';
-import { LogRescueConfig } from '../../config/schema';
+import { FromRemoteState } from '../../config/schema';
 import { RemoteStates } from '../shared/remote-states';
 import { named, addressName } from '../shared/addresses';
 
 export interface LifecycleHooksProps {
-  readonly config: LogRescueConfig;
+  /** The groups to protect: literal names, and lists of names read from other states' outputs. */
+  readonly autoScalingGroups: ReadonlyArray<string | { readonly fromRemoteState: FromRemoteState }>;
+  /** Where `fromRemoteState` references are read. */
   readonly remoteStates: RemoteStates;
+  /** Name of the hook on every group. */
+  readonly hookName: string;
+  /** How long a terminating instance may wait for its upload. */
+  readonly heartbeatTimeoutSeconds: number;
+  /** What Auto Scaling does when the heartbeat runs out. */
+  readonly defaultResult: 'CONTINUE' | 'ABANDON';
 }
 
 /**
@@ -22,16 +30,15 @@ export class LifecycleHooks extends Construct {
 
   constructor(scope: Construct, id: string, props: LifecycleHooksProps) {
     super(scope, id);
-    const { config, remoteStates } = props;
-    const hook = config.lifecycleHook;
-    this.hookName = hook.name;
-    const literal = config.autoScalingGroups.filter((g): g is string => typeof g === 'string');
-    const fromStates = config.autoScalingGroups.flatMap((g) => (typeof g === 'string' ? [] : [remoteStates.list(g.fromRemoteState)]));
+    const { autoScalingGroups, remoteStates } = props;
+    this.hookName = props.hookName;
+    const literal = autoScalingGroups.filter((g): g is string => typeof g === 'string');
+    const fromStates = autoScalingGroups.flatMap((g) => (typeof g === 'string' ? [] : [remoteStates.list(g.fromRemoteState)]));
     const hookArgs = {
-      name: hook.name,
+      name: props.hookName,
       lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-      heartbeatTimeout: hook.heartbeatTimeoutSeconds,
-      defaultResult: hook.defaultResult,
+      heartbeatTimeout: props.heartbeatTimeoutSeconds,
+      defaultResult: props.defaultResult,
       notificationMetadata: JSON.stringify({ purpose: 'log-rescue' }),
     };
 

@@ -26,7 +26,10 @@ export interface SessionFirehoseProps {
   readonly archive: LogArchiveBucket;
   /** `<project>-<environment>`: the stream is `<namePrefix>-session-logs`. */
   readonly namePrefix: string;
-  /** Encrypt records at rest in the stream with this key; AWS-owned key otherwise. */
+  /**
+   * Encrypt records at rest in the stream with this key.
+   * @default an AWS-owned key
+   */
   readonly streamKmsKeyArn?: string;
 }
 

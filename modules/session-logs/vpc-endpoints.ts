@@ -12,7 +12,10 @@ export interface VpcEndpointsProps {
   readonly region: string;
   readonly vpcId: string;
   readonly subnetIds: string[];
-  /** Route tables of the private subnets; the S3 gateway endpoint is added to them. */
+  /**
+   * Route tables of the private subnets; the S3 gateway endpoint is added to them.
+   * @default no S3 gateway endpoint
+   */
   readonly routeTableIds?: string[];
   /** HTTPS is admitted from these CIDRs only (the VPC's primary and secondary ones). */
   readonly vpcCidrs: string[];
