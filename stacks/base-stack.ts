@@ -41,8 +41,8 @@ export abstract class BaseStack extends TerraformStack {
     };
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: this.defaultTags }] });
     this.namePrefix = `${config.project}-${config.environment}`;
-    this.aws = new AwsContext(this, 'context', config.region);
-    this.remoteStates = new RemoteStates(this, 'remote-state', config.remoteStates);
+    this.aws = new AwsContext(this, 'context', { region: config.region });
+    this.remoteStates = new RemoteStates(this, 'remote-state', { states: config.remoteStates });
   }
 
   /** A stack output; every output says what it is for, since users read them after apply. */

@@ -7,14 +7,21 @@ import { named } from './addresses';
  * Account, partition and region of the stack, read once and shared by every module, so ARNs and
  * confused-deputy conditions are built from the real account rather than from `*`.
  */
+export interface AwsContextProps {
+  /** The stack's region (the provider's), for ARNs and endpoints. */
+  readonly region: string;
+}
+
 export class AwsContext extends Construct {
+  readonly region: string;
   readonly accountId: string;
   readonly partition: string;
   /** The partition's DNS suffix: amazonaws.com, amazonaws.com.cn, ... */
   readonly dnsSuffix: string;
 
-  constructor(scope: Construct, id: string, readonly region: string) {
+  constructor(scope: Construct, id: string, props: AwsContextProps) {
     super(scope, id);
+    this.region = props.region;
     this.accountId = named(new DataAwsCallerIdentity(this, 'caller'), 'current').accountId;
     const partition = named(new DataAwsPartition(this, 'partition'), 'current');
     this.partition = partition.partition;

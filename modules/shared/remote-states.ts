@@ -7,17 +7,25 @@ import { named, addressName } from './addresses';
  * Reads outputs of other teams' states (`terraform_remote_state`). A data source is created only
  * for states the stack actually reads, so an unused entry costs nothing at plan time.
  */
+export interface RemoteStatesProps {
+  /** The other states the stack may read, by name (config `remoteStates`). */
+  readonly states: AppConfig['remoteStates'];
+}
+
 export class RemoteStates extends Construct {
+  /** What each name refers to: kept, since the data source is made on the first read. */
+  private readonly declared: AppConfig['remoteStates'];
   private readonly sources = new Map<string, TerraformRemoteState>();
 
-  constructor(scope: Construct, id: string, private readonly config: AppConfig['remoteStates']) {
+  constructor(scope: Construct, id: string, props: RemoteStatesProps) {
     super(scope, id);
+    this.declared = props.states;
   }
 
   private source(name: string): TerraformRemoteState {
     const existing = this.sources.get(name);
     if (existing) return existing;
-    const c = this.config[name];
+    const c = this.declared[name];
     if (!c) throw new Error(`remoteStates.${name} is not declared`);
     let source: TerraformRemoteState;
     switch (c.type) {
