@@ -83,7 +83,13 @@ export class LogRescueStack extends BaseStack {
       attachToRoles: c.attachInstancePolicyToRoles,
     });
 
-    const topic = new AlarmTopic(this, 'alarm-topic', { config: c.alarms, aws: this.aws, name: `${name}-alarms` });
+    const topic = new AlarmTopic(this, 'alarm-topic', {
+      aws: this.aws,
+      name: `${name}-alarms`,
+      existingTopicArn: c.alarms.snsTopicArn,
+      createTopic: c.alarms.createTopic,
+      email: c.alarms.email,
+    });
     new RescueAlarms(this, 'alarms', {
       namePrefix: this.namePrefix,
       metricStack: this.namePrefix,

@@ -100,7 +100,13 @@ export class SessionLogsStack extends BaseStack {
       });
     }
 
-    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', { config: c.alarms, aws, name: `${namePrefix}-session-logs-alarms` });
+    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', {
+      aws,
+      name: `${namePrefix}-session-logs-alarms`,
+      existingTopicArn: c.alarms.snsTopicArn,
+      createTopic: c.alarms.createTopic,
+      email: c.alarms.email,
+    });
     this.alarms = new SessionAlarms(this, 'alarms', {
       actions: this.alarmTopic.actions,
       streamName: this.firehose.streamName,

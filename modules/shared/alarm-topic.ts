@@ -2,15 +2,29 @@ import { Construct } from 'constructs';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
-import { AlarmsConfig } from '../../config/schema';
 import { AwsContext } from './aws-context';
 import { policyDocument } from './iam';
 import { named } from './addresses';
 
 export interface AlarmTopicProps {
-  readonly config: AlarmsConfig;
   readonly aws: AwsContext;
+  /** Name of the topic, when this construct creates one. */
   readonly name: string;
+  /**
+   * Notify this existing SNS topic; nothing is created.
+   * @default none
+   */
+  readonly existingTopicArn?: string;
+  /**
+   * Create a topic when no existing one is given.
+   * @default false: alarms notify nobody (they still show in the console)
+   */
+  readonly createTopic?: boolean;
+  /**
+   * Subscribe this e-mail address to the created topic.
+   * @default no subscription
+   */
+  readonly email?: string;
 }
 
 /**
@@ -24,10 +38,10 @@ export class AlarmTopic extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmTopicProps) {
     super(scope, id);
-    const { config, aws } = props;
-    if (config.snsTopicArn) {
-      this.topicArn = config.snsTopicArn;
-    } else if (config.createTopic) {
+    const { aws } = props;
+    if (props.existingTopicArn) {
+      this.topicArn = props.existingTopicArn;
+    } else if (props.createTopic) {
       // No KMS: CloudWatch cannot publish to topics encrypted with the AWS managed SNS key, and
       // alarm notifications carry no log content.
       const topic = named(new SnsTopic(this, 'topic', { name: props.name }), 'alarms');
@@ -45,8 +59,8 @@ export class AlarmTopic extends Construct {
           },
         }]),
       }), 'alarms');
-      if (config.email) {
-        named(new SnsTopicSubscription(this, 'email', { topicArn: topic.arn, protocol: 'email', endpoint: config.email }), 'alarms_email');
+      if (props.email) {
+        named(new SnsTopicSubscription(this, 'email', { topicArn: topic.arn, protocol: 'email', endpoint: props.email }), 'alarms_email');
       }
       this.topicArn = topic.arn;
     }
