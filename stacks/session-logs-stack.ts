@@ -43,7 +43,14 @@ export class SessionLogsStack extends BaseStack {
       addressName: 'archive',
     });
 
-    this.logGroup = new SessionLogGroup(this, 'log-group', { config: c.logGroup, aws, namePrefix });
+    this.logGroup = new SessionLogGroup(this, 'log-group', {
+      name: c.logGroup.name,
+      retentionDays: c.logGroup.retentionDays,
+      logGroupClass: c.logGroup.class,
+      kms: c.logGroup.kms,
+      aws,
+      namePrefix,
+    });
 
     this.preferences = new SessionPreferences(this, 'preferences', {
       config: c.sessionDocument,

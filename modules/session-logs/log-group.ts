@@ -2,7 +2,6 @@ import { Construct } from 'constructs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
-import { SessionLogsConfig } from '../../config/schema';
 import { AwsContext } from '../shared/aws-context';
 import { policyDocument } from '../shared/iam';
 import { named, retainIfRemoved } from '../shared/addresses';
@@ -15,7 +14,14 @@ export const ACCOUNT_KEY_ACTIONS = [
 ];
 
 export interface SessionLogGroupProps {
-  readonly config: SessionLogsConfig['logGroup'];
+  /** Name of the log group Session Manager streams to. */
+  readonly name: string;
+  /** Days CloudWatch Logs keeps events (a value it accepts); S3 is the long-term store. */
+  readonly retentionDays: number;
+  /** STANDARD: subscription filters, which feed Firehose, need it. */
+  readonly logGroupClass: string;
+  /** `none`, `create` (a key CloudWatch Logs may use for this group only), or the ARN of a key to use. */
+  readonly kms: string;
   readonly aws: AwsContext;
   /** `<project>-<environment>`, for the key's alias and description. */
   readonly namePrefix: string;
@@ -38,14 +44,14 @@ export class SessionLogGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: SessionLogGroupProps) {
     super(scope, id);
-    const { config, aws } = props;
-    this.name = config.name;
+    const { aws } = props;
+    this.name = props.name;
 
-    if (config.kms === 'create') {
+    if (props.kms === 'create') {
       // Built from the name rather than the resource's ARN: the group needs the key first.
-      const groupArn = aws.arn('logs', `log-group:${config.name}`);
+      const groupArn = aws.arn('logs', `log-group:${props.name}`);
       this.kmsKey = named(new KmsKey(this, 'key', {
-        description: `Encrypts Session Manager log group ${config.name} (${props.namePrefix})`,
+        description: `Encrypts Session Manager log group ${props.name} (${props.namePrefix})`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
         // Losing the key loses every session still in the group (and the Firehose stream's data).
@@ -73,15 +79,15 @@ export class SessionLogGroup extends Construct {
       named(new KmsAlias(this, 'alias', { name: `alias/${props.namePrefix}/session-logs`, targetKeyId: this.kmsKey.keyId }), 'sessions');
       this.kmsKeyArn = this.kmsKey.arn;
     } else {
-      if (config.kms !== 'none') this.kmsKeyArn = config.kms;
+      if (props.kms !== 'none') this.kmsKeyArn = props.kms;
       // A key created under an earlier config stays (forgotten, not deleted) when the config moves away.
       retainIfRemoved(this, 'aws_kms_key', 'sessions');
     }
 
     this.logGroup = named(new CloudwatchLogGroup(this, 'group', {
-      name: config.name,
-      retentionInDays: config.retentionDays,
-      logGroupClass: config.class,
+      name: props.name,
+      retentionInDays: props.retentionDays,
+      logGroupClass: props.logGroupClass,
       kmsKeyId: this.kmsKeyArn,
     }), 'sessions');
     this.arn = this.logGroup.arn;
