@@ -60,7 +60,9 @@ export class SessionLogsStack extends BaseStack {
     });
 
     this.firehose = new SessionFirehose(this, 'firehose', {
-      config: c.firehose,
+      bufferingSizeMb: c.firehose.bufferingSizeMb,
+      bufferingIntervalSeconds: c.firehose.bufferingIntervalSeconds,
+      errorLogRetentionDays: c.firehose.errorLogRetentionDays,
       aws,
       archive: this.archive,
       namePrefix,
@@ -85,7 +87,10 @@ export class SessionLogsStack extends BaseStack {
 
     if (c.analysis.enabled) {
       this.analysis = new SessionAnalysis(this, 'analysis', {
-        config: c.analysis,
+        firstYear: c.analysis.firstYear,
+        lastYear: c.analysis.lastYear,
+        bytesScannedCutoffPerQueryMb: c.analysis.bytesScannedCutoffPerQueryMb,
+        resultsExpirationDays: c.analysis.resultsExpirationDays,
         archive: this.archive,
         prefix: SESSION_LOGS_PREFIX,
         project: config.project,

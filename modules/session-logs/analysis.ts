@@ -3,7 +3,6 @@ import { AthenaNamedQuery } from '@cdktf/provider-aws/lib/athena-named-query';
 import { AthenaWorkgroup } from '@cdktf/provider-aws/lib/athena-workgroup';
 import { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-database';
 import { GlueCatalogTable } from '@cdktf/provider-aws/lib/glue-catalog-table';
-import { SessionLogsConfig } from '../../config/schema';
 import { AwsContext } from '../shared/aws-context';
 import { LogArchiveBucket } from '../shared/log-archive-bucket';
 import { multilineText } from '../shared/terraform-text';
@@ -28,7 +27,13 @@ export const SESSION_RECORD_COLUMNS = [
 ];
 
 export interface SessionAnalysisProps {
-  readonly config: SessionLogsConfig['analysis'];
+  /** First and last `year` of the table's partition projection: the years that can hold data. */
+  readonly firstYear: number;
+  readonly lastYear: number;
+  /** Athena cancels a query of the workgroup that would scan more (cost guard). */
+  readonly bytesScannedCutoffPerQueryMb: number;
+  /** Days before query results (whole session transcripts) expire from their bucket. */
+  readonly resultsExpirationDays: number;
   readonly archive: LogArchiveBucket;
   /** Key prefix Firehose delivers to, with `year=/month=/day=` partitions under it. */
   readonly prefix: string;
@@ -53,7 +58,7 @@ export class SessionAnalysis extends Construct {
 
   constructor(scope: Construct, id: string, props: SessionAnalysisProps) {
     super(scope, id);
-    const { archive, config } = props;
+    const { archive } = props;
     const location = `s3://${archive.bucketName}/${props.prefix}/`;
 
     this.database = named(new GlueCatalogDatabase(this, 'database', {
@@ -73,7 +78,7 @@ export class SessionAnalysis extends Construct {
         compressionType: 'gzip',
         'projection.enabled': 'true',
         'projection.year.type': 'integer',
-        'projection.year.range': `${config.firstYear},${config.lastYear}`,
+        'projection.year.range': `${props.firstYear},${props.lastYear}`,
         'projection.month.type': 'integer',
         'projection.month.range': '1,12',
         'projection.month.digits': '2',
@@ -114,7 +119,7 @@ export class SessionAnalysis extends Construct {
       config: {
         encryption: archive.kmsKeyArn ? 'SSE-KMS' : 'SSE-S3',
         kmsKeyArn: archive.kmsKeyArn,
-        lifecycle: { transitionDays: 0, storageClass: 'STANDARD_IA', expirationDays: config.resultsExpirationDays, noncurrentVersionExpirationDays: 1 },
+        lifecycle: { transitionDays: 0, storageClass: 'STANDARD_IA', expirationDays: props.resultsExpirationDays, noncurrentVersionExpirationDays: 1 },
         preventDestroy: true,
       },
     });
@@ -126,7 +131,7 @@ export class SessionAnalysis extends Construct {
       configuration: {
         enforceWorkgroupConfiguration: true,
         publishCloudwatchMetricsEnabled: true,
-        bytesScannedCutoffPerQuery: config.bytesScannedCutoffPerQueryMb * 1024 * 1024,
+        bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQueryMb * 1024 * 1024,
         resultConfiguration: {
           outputLocation: `s3://${this.results.bucketName}/${ATHENA_RESULTS_PREFIX}/`,
           // Same key as the results bucket's default encryption, which its policy enforces.

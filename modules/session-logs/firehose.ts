@@ -4,7 +4,6 @@ import { CloudwatchLogStream } from '@cdktf/provider-aws/lib/cloudwatch-log-stre
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream';
-import { SessionLogsConfig } from '../../config/schema';
 import { AwsContext } from '../shared/aws-context';
 import { policyDocument, PolicyStatement, serviceTrustPolicy } from '../shared/iam';
 import { LogArchiveBucket } from '../shared/log-archive-bucket';
@@ -21,7 +20,12 @@ export const FIREHOSE_ERROR_LOG_STREAM = 'DestinationDelivery';
 const DATE_PARTITIONS = 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/';
 
 export interface SessionFirehoseProps {
-  readonly config: SessionLogsConfig['firehose'];
+  /** MiB Firehose buffers before it writes an object: bigger means fewer, larger objects. */
+  readonly bufferingSizeMb: number;
+  /** Seconds Firehose buffers before it writes an object: the latency until a session shows up in S3. */
+  readonly bufferingIntervalSeconds: number;
+  /** Retention of Firehose's own delivery-error log group. */
+  readonly errorLogRetentionDays: number;
   readonly aws: AwsContext;
   readonly archive: LogArchiveBucket;
   /** `<project>-<environment>`: the stream is `<namePrefix>-session-logs`. */
@@ -47,12 +51,12 @@ export class SessionFirehose extends Construct {
 
   constructor(scope: Construct, id: string, props: SessionFirehoseProps) {
     super(scope, id);
-    const { aws, archive, config } = props;
+    const { aws, archive } = props;
     this.streamName = `${props.namePrefix}-session-logs`;
 
     this.errorLogGroup = named(new CloudwatchLogGroup(this, 'error-log-group', {
       name: `/aws/kinesisfirehose/${this.streamName}`,
-      retentionInDays: config.errorLogRetentionDays,
+      retentionInDays: props.errorLogRetentionDays,
     }), 'firehose_errors');
     const errorLogStream = named(new CloudwatchLogStream(this, 'error-log-stream', {
       logGroupName: this.errorLogGroup.name,
@@ -119,8 +123,8 @@ export class SessionFirehose extends Construct {
         bucketArn: archive.bucketArn,
         prefix: `${SESSION_LOGS_PREFIX}/${DATE_PARTITIONS}`,
         errorOutputPrefix: `${SESSION_ERRORS_PREFIX}/!{firehose:error-output-type}/${DATE_PARTITIONS}`,
-        bufferingSize: config.bufferingSizeMb,
-        bufferingInterval: config.bufferingIntervalSeconds,
+        bufferingSize: props.bufferingSizeMb,
+        bufferingInterval: props.bufferingIntervalSeconds,
         // Records arrive gzipped; Decompression undoes that so this is the only compression.
         compressionFormat: 'GZIP',
         kmsKeyArn: archive.kmsKeyArn,
