@@ -3,7 +3,7 @@ import { AppConfig } from '../config/schema';
 import { AlarmTopic } from '../modules/shared/alarm-topic';
 import { InstanceUploadPolicy } from '../modules/log-rescue/instance-upload-policy';
 import { LifecycleHooks } from '../modules/log-rescue/lifecycle-hooks';
-import { LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { archiveBucketSettings, LogArchiveBucket } from '../modules/shared/log-archive-bucket';
 import { RescueAlarms } from '../modules/log-rescue/alarms';
 import { RescueDocument } from '../modules/log-rescue/document';
 import { RescueEvents } from '../modules/log-rescue/events';
@@ -20,7 +20,7 @@ export class LogRescueStack extends BaseStack {
     const name = `${this.namePrefix}-log-rescue`;
 
     this.archive = new LogArchiveBucket(this, 'archive', {
-      config: c.archiveBucket,
+      ...archiveBucketSettings(c.archiveBucket),
       aws: this.aws,
       namePrefix: `${this.namePrefix}-rescue`,
       addressName: 'archive',

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { AppConfig, FromRemoteState, sessionKmsKeyOf } from '../config/schema';
 import { AlarmTopic } from '../modules/shared/alarm-topic';
-import { LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { archiveBucketSettings, LogArchiveBucket } from '../modules/shared/log-archive-bucket';
 import { SessionAlarms } from '../modules/session-logs/alarms';
 import { SessionAnalysis } from '../modules/session-logs/analysis';
 import { SESSION_LOGS_PREFIX, SessionFirehose } from '../modules/session-logs/firehose';
@@ -37,7 +37,7 @@ export class SessionLogsStack extends BaseStack {
     const namePrefix = this.namePrefix;
 
     this.archive = new LogArchiveBucket(this, 'archive', {
-      config: c.archiveBucket,
+      ...archiveBucketSettings(c.archiveBucket),
       aws,
       namePrefix: `${namePrefix}-sessions`,
       addressName: 'archive',

@@ -116,12 +116,13 @@ export class SessionAnalysis extends Construct {
       namePrefix: `${props.namePrefix}-athena-results`,
       addressName: 'athena_results',
       tiering: false,
-      config: {
-        encryption: archive.kmsKeyArn ? 'SSE-KMS' : 'SSE-S3',
-        kmsKeyArn: archive.kmsKeyArn,
-        lifecycle: { transitionDays: 0, storageClass: 'STANDARD_IA', expirationDays: props.resultsExpirationDays, noncurrentVersionExpirationDays: 1 },
-        preventDestroy: true,
-      },
+      encryption: archive.kmsKeyArn ? 'SSE-KMS' : 'SSE-S3',
+      kmsKeyArn: archive.kmsKeyArn,
+      transitionDays: 0,
+      storageClass: 'STANDARD_IA',
+      expirationDays: props.resultsExpirationDays,
+      noncurrentVersionExpirationDays: 1,
+      preventDestroy: true,
     });
 
     this.workgroup = named(new AthenaWorkgroup(this, 'workgroup', {

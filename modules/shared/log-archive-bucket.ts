@@ -14,9 +14,8 @@ import { policyDocument, PolicyStatement } from './iam';
 import { named, retainIfRemoved } from './addresses';
 
 export interface LogArchiveBucketProps {
-  readonly config: ArchiveBucketConfig;
   readonly aws: AwsContext;
-  /** Used for a generated bucket name (`bucket_prefix`) when the config names no bucket. */
+  /** Used for a generated bucket name (`bucket_prefix`) when no bucketName is given, and in the key's description. */
   readonly namePrefix: string;
   /** What the bucket is in its stack: the name of every resource's address (`aws_s3_bucket.<addressName>`). */
   readonly addressName: string;
@@ -26,6 +25,55 @@ export interface LogArchiveBucketProps {
    * @default true
    */
   readonly tiering?: boolean;
+  /**
+   * Describe this existing bucket instead of creating one; the props below it then do not apply.
+   * @default a bucket created here
+   */
+  readonly existingBucketName?: string;
+  /**
+   * KMS key of the existing bucket, so IAM policies can allow it.
+   * @default none: the existing bucket uses SSE-S3
+   */
+  readonly existingKmsKeyArn?: string;
+  /**
+   * Fixed bucket name.
+   * @default a unique name Terraform generates from namePrefix
+   */
+  readonly bucketName?: string;
+  readonly encryption: 'SSE-S3' | 'SSE-KMS';
+  /**
+   * With SSE-KMS: encrypt with this key.
+   * @default with SSE-KMS, a key created here (rotation on)
+   */
+  readonly kmsKeyArn?: string;
+  /** Days before objects move to storageClass. */
+  readonly transitionDays: number;
+  readonly storageClass: string;
+  /** Days before current objects expire; 0 keeps them forever. */
+  readonly expirationDays: number;
+  /** Days before replaced or deleted versions are removed. */
+  readonly noncurrentVersionExpirationDays: number;
+  /**
+   * Write-once retention, enabled in place; it cannot be turned off again.
+   * @default no Object Lock
+   */
+  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
+  /** Terraform `prevent_destroy` on the bucket and its key. */
+  readonly preventDestroy: boolean;
+}
+
+/** The bucket props a config section gives (config `logRescue.archiveBucket`, `sessionLogs.archiveBucket`). */
+export function archiveBucketSettings(c: ArchiveBucketConfig): Omit<LogArchiveBucketProps, 'aws' | 'namePrefix' | 'addressName' | 'tiering'> {
+  return {
+    existingBucketName: c.existingBucketName,
+    existingKmsKeyArn: c.existingKmsKeyArn,
+    bucketName: c.bucketName,
+    encryption: c.encryption,
+    kmsKeyArn: c.kmsKeyArn,
+    ...c.lifecycle,
+    objectLock: c.objectLock,
+    preventDestroy: c.preventDestroy,
+  };
 }
 
 /** Every resource type this construct can create; each one's address is `<type>.<addressName>`. */
@@ -58,21 +106,21 @@ export class LogArchiveBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: LogArchiveBucketProps) {
     super(scope, id);
-    const { config, aws } = props;
+    const { aws } = props;
 
-    if (config.existingBucketName) {
-      this.bucketName = config.existingBucketName;
-      this.bucketArn = `arn:${aws.partition}:s3:::${config.existingBucketName}`;
-      this.kmsKeyArn = config.existingKmsKeyArn;
+    if (props.existingBucketName) {
+      this.bucketName = props.existingBucketName;
+      this.bucketArn = `arn:${aws.partition}:s3:::${props.existingBucketName}`;
+      this.kmsKeyArn = props.existingKmsKeyArn;
       // A bucket this stack created before keeps its data and protections.
       for (const type of ARCHIVE_RESOURCES) retainIfRemoved(this, type, props.addressName);
       return;
     }
 
     const bucket = named(new S3Bucket(this, 'bucket', {
-      ...(config.bucketName ? { bucket: config.bucketName } : { bucketPrefix: bucketPrefixFor(props.namePrefix) }),
+      ...(props.bucketName ? { bucket: props.bucketName } : { bucketPrefix: bucketPrefixFor(props.namePrefix) }),
       forceDestroy: false,
-      lifecycle: { preventDestroy: config.preventDestroy },
+      lifecycle: { preventDestroy: props.preventDestroy },
     }), props.addressName);
     this.bucket = bucket;
     this.bucketName = bucket.bucket;
@@ -96,16 +144,16 @@ export class LogArchiveBucket extends Construct {
       versioningConfiguration: { status: 'Enabled' },
     }), props.addressName);
 
-    if (config.encryption === 'SSE-KMS' && !config.kmsKeyArn) {
+    if (props.encryption === 'SSE-KMS' && !props.kmsKeyArn) {
       this.kmsKeyArn = named(new KmsKey(this, 'key', {
         description: `Encrypts log archive bucket ${props.namePrefix}`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
         // Losing the key loses every object encrypted with it.
-        lifecycle: { preventDestroy: config.preventDestroy },
+        lifecycle: { preventDestroy: props.preventDestroy },
       }), props.addressName).arn;
     } else {
-      this.kmsKeyArn = config.kmsKeyArn;
+      this.kmsKeyArn = props.kmsKeyArn;
       retainIfRemoved(this, 'aws_kms_key', props.addressName);
     }
 
@@ -119,7 +167,6 @@ export class LogArchiveBucket extends Construct {
       }],
     }), props.addressName);
 
-    const l = config.lifecycle;
     named(new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: bucket.id,
       // Lifecycle rules on an unversioned bucket would behave differently; order the calls.
@@ -128,20 +175,20 @@ export class LogArchiveBucket extends Construct {
         id: 'archive-tiers',
         status: 'Enabled',
         filter: [{ prefix: '' }],
-        transition: props.tiering === false ? undefined : [{ days: l.transitionDays, storageClass: l.storageClass }],
-        expiration: l.expirationDays > 0 ? [{ days: l.expirationDays }] : undefined,
-        noncurrentVersionExpiration: [{ noncurrentDays: l.noncurrentVersionExpirationDays }],
+        transition: props.tiering === false ? undefined : [{ days: props.transitionDays, storageClass: props.storageClass }],
+        expiration: props.expirationDays > 0 ? [{ days: props.expirationDays }] : undefined,
+        noncurrentVersionExpiration: [{ noncurrentDays: props.noncurrentVersionExpirationDays }],
         abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
       }],
     }), props.addressName);
 
-    if (config.objectLock) {
+    if (props.objectLock) {
       named(new S3BucketObjectLockConfigurationA(this, 'object-lock', {
         bucket: bucket.id,
         // Enabling it here, not on aws_s3_bucket (where it forces a new bucket), lets an existing
         // archive turn Object Lock on in place; S3 requires versioning first.
         objectLockEnabled: 'Enabled',
-        rule: { defaultRetention: { mode: config.objectLock.mode, days: config.objectLock.days } },
+        rule: { defaultRetention: { mode: props.objectLock.mode, days: props.objectLock.days } },
         dependsOn: [versioning],
       }), props.addressName);
     } else {
