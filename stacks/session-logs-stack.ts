@@ -52,8 +52,17 @@ export class SessionLogsStack extends BaseStack {
       namePrefix,
     });
 
+    const d = c.sessionDocument;
     this.preferences = new SessionPreferences(this, 'preferences', {
-      config: c.sessionDocument,
+      mode: d.mode,
+      customName: d.customName,
+      idleSessionTimeoutMinutes: d.idleSessionTimeoutMinutes,
+      maxSessionDurationMinutes: d.maxSessionDurationMinutes,
+      runAsEnabled: d.runAsEnabled,
+      runAsDefaultUser: d.runAsDefaultUser,
+      shellProfile: d.shellProfile,
+      s3Logging: d.s3Logging === 'none' ? undefined : d.s3Logging,
+      sessionKmsKeyArn: sessionKmsKeyOf(d),
       logGroup: this.logGroup,
       namePrefix,
       aws,

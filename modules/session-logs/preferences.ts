@@ -2,7 +2,6 @@ import { Construct } from 'constructs';
 import { ITerraformDependable } from 'cdktf';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
-import { SessionLogsConfig, sessionKmsKeyOf } from '../../config/schema';
 import { AwsContext } from '../shared/aws-context';
 import { policyDocument } from '../shared/iam';
 import { escapeTemplate, multilineText } from '../shared/terraform-text';
@@ -15,7 +14,38 @@ const ADOPTED_DOCUMENT = 'regional_preferences';
 const CUSTOM_DOCUMENT = 'preferences';
 
 export interface SessionPreferencesProps {
-  readonly config: SessionLogsConfig['sessionDocument'];
+  /**
+   * `adopt`: take over the regional SSM-SessionManagerRunShell (imported, never deleted).
+   * `custom`: write a document of its own, used with `start-session --document-name`.
+   */
+  readonly mode: 'adopt' | 'custom';
+  /**
+   * Name of the custom document (custom mode only).
+   * @default `<namePrefix>-session-preferences`
+   */
+  readonly customName?: string;
+  readonly idleSessionTimeoutMinutes: number;
+  /** 0 means no limit. */
+  readonly maxSessionDurationMinutes: number;
+  readonly runAsEnabled: boolean;
+  /**
+   * The OS user sessions run as, when runAsEnabled.
+   * @default none
+   */
+  readonly runAsDefaultUser?: string;
+  /** Commands run at session start, per platform. */
+  readonly shellProfile: { readonly linux: string; readonly windows: string };
+  /**
+   * Session Manager's own upload of transcripts to S3 (the document's s3BucketName, s3KeyPrefix,
+   * s3EncryptionEnabled).
+   * @default no upload (Firehose archives the sessions)
+   */
+  readonly s3Logging?: { readonly bucketName: string; readonly keyPrefix: string; readonly encryptionEnabled: boolean };
+  /**
+   * KMS key for session data between client and instance (the document's kmsKeyId).
+   * @default no session encryption beyond TLS
+   */
+  readonly sessionKmsKeyArn?: string;
   /**
    * The log group sessions stream to: its name; its key, since the agent refuses to stream to an
    * unencrypted group when encryption is on; and its resource, created before the document so no
@@ -46,13 +76,12 @@ export class SessionPreferences extends Construct {
 
   constructor(scope: Construct, id: string, props: SessionPreferencesProps) {
     super(scope, id);
-    const c = props.config;
-    this.documentName = c.mode === 'adopt' ? DEFAULT_SESSION_DOCUMENT : (c.customName ?? `${props.namePrefix}-session-preferences`);
+    this.documentName = props.mode === 'adopt' ? DEFAULT_SESSION_DOCUMENT : (props.customName ?? `${props.namePrefix}-session-preferences`);
 
     // Session documents take every input as a string or boolean; an empty string means "not set".
     // S3 upload is what the config states; in adopt mode it must state it, so an account's S3
     // upload is never switched off by accident.
-    const s3 = c.s3Logging === 'none' ? undefined : c.s3Logging;
+    const s3 = props.s3Logging;
     this.inputs = {
       cloudWatchLogGroupName: props.logGroup.name,
       cloudWatchStreamingEnabled: true,
@@ -60,12 +89,12 @@ export class SessionPreferences extends Construct {
       s3BucketName: s3?.bucketName ?? '',
       s3KeyPrefix: s3?.keyPrefix ?? '',
       s3EncryptionEnabled: s3?.encryptionEnabled ?? true,
-      idleSessionTimeout: String(c.idleSessionTimeoutMinutes),
-      maxSessionDuration: c.maxSessionDurationMinutes > 0 ? String(c.maxSessionDurationMinutes) : '',
-      runAsEnabled: c.runAsEnabled,
-      runAsDefaultUser: c.runAsEnabled ? (c.runAsDefaultUser ?? '') : '',
-      shellProfile: { linux: c.shellProfile.linux, windows: c.shellProfile.windows },
-      kmsKeyId: sessionKmsKeyOf(c) ?? '',
+      idleSessionTimeout: String(props.idleSessionTimeoutMinutes),
+      maxSessionDuration: props.maxSessionDurationMinutes > 0 ? String(props.maxSessionDurationMinutes) : '',
+      runAsEnabled: props.runAsEnabled,
+      runAsDefaultUser: props.runAsEnabled ? (props.runAsDefaultUser ?? '') : '',
+      shellProfile: { linux: props.shellProfile.linux, windows: props.shellProfile.windows },
+      kmsKeyId: props.sessionKmsKeyArn ?? '',
     };
 
     // The two modes keep their documents at different addresses. Adopt mode's is the account's
@@ -74,7 +103,7 @@ export class SessionPreferences extends Construct {
     // document the current mode does not manage is forgotten, never deleted (a `removed` block): the
     // account keeps SSM-SessionManagerRunShell when leaving adopt mode, and a custom document (or one
     // adopted before adopt mode had its own address) is left in place when switching to it.
-    const adopt = c.mode === 'adopt';
+    const adopt = props.mode === 'adopt';
     retainIfRemoved(this, 'aws_ssm_document', adopt ? CUSTOM_DOCUMENT : ADOPTED_DOCUMENT);
     this.document = named(new SsmDocument(this, adopt ? 'regional-document' : 'document', {
       name: this.documentName,
