@@ -5,7 +5,7 @@
  */
 import { App, TerraformStack } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { named } from '../modules/addresses';
+import { named } from '../modules/shared/addresses';
 import { addressesOf, CONTRACT_MESSAGE, contractConfig, differences, readGolden } from '../scripts/addresses';
 import { ADDRESS_CONFIGS } from '../scripts/addresses/configs';
 import { synthStacks } from './support/synth';

@@ -238,7 +238,7 @@ describe('arguments and helpers', () => {
   it('groups CPU profile time by package', () => {
     expect(groupOfUrl('file:///w/node_modules/@cdktf/provider-aws/lib/x/index.js', 'f', '/w')).toBe('@cdktf/provider-aws');
     expect(groupOfUrl('file:///w/node_modules/cdktf/lib/app.js', 'f', '/w')).toBe('cdktf');
-    expect(groupOfUrl('file:///w/modules/iam.ts', 'f', '/w')).toBe('project:modules/iam.ts');
+    expect(groupOfUrl('file:///w/modules/shared/iam.ts', 'f', '/w')).toBe('project:modules/shared/iam.ts');
     expect(groupOfUrl('node:internal/modules/cjs/loader', 'f', '/w')).toBe('node:internal');
     expect(groupOfUrl('', '(garbage collector)', '/w')).toBe('(garbage collector)');
     const s = summarizeCpuProfile({

@@ -1,5 +1,5 @@
 /** The README is what a new user trusts first: its commands must work and its config table be complete. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { configSchema } from '../config/schema';
@@ -58,5 +58,29 @@ describe('README', () => {
     const missing = paths.filter((p) => !documented(p));
     expect(bucketFields.length).toBeGreaterThan(5);
     expect(missing).toEqual([]);
+  });
+
+  it('names only source and test paths that exist (README and docs/)', () => {
+    const docs = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    // A path the user creates, given as an example.
+    const examples = ['config/prod.json'];
+    const missing: string[] = [];
+    for (const doc of docs) {
+      const text = readFileSync(path.join(ROOT, doc), 'utf8');
+      for (const [, p] of text.matchAll(/`((?:modules|stacks|handlers|config|scripts|__tests__|docs|\.ci|\.github)\/[A-Za-z0-9_./-]*)`/g)) {
+        if (!examples.includes(p) && !existsSync(path.join(ROOT, p))) missing.push(`${doc}: ${p}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('has the layout it describes: every test under __tests__/modules/ sits where the module it tests sits', () => {
+    const files = (dir: string): string[] => readdirSync(path.join(ROOT, dir)).flatMap((f) => (statSync(path.join(ROOT, dir, f)).isDirectory() ? files(`${dir}/${f}`) : [`${dir}/${f}`]));
+    const sources = files('modules').map((f) => f.replace(/\.(ts|sh)$/, ''));
+    // `document-size.test.ts` is a second suite of `document.ts`: a test is named after its module, or after it and a dash.
+    const orphans = files('__tests__/modules').filter((t) => t.endsWith('.test.ts')).map((t) => t.replace(/^__tests__\//, '').replace(/\.test\.ts$/, ''))
+      .filter((t) => !sources.some((s) => t === s || t.startsWith(`${s}-`)));
+    expect(orphans).toEqual([]);
+    expect(readdirSync(path.join(ROOT, 'modules')).filter((f) => !statSync(path.join(ROOT, 'modules', f)).isDirectory())).toEqual([]);
   });
 });

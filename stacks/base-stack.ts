@@ -1,11 +1,11 @@
 import { Construct } from 'constructs';
-import { TerraformStack } from 'cdktf';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { AppConfig } from '../config/schema';
-import { requireNamed } from '../modules/addresses';
-import { AwsContext } from '../modules/aws-context';
-import { RemoteStates } from '../modules/remote-states';
-import { configureBackend } from '../modules/state-backend';
+import { requireNamed } from '../modules/shared/addresses';
+import { AwsContext } from '../modules/shared/aws-context';
+import { RemoteStates } from '../modules/shared/remote-states';
+import { configureBackend } from '../modules/shared/state-backend';
 
 import { STACK_NAMES } from '../config/patterns';
 import { legacyAddresses } from './legacy-addresses';
@@ -27,7 +27,7 @@ export abstract class BaseStack extends TerraformStack {
 
   protected constructor(scope: Construct, readonly stackName: StackName, readonly config: AppConfig) {
     super(scope, stackName);
-    // Readable addresses are the contract of every stack (modules/addresses.ts, README "Terraform
+    // Readable addresses are the contract of every stack (modules/shared/addresses.ts, README "Terraform
     // addresses"): every resource named where it is made, moved from where it used to be.
     requireNamed(this, legacyAddresses(stackName, config));
     configureBackend(this, stackName, config);
@@ -41,7 +41,12 @@ export abstract class BaseStack extends TerraformStack {
     };
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: this.defaultTags }] });
     this.namePrefix = `${config.project}-${config.environment}`;
-    this.aws = new AwsContext(this, 'context', config.region);
-    this.remoteStates = new RemoteStates(this, 'remote-state', config.remoteStates);
+    this.aws = new AwsContext(this, 'context', { region: config.region });
+    this.remoteStates = new RemoteStates(this, 'remote-state', { states: config.remoteStates });
+  }
+
+  /** A stack output; every output says what it is for, since users read them after apply. */
+  protected output(name: string, value: string, description: string): TerraformOutput {
+    return new TerraformOutput(this, name, { value, description });
   }
 }

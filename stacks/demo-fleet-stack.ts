@@ -14,11 +14,10 @@
  * tear down in the reverse order.
  */
 import { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
 import { AppConfig } from '../config/schema';
-import { DemoFleet } from '../modules/demo-fleet';
-import { DemoNetwork } from '../modules/demo-network';
-import { sessionInstanceRoleName } from '../modules/session-instance-iam';
+import { DemoFleet } from '../modules/demo-fleet/fleet';
+import { DemoNetwork } from '../modules/demo-fleet/network';
+import { sessionInstanceRoleName } from '../modules/session-logs/instance-iam';
 import { BaseStack } from './base-stack';
 
 /** Name of the demo Auto Scaling group, for `logRescue.autoScalingGroups`. */
@@ -57,10 +56,9 @@ export class DemoFleetStack extends BaseStack {
       launchAfter: this.network.endpointResources,
     });
 
-    const out = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
-    out('auto_scaling_group_name', this.fleet.group.name, 'Demo Auto Scaling group; list it in logRescue.autoScalingGroups');
-    out('vpc_id', this.network.vpc.id, 'Private-only VPC of the demo fleet');
-    out('list_instances_command',
+    this.output('auto_scaling_group_name', this.fleet.group.name, 'Demo Auto Scaling group; list it in logRescue.autoScalingGroups');
+    this.output('vpc_id', this.network.vpc.id, 'Private-only VPC of the demo fleet');
+    this.output('list_instances_command',
       `aws ec2 describe-instances --region ${config.region} --filters Name=tag:aws:autoscaling:groupName,Values=${name} Name=instance-state-name,Values=running --query 'Reservations[].Instances[].InstanceId' --output text`,
       'Instance ids of the demo fleet, for aws ssm start-session --target');
   }

@@ -10,8 +10,8 @@
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AppConfig } from '../config/schema';
-import { SESSION_INTERFACE_SERVICES } from '../modules/vpc-endpoints';
-import { addressName } from '../modules/addresses';
+import { SESSION_INTERFACE_SERVICES } from '../modules/session-logs/vpc-endpoints';
+import { addressName } from '../modules/shared/addresses';
 import { STACK_NAMES } from '../config/patterns';
 
 type StackName = (typeof STACK_NAMES)[number];

@@ -1,18 +1,14 @@
 import { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
-import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { AppConfig } from '../config/schema';
-import { AlarmTopic } from '../modules/alarm-topic';
-import { InstanceUploadPolicy } from '../modules/instance-upload-policy';
-import { LifecycleHooks } from '../modules/lifecycle-hooks';
-import { LogArchiveBucket } from '../modules/log-archive-bucket';
-import { RescueAlarms } from '../modules/rescue-alarms';
-import { rescueDocumentContent } from '../modules/rescue-document';
-import { RescueEvents } from '../modules/rescue-events';
-import { RescueFunction } from '../modules/rescue-function';
-import { RescueQueue } from '../modules/rescue-queue';
+import { AlarmTopic } from '../modules/shared/alarm-topic';
+import { InstanceUploadPolicy } from '../modules/log-rescue/instance-upload-policy';
+import { LifecycleHooks } from '../modules/log-rescue/lifecycle-hooks';
+import { archiveBucketSettings, LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { RescueAlarms } from '../modules/log-rescue/alarms';
+import { RescueDocument } from '../modules/log-rescue/document';
+import { RescueEvents } from '../modules/log-rescue/events';
+import { RescueFunction } from '../modules/log-rescue/function';
 import { BaseStack } from './base-stack';
-import { named } from '../modules/addresses';
 
 /** Flow 1: rescue an instance's logs to S3 when its Auto Scaling group terminates it. */
 export class LogRescueStack extends BaseStack {
@@ -24,57 +20,59 @@ export class LogRescueStack extends BaseStack {
     const name = `${this.namePrefix}-log-rescue`;
 
     this.archive = new LogArchiveBucket(this, 'archive', {
-      config: c.archiveBucket,
+      ...archiveBucketSettings(c.archiveBucket),
       aws: this.aws,
       namePrefix: `${this.namePrefix}-rescue`,
       addressName: 'archive',
     });
 
-    const document = named(new SsmDocument(this, 'document', {
+    const document = new RescueDocument(this, 'document', {
       name: `${this.namePrefix}-rescue-logs`,
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      targetType: '/AWS::EC2::Instance',
-      content: rescueDocumentContent({
-        bucketName: this.archive.bucketName,
-        prefix: c.prefix,
-        kmsKeyArn: this.archive.kmsKeyArn,
-        logGlobs: c.command.logGlobs,
-        includeJournal: c.command.includeJournal,
-        executionTimeoutSeconds: c.command.executionTimeoutSeconds,
-        maxTotalMb: c.command.maxTotalMb,
-      }),
-    }), 'rescue_logs');
+      archive: this.archive,
+      prefix: c.prefix,
+      logGlobs: c.command.logGlobs,
+      includeJournal: c.command.includeJournal,
+      executionTimeoutSeconds: c.command.executionTimeoutSeconds,
+      maxTotalMb: c.command.maxTotalMb,
+    });
 
-    const hooks = new LifecycleHooks(this, 'hooks', { config: c, remoteStates: this.remoteStates });
+    const hooks = new LifecycleHooks(this, 'hooks', {
+      autoScalingGroups: c.autoScalingGroups,
+      remoteStates: this.remoteStates,
+      hookName: c.lifecycleHook.name,
+      heartbeatTimeoutSeconds: c.lifecycleHook.heartbeatTimeoutSeconds,
+      defaultResult: c.lifecycleHook.defaultResult,
+    });
 
     const events = new RescueEvents(this, 'events', {
-      config: c,
       namePrefix: this.namePrefix,
       groupNames: hooks.groupNames,
       hookName: hooks.hookName,
-      documentName: document.name,
-    });
-
-    const eventQueue = new RescueQueue(this, 'event-queue', {
-      namePrefix: this.namePrefix,
+      document,
+      spotInterruption: c.spotInterruption,
+      maximumRetryAttempts: c.retry.maximumRetryAttempts,
+      maximumEventAgeSeconds: c.retry.maximumEventAgeSeconds,
       onlineWaitSeconds: c.handler.onlineWaitSeconds,
       heartbeatTimeoutSeconds: c.lifecycleHook.heartbeatTimeoutSeconds,
-      ruleArns: events.rules.map((r) => r.arn),
-      deadLetterQueue: events.deadLetterQueue,
     });
-    events.targetQueue(eventQueue.queue.arn, eventQueue.policy);
 
     const handler = new RescueFunction(this, 'handler', {
-      config: c,
       aws: this.aws,
       functionName: name,
-      documentName: document.name,
+      document,
       groupNames: hooks.groupNames,
       hookName: hooks.hookName,
-      eventQueueArn: eventQueue.queue.arn,
-      eventQueueName: eventQueue.queue.name,
+      eventQueue: events.eventQueue,
       metricStack: this.namePrefix,
+      onlineWaitSeconds: c.handler.onlineWaitSeconds,
+      executionTimeoutSeconds: c.command.executionTimeoutSeconds,
+      heartbeatTimeoutSeconds: c.lifecycleHook.heartbeatTimeoutSeconds,
+      memoryMb: c.handler.memoryMb,
+      logRetentionDays: c.handler.logRetentionDays,
+      reservedConcurrency: c.handler.reservedConcurrency,
+      batchSize: c.handler.batchSize,
+      batchWindowSeconds: c.handler.batchWindowSeconds,
+      maximumConcurrency: c.handler.maximumConcurrency,
     });
 
     const instancePolicy = new InstanceUploadPolicy(this, 'instance-policy', {
@@ -85,23 +83,28 @@ export class LogRescueStack extends BaseStack {
       attachToRoles: c.attachInstancePolicyToRoles,
     });
 
-    const topic = new AlarmTopic(this, 'alarm-topic', { config: c.alarms, aws: this.aws, name: `${name}-alarms` });
+    const topic = new AlarmTopic(this, 'alarm-topic', {
+      aws: this.aws,
+      name: `${name}-alarms`,
+      existingTopicArn: c.alarms.snsTopicArn,
+      createTopic: c.alarms.createTopic,
+      email: c.alarms.email,
+    });
     new RescueAlarms(this, 'alarms', {
       namePrefix: this.namePrefix,
       metricStack: this.namePrefix,
-      functionName: handler.function.functionName,
-      deadLetterQueueName: events.deadLetterQueue.name,
-      eventQueueName: eventQueue.queue.name,
+      handler: handler.function,
+      deadLetterQueue: events.deadLetterQueue,
+      eventQueue: events.eventQueue,
       actions: topic.actions,
     });
 
-    const out = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
-    out('bucket_name', this.archive.bucketName, 'Archive bucket of rescued instance logs');
-    out('document_name', document.name, 'SSM Command document that uploads an instance\'s logs');
-    out('instance_policy_arn', instancePolicy.policy.arn, 'Attach to the fleet\'s instance role (with AmazonSSMManagedInstanceCore)');
-    out('event_queue_url', eventQueue.queue.url, 'The queue every rule feeds the handler from');
-    out('dead_letter_queue_url', events.deadLetterQueue.url, 'Events the handler could not process');
-    out('function_name', handler.function.functionName, 'Log rescue handler Lambda');
-    if (topic.topicArn) out('alarm_topic_arn', topic.topicArn, 'SNS topic the alarms notify');
+    this.output('bucket_name', this.archive.bucketName, 'Archive bucket of rescued instance logs');
+    this.output('document_name', document.name, 'SSM Command document that uploads an instance\'s logs');
+    this.output('instance_policy_arn', instancePolicy.policy.arn, 'Attach to the fleet\'s instance role (with AmazonSSMManagedInstanceCore)');
+    this.output('event_queue_url', events.eventQueue.url, 'The queue every rule feeds the handler from');
+    this.output('dead_letter_queue_url', events.deadLetterQueue.url, 'Events the handler could not process');
+    this.output('function_name', handler.function.functionName, 'Log rescue handler Lambda');
+    if (topic.topicArn) this.output('alarm_topic_arn', topic.topicArn, 'SNS topic the alarms notify');
   }
 }

@@ -1,16 +1,15 @@
 import { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
 import { AppConfig, FromRemoteState, sessionKmsKeyOf } from '../config/schema';
-import { AlarmTopic } from '../modules/alarm-topic';
-import { LogArchiveBucket } from '../modules/log-archive-bucket';
-import { SessionAlarms } from '../modules/session-alarms';
-import { SessionAnalysis } from '../modules/session-analysis';
-import { SESSION_LOGS_PREFIX, SessionFirehose } from '../modules/session-firehose';
-import { SessionInstanceIam } from '../modules/session-instance-iam';
-import { SessionLogGroup } from '../modules/session-log-group';
-import { SessionPreferences } from '../modules/session-preferences';
-import { SessionSubscription } from '../modules/session-subscription';
-import { VpcEndpoints } from '../modules/vpc-endpoints';
+import { AlarmTopic } from '../modules/shared/alarm-topic';
+import { archiveBucketSettings, LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { SessionAlarms } from '../modules/session-logs/alarms';
+import { SessionAnalysis } from '../modules/session-logs/analysis';
+import { SESSION_LOGS_PREFIX, SessionFirehose } from '../modules/session-logs/firehose';
+import { SessionInstanceIam } from '../modules/session-logs/instance-iam';
+import { SessionLogGroup } from '../modules/session-logs/log-group';
+import { SessionPreferences } from '../modules/session-logs/preferences';
+import { SessionSubscription } from '../modules/session-logs/subscription';
+import { VpcEndpoints } from '../modules/session-logs/vpc-endpoints';
 import { BaseStack } from './base-stack';
 
 type Ref<T> = T | { fromRemoteState: FromRemoteState };
@@ -38,25 +37,41 @@ export class SessionLogsStack extends BaseStack {
     const namePrefix = this.namePrefix;
 
     this.archive = new LogArchiveBucket(this, 'archive', {
-      config: c.archiveBucket,
+      ...archiveBucketSettings(c.archiveBucket),
       aws,
       namePrefix: `${namePrefix}-sessions`,
       addressName: 'archive',
     });
 
-    this.logGroup = new SessionLogGroup(this, 'log-group', { config: c.logGroup, aws, namePrefix });
+    this.logGroup = new SessionLogGroup(this, 'log-group', {
+      name: c.logGroup.name,
+      retentionDays: c.logGroup.retentionDays,
+      logGroupClass: c.logGroup.class,
+      kms: c.logGroup.kms,
+      aws,
+      namePrefix,
+    });
 
+    const d = c.sessionDocument;
     this.preferences = new SessionPreferences(this, 'preferences', {
-      config: c.sessionDocument,
-      logGroupName: this.logGroup.name,
-      logGroupEncrypted: this.logGroup.kmsKeyArn !== undefined,
-      logGroup: this.logGroup.logGroup,
+      mode: d.mode,
+      customName: d.customName,
+      idleSessionTimeoutMinutes: d.idleSessionTimeoutMinutes,
+      maxSessionDurationMinutes: d.maxSessionDurationMinutes,
+      runAsEnabled: d.runAsEnabled,
+      runAsDefaultUser: d.runAsDefaultUser,
+      shellProfile: d.shellProfile,
+      s3Logging: d.s3Logging === 'none' ? undefined : d.s3Logging,
+      sessionKmsKeyArn: sessionKmsKeyOf(d),
+      logGroup: this.logGroup,
       namePrefix,
       aws,
     });
 
     this.firehose = new SessionFirehose(this, 'firehose', {
-      config: c.firehose,
+      bufferingSizeMb: c.firehose.bufferingSizeMb,
+      bufferingIntervalSeconds: c.firehose.bufferingIntervalSeconds,
+      errorLogRetentionDays: c.firehose.errorLogRetentionDays,
       aws,
       archive: this.archive,
       namePrefix,
@@ -66,15 +81,14 @@ export class SessionLogsStack extends BaseStack {
 
     this.subscription = new SessionSubscription(this, 'subscription', {
       aws,
-      logGroupName: this.logGroup.logGroup.name,
-      streamArn: this.firehose.streamArn,
+      logGroup: this.logGroup.logGroup,
+      deliveryStream: this.firehose.stream,
       namePrefix,
     });
 
     this.instanceIam = new SessionInstanceIam(this, 'instance-iam', {
       aws,
-      logGroupName: this.logGroup.name,
-      logGroupArn: this.logGroup.arn,
+      logGroup: this.logGroup,
       sessionKmsKeyArn: sessionKmsKeyOf(c.sessionDocument),
       createInstanceRole: c.createInstanceRole,
       namePrefix,
@@ -82,7 +96,10 @@ export class SessionLogsStack extends BaseStack {
 
     if (c.analysis.enabled) {
       this.analysis = new SessionAnalysis(this, 'analysis', {
-        config: c.analysis,
+        firstYear: c.analysis.firstYear,
+        lastYear: c.analysis.lastYear,
+        bytesScannedCutoffPerQueryMb: c.analysis.bytesScannedCutoffPerQueryMb,
+        resultsExpirationDays: c.analysis.resultsExpirationDays,
         archive: this.archive,
         prefix: SESSION_LOGS_PREFIX,
         project: config.project,
@@ -104,7 +121,13 @@ export class SessionLogsStack extends BaseStack {
       });
     }
 
-    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', { config: c.alarms, aws, name: `${namePrefix}-session-logs-alarms` });
+    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', {
+      aws,
+      name: `${namePrefix}-session-logs-alarms`,
+      existingTopicArn: c.alarms.snsTopicArn,
+      createTopic: c.alarms.createTopic,
+      email: c.alarms.email,
+    });
     this.alarms = new SessionAlarms(this, 'alarms', {
       actions: this.alarmTopic.actions,
       streamName: this.firehose.streamName,
@@ -127,26 +150,25 @@ export class SessionLogsStack extends BaseStack {
   }
 
   private outputs(): void {
-    const out = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
-    out('bucket_name', this.archive.bucketName, 'Archive bucket of session logs');
-    out('log_group_name', this.logGroup.name, 'CloudWatch Logs group sessions stream to');
-    out('firehose_stream_name', this.firehose.streamName, 'Firehose stream that archives the log group to S3');
-    out('session_document_name', this.preferences.documentName, 'Session document holding the Session Manager preferences');
+    this.output('bucket_name', this.archive.bucketName, 'Archive bucket of session logs');
+    this.output('log_group_name', this.logGroup.name, 'CloudWatch Logs group sessions stream to');
+    this.output('firehose_stream_name', this.firehose.streamName, 'Firehose stream that archives the log group to S3');
+    this.output('session_document_name', this.preferences.documentName, 'Session document holding the Session Manager preferences');
     if (this.config.sessionLogs.sessionDocument.mode === 'custom') {
-      out('start_session_command', `aws ssm start-session --target <instance-id> --document-name ${this.preferences.documentName}`,
+      this.output('start_session_command', `aws ssm start-session --target <instance-id> --document-name ${this.preferences.documentName}`,
         'Sessions use these preferences only when started with this document');
-      out('operator_policy_arn', this.preferences.operatorPolicy!.arn,
+      this.output('operator_policy_arn', this.preferences.operatorPolicy!.arn,
         'Attach to operator roles: ssm:StartSession only with the logged session document, never SSM-SessionManagerRunShell');
     }
-    out('instance_policy_arn', this.instanceIam.policy.arn, 'Attach to instance roles so their sessions can stream to the log group');
+    this.output('instance_policy_arn', this.instanceIam.policy.arn, 'Attach to instance roles so their sessions can stream to the log group');
     if (this.instanceIam.instanceProfile) {
-      out('instance_profile_name', this.instanceIam.instanceProfile.name, 'Instance profile with SSM core and session streaming');
+      this.output('instance_profile_name', this.instanceIam.instanceProfile.name, 'Instance profile with SSM core and session streaming');
     }
     if (this.analysis) {
-      out('athena_workgroup', this.analysis.workgroup.name, 'Athena workgroup with the saved session queries');
-      out('glue_table', `${this.analysis.database.name}.${this.analysis.table.name}`, 'Glue table over the delivered session records');
-      out('athena_results_bucket', this.analysis.results.bucketName, 'Athena query results (session transcripts), expired after analysis.resultsExpirationDays');
+      this.output('athena_workgroup', this.analysis.workgroup.name, 'Athena workgroup with the saved session queries');
+      this.output('glue_table', `${this.analysis.database.name}.${this.analysis.table.name}`, 'Glue table over the delivered session records');
+      this.output('athena_results_bucket', this.analysis.results.bucketName, 'Athena query results (session transcripts), expired after analysis.resultsExpirationDays');
     }
-    if (this.alarmTopic.topicArn) out('alarm_topic_arn', this.alarmTopic.topicArn, 'SNS topic the delivery alarms notify');
+    if (this.alarmTopic.topicArn) this.output('alarm_topic_arn', this.alarmTopic.topicArn, 'SNS topic the delivery alarms notify');
   }
 }

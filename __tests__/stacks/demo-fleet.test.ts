@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../config/load';
 import { AppConfig } from '../../config/schema';
-import { privateSubnetCidrs } from '../../modules/demo-network';
+import { privateSubnetCidrs } from '../../modules/demo-fleet/network';
 import { deepMerge, onlyResource, resourceAt, resourcesOf, StackJson, synthStacks, testConfig } from '../support/synth';
 import { ref } from './session-logs.helpers';
 

@@ -1,5 +1,5 @@
 import { onlyResource, resourceAt, resourcesOf, StackJson, synthStacks, testConfig } from '../support/synth';
-import { TERMINAL_COMMAND_STATUSES } from '../../modules/rescue-events';
+import { TERMINAL_COMMAND_STATUSES } from '../../modules/log-rescue/events';
 import { renderDocumentForTest } from '../support/bash-standins';
 
 const synth = (logRescue: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>

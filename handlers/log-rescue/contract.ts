@@ -1,8 +1,8 @@
 /**
  * The contract between the log-rescue infrastructure and its handler, written once and imported by
- * both sides: the function's environment (modules/rescue-function.ts builds it with
+ * both sides: the function's environment (modules/log-rescue/function.ts builds it with
  * `handlerEnvironment`, settings.ts reads it), and the metrics the handler emits (metrics.ts) and
- * the alarms watch (modules/rescue-alarms.ts). Bundled into the handler, so it imports nothing.
+ * the alarms watch (modules/log-rescue/alarms.ts). Bundled into the handler, so it imports nothing.
  */
 
 /** Environment variable per setting. */

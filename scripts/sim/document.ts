@@ -1,9 +1,9 @@
 /**
- * The rescue document as the stack writes it (modules/rescue-document.ts), read back for what
+ * The rescue document as the stack writes it (modules/log-rescue/document.ts), read back for what
  * SSM checks at SendCommand: the parameter names, their defaults and `allowedPattern`s, and the
  * step's execution timeout.
  */
-import { rescueDocumentContent } from '../../modules/rescue-document';
+import { rescueDocumentContent } from '../../modules/log-rescue/document';
 
 export interface DocumentParameter {
   readonly allowedPattern: RegExp;

@@ -1,9 +1,9 @@
 /**
- * Simulated EventBridge: the stack's rules (the patterns modules/rescue-events.ts deploys), at-least-once
+ * Simulated EventBridge: the stack's rules (the patterns modules/log-rescue/events.ts deploys), at-least-once
  * delivery with duplicates and latency jitter (so events can overtake each other), and the target's
  * retry policy with the dead-letter queue for deliveries to the event queue that keep failing.
  */
-import { EventPattern, rescueEventPatterns } from '../../modules/rescue-events';
+import { EventPattern, rescueEventPatterns } from '../../modules/log-rescue/events';
 import type { BusEvent } from './event-shapes';
 import type { Random } from './random';
 import type { World } from './world';

@@ -138,7 +138,7 @@ export function deploymentOptions(config: AppConfig): Partial<SimulationOptions>
     // The mapping's cap, not the reservation: the config keeps a reservation at least this high, and
     // the simulation does not model other functions taking the account's unreserved concurrency.
     maximumConcurrency: c.handler.maximumConcurrency,
-    // As modules/rescue-function.ts and the event queue derive them.
+    // As modules/log-rescue/function.ts and the event queue derive them.
     lambdaTimeoutSeconds: handlerTimeoutSeconds(c.handler.onlineWaitSeconds),
     batchSize: c.handler.batchSize,
     batchWindowSeconds: c.handler.batchWindowSeconds,

@@ -7,8 +7,8 @@ import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCom
 import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import {
   RESCUE_DOCUMENT_PARAMETERS, RESCUE_PARAMETER_PATTERNS, type RescueDocumentParameter,
-} from '../../../modules/rescue-document';
-import { rescueEventPatterns, TERMINAL_COMMAND_STATUSES as RULE_STATUSES } from '../../../modules/rescue-events';
+} from '../../../modules/log-rescue/document';
+import { rescueEventPatterns, TERMINAL_COMMAND_STATUSES as RULE_STATUSES } from '../../../modules/log-rescue/events';
 import { matches } from '../../../scripts/sim/eventbridge';
 import { parseEvent, PENDING_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from '../../../handlers/log-rescue/events';
 import {

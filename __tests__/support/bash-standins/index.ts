@@ -12,8 +12,7 @@ import { TerraformStack, Testing } from 'cdktf';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
-import { rescueDocumentContent, RescueDocumentProps } from '../../../modules/rescue-document';
+import { RescueDocument, RescueDocumentContentProps } from '../../../modules/log-rescue/document';
 
 /** What a synthesized SSM Command document looks like once Terraform has rendered it. */
 export interface SsmCommandDocument {
@@ -304,7 +303,7 @@ export function extractTarGz(archive: Buffer): Record<string, Buffer> {
  * The document as `cdktf synth` writes it into `aws_ssm_document.content` when the bucket and key
  * are resources of the stack, so their names are Terraform references, not literals.
  */
-export function synthDocumentWithReferences(props: Omit<RescueDocumentProps, 'bucketName' | 'kmsKeyArn'>, opts: { kms: boolean }): {
+export function synthDocumentWithReferences(props: Omit<RescueDocumentContentProps, 'bucketName' | 'kmsKeyArn'>, opts: { kms: boolean }): {
   content: string;
   bucketRef: string;
   kmsRef?: string;
@@ -313,15 +312,10 @@ export function synthDocumentWithReferences(props: Omit<RescueDocumentProps, 'bu
   new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
   const bucket = new S3Bucket(stack, 'archive', { bucketPrefix: 'rescue-' });
   const key = opts.kms ? new KmsKey(stack, 'key', { enableKeyRotation: true }) : undefined;
-  new SsmDocument(stack, 'rescue', {
-    name: 'rescue',
-    documentType: 'Command',
-    documentFormat: 'JSON',
-    content: rescueDocumentContent({ ...props, bucketName: bucket.bucket, kmsKeyArn: key?.arn }),
-  });
+  new RescueDocument(stack, 'rescue', { ...props, name: 'rescue', archive: { bucketName: bucket.bucket, kmsKeyArn: key?.arn } });
   const synthesized = JSON.parse(Testing.synth(stack));
   return {
-    content: synthesized.resource.aws_ssm_document.rescue.content,
+    content: synthesized.resource.aws_ssm_document.rescue_logs.content,
     bucketRef: 'aws_s3_bucket.archive.bucket',
     kmsRef: key ? 'aws_kms_key.key.arn' : undefined,
   };
