@@ -2,6 +2,8 @@
  * Fitting into a Terraform organisation: group names and network ids read from another team's
  * state (planned against a local fixture state), and the HCL output (`cdktf synth --hcl`) planning
  * to exactly what the JSON output plans.
+ *
+ * @lane plan
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { parse as parseHcl } from '@cdktf/hcl2json';

@@ -1,6 +1,8 @@
 /**
  * The handler over batches of events, as the event queue hands them to one invocation: which AWS
  * calls a batch becomes, and which events fail when one of them does.
+ *
+ * @lane unit
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import {

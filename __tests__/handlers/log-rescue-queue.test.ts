@@ -1,6 +1,8 @@
 /**
  * The Lambda entry's queue side: an SQS batch (as the event source mapping builds it) in, the
  * messageIds to retry out.
+ *
+ * @lane unit
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';

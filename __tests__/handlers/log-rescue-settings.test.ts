@@ -1,3 +1,6 @@
+/**
+ * @lane unit
+ */
 import { settingsFromEnv } from '../../handlers/log-rescue/rescue';
 import { compactUtc } from '../../handlers/log-rescue/events';
 

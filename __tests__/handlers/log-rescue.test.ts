@@ -1,3 +1,6 @@
+/**
+ * @lane unit
+ */
 import {
   DescribeInstanceInformationCommand, InvalidInstanceId, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException,
 } from '@aws-sdk/client-ssm';

@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { onlyResource, resourcesOf, synthStacks, testConfig } from '../support/synth';
 import { bucketPrefixFor } from '../../modules/log-archive-bucket';
 

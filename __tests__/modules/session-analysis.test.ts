@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { onlyResource, resourceAt, resourcesOf } from '../support/synth';
 import { addressOf, ref, sessionStack, terraformUnescape } from '../stacks/session-logs.helpers';
 

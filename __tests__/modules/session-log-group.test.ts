@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { onlyResource, resourcesOf } from '../support/synth';
 import { contextRefs, parseJsonencode, ref, sessionStack } from '../stacks/session-logs.helpers';
 

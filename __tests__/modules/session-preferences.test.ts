@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { onlyResource } from '../support/synth';
 import { addressOf, sessionStack, terraformUnescape } from '../stacks/session-logs.helpers';
 

@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { onlyResource, resourceAt, resourcesOf } from '../support/synth';
 import { ref, sessionStack } from '../stacks/session-logs.helpers';
 
