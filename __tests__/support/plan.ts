@@ -21,6 +21,31 @@ export interface OfflinePlanRequest {
   readonly states?: Record<string, object>;
 }
 
+/**
+ * How many offline plans one test file runs at once (LOG_RESCUE_PLAN_CONCURRENCY, default 2).
+ * Each plan is its own working copy sharing the read-only provider install, so Terraform allows
+ * it; each also runs a 700 MB provider process, so the limit is small.
+ */
+export const PLAN_CONCURRENCY = Math.max(1, Number(process.env.LOG_RESCUE_PLAN_CONCURRENCY) || 2);
+
+/** `fn` over `items`, at most `limit` at a time; rejects with the first failure after all settle. */
+export async function inParallel<T>(items: readonly T[], fn: (item: T) => Promise<void>, limit = PLAN_CONCURRENCY): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length) throw errors[0];
+}
+
 export function useOfflineTerraform(): (config: AppConfig, opts?: OfflinePlanRequest) => Promise<Record<string, any>> {
   let tc: Toolchain;
   let sts: { url: string; close: () => Promise<void> };
@@ -32,20 +57,22 @@ export function useOfflineTerraform(): (config: AppConfig, opts?: OfflinePlanReq
 
   return async (config, opts = {}) => {
     const outdir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-synth-'));
-    const plans: Record<string, any> = {};
+    const planned = new Map<string, any>();
     try {
       const app = synthApp(config, { outdir, hcl: opts.hcl ?? false });
-      for (const name of app.node.children.map((c) => c.node.id).filter((n) => !opts.only || opts.only.includes(n))) {
+      const names = app.node.children.map((c) => c.node.id).filter((n) => !opts.only || opts.only.includes(n));
+      await inParallel(names, async (name) => {
         const dir = path.join(outdir, 'stacks', name);
         for (const [file, content] of Object.entries(opts.extraFiles?.(sts.url) ?? {})) writeFileSync(path.join(dir, file), JSON.stringify(content));
         const state = opts.states?.[name];
         const result = await planOffline(dir, tc, sts.url, state ? { state, refresh: false } : {});
-        plans[name] = result.plan;
+        planned.set(name, result.plan);
         result.cleanup();
-      }
+      });
+      // In stack order, whichever plan finished first.
+      return Object.fromEntries(names.map((n) => [n, planned.get(n)]));
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
-    return plans;
   };
 }
