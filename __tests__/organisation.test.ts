@@ -138,7 +138,7 @@ describe('HCL output', () => {
     }],
   ])('%s: plans the same addresses with the same values as the JSON output', async (_name, overrides) => {
     const config = testConfig(overrides as Record<string, unknown>);
-    const [json, hcl] = [await plan(config), await plan(config, { hcl: true })];
+    const [json, hcl] = await Promise.all([plan(config), plan(config, { hcl: true })]);
     expect(Object.keys(hcl).sort()).toEqual(Object.keys(json).sort());
     for (const stack of Object.keys(json)) {
       const [a, b] = [planned(json[stack]), planned(hcl[stack])];

@@ -22,28 +22,27 @@ export interface OfflinePlanRequest {
 }
 
 /**
- * How many offline plans one test file runs at once (LOG_RESCUE_PLAN_CONCURRENCY, default 2).
- * Each plan is its own working copy sharing the read-only provider install, so Terraform allows
- * it; each also runs a 700 MB provider process, so the limit is small.
+ * How many offline plans one test file runs at once (LOG_RESCUE_PLAN_CONCURRENCY, default 2), over
+ * all its calls. Each plan is its own working copy sharing the read-only provider install, so
+ * Terraform allows it; each also runs a 700 MB provider process, so the limit is small.
  */
 export const PLAN_CONCURRENCY = Math.max(1, Number(process.env.LOG_RESCUE_PLAN_CONCURRENCY) || 2);
 
-/** `fn` over `items`, at most `limit` at a time; rejects with the first failure after all settle. */
-export async function inParallel<T>(items: readonly T[], fn: (item: T) => Promise<void>, limit = PLAN_CONCURRENCY): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length) throw errors[0];
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** Run `fn` when one of the PLAN_CONCURRENCY slots is free. */
+export async function inPlanSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= PLAN_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await fn();
+  } finally {
+    // Hand the slot straight to the next waiter, or free it.
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
 }
 
 export function useOfflineTerraform(): (config: AppConfig, opts?: OfflinePlanRequest) => Promise<Record<string, any>> {
@@ -61,14 +60,17 @@ export function useOfflineTerraform(): (config: AppConfig, opts?: OfflinePlanReq
     try {
       const app = synthApp(config, { outdir, hcl: opts.hcl ?? false });
       const names = app.node.children.map((c) => c.node.id).filter((n) => !opts.only || opts.only.includes(n));
-      await inParallel(names, async (name) => {
+      // Every stack at once, as slots allow; a failure is reported once all have settled.
+      const results = await Promise.allSettled(names.map((name) => inPlanSlot(async () => {
         const dir = path.join(outdir, 'stacks', name);
         for (const [file, content] of Object.entries(opts.extraFiles?.(sts.url) ?? {})) writeFileSync(path.join(dir, file), JSON.stringify(content));
         const state = opts.states?.[name];
         const result = await planOffline(dir, tc, sts.url, state ? { state, refresh: false } : {});
         planned.set(name, result.plan);
         result.cleanup();
-      });
+      })));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       // In stack order, whichever plan finished first.
       return Object.fromEntries(names.map((n) => [n, planned.get(n)]));
     } finally {
