@@ -57,5 +57,8 @@ module.exports = {
     transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   })),
   testTimeout: 180000,
+  // Jest's default is one worker fewer than the cores: one worker on a 2-core machine, where the
+  // plan lane spends much of its time waiting on Terraform and would hold the other lanes back.
+  maxWorkers: '100%',
   reporters: ['default', '<rootDir>/__tests__/support/lane-times.js'],
 };
