@@ -72,8 +72,12 @@ export async function prepareToolchain(env: NodeJS.ProcessEnv = process.env): Pr
   }
   // One directory per toolchain, shared by every process (jest workers, worktrees, the benchmark):
   // the key changes with terraform, the mirror or the provider binary.
-  const binary = readdirSync(path.join(providerDir, `${os.platform()}_${archOf()}`)).find((f) => f.startsWith('terraform-provider-aws'));
-  const stat = binary ? statSync(path.join(providerDir, `${os.platform()}_${archOf()}`, binary)) : undefined;
+  const platformDir = path.join(providerDir, `${os.platform()}_${archOf()}`);
+  const binary = existsSync(platformDir) ? readdirSync(platformDir).find((f) => f.startsWith('terraform-provider-aws')) : undefined;
+  if (!binary) {
+    throw new Error(`The AWS provider ${PROVIDER_VERSION} mirror has no provider binary for this machine: expected ${platformDir}/terraform-provider-aws_*`);
+  }
+  const stat = statSync(path.join(platformDir, binary));
   const key = createHash('sha256').update(JSON.stringify([terraformVersion, mirror, binary, stat?.size, stat?.mtimeMs, os.userInfo().uid]))
     .digest('hex').slice(0, 12);
   const dir = path.join(os.tmpdir(), `logrescue-terraform-${key}`);
@@ -98,12 +102,18 @@ provider_installation {
 }
 `);
   const sharedInitDir = path.join(dir, 'init');
-  if (!existsSync(path.join(sharedInitDir, '.terraform.lock.hcl'))) await sharedInit(dir, sharedInitDir, terraform, cliConfigFile, env);
+  if (!initDone(sharedInitDir)) await sharedInit(dir, sharedInitDir, terraform, cliConfigFile, env);
   return { terraform, mirror, cliConfigFile, sharedInitDir };
 }
 
 function archOf(): string {
   return ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[os.arch()] ?? os.arch();
+}
+
+/** The shared init finished, and the provider it links to is still there (temp dirs get cleaned). */
+function initDone(sharedInitDir: string): boolean {
+  return existsSync(path.join(sharedInitDir, '.terraform.lock.hcl'))
+    && existsSync(path.join(sharedInitDir, '.terraform/providers/registry.terraform.io/hashicorp/aws', PROVIDER_VERSION, `${os.platform()}_${archOf()}`));
 }
 
 function writeAtomically(file: string, text: string): void {
@@ -125,7 +135,7 @@ async function sharedInit(dir: string, sharedInitDir: string, terraform: string,
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (existsSync(path.join(sharedInitDir, '.terraform.lock.hcl'))) return;
+      if (initDone(sharedInitDir)) return;
       try {
         if (Date.now() - statSync(lock).mtimeMs > 5 * 60_000) rmSync(lock, { recursive: true, force: true });
       } catch { /* released meanwhile */ }
@@ -133,7 +143,7 @@ async function sharedInit(dir: string, sharedInitDir: string, terraform: string,
     }
   }
   try {
-    if (existsSync(path.join(sharedInitDir, '.terraform.lock.hcl'))) return;
+    if (initDone(sharedInitDir)) return;
     const scratch = mkdtempSync(path.join(dir, 'init-'));
     writeFileSync(path.join(scratch, 'main.tf.json'), JSON.stringify({
       terraform: { required_providers: { aws: { source: 'aws', version: PROVIDER_VERSION } }, backend: OFFLINE_BACKEND },
