@@ -5,6 +5,8 @@
  * (__tests__/support/offline-state.ts). Planning today's code against them (-refresh=false) must
  * only move: nothing created, destroyed, replaced or forgotten, every old address moved to its
  * readable one, and an in-place update only where listed below.
+ *
+ * @lane plan
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -2,6 +2,8 @@
  * Moving or renaming a construct must not change an address: with every construct id inside every
  * stack renamed (what a refactor of the construct tree does), the stacks still have exactly the
  * committed golden addresses, and the same moved blocks.
+ *
+ * @lane synth
  */
 jest.mock('constructs', () => {
   const real = jest.requireActual('constructs');

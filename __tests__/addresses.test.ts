@@ -2,6 +2,8 @@
  * The address contract (README "Terraform addresses"): the stacks synthesize exactly the committed
  * golden lists, every address is a readable name declared with named(), a name declared twice
  * stops synth naming both, and no removed block names an address a moved block names.
+ *
+ * @lane synth
  */
 import { App, TerraformStack } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';

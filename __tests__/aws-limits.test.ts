@@ -2,6 +2,8 @@
  * AWS limits that `terraform plan` does not check but `apply` or the running system would hit, for
  * the ones no test closer to the code already guards. docs/aws-limits.md lists every limit with its
  * source and its test; the last test here keeps that table honest.
+ *
+ * @lane synth
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';

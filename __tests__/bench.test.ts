@@ -1,6 +1,8 @@
 /**
  * The benchmark's pieces that need no timing: the barrel rewrite, the statistics, the report
  * builder and the argument parser. Nothing here measures anything or asserts on a duration.
+ *
+ * @lane unit
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';

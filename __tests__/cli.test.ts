@@ -1,4 +1,8 @@
-/** The app as users run it: through cdktf's app command, config from LOG_RESCUE_CONFIG. */
+/**
+ * The app as users run it: through cdktf's app command, config from LOG_RESCUE_CONFIG.
+ *
+ * @lane synth
+ */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';

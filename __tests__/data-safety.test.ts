@@ -2,6 +2,8 @@
  * An innocent-looking config change must not destroy stored data. These tests plan a config change
  * against a state that holds what the earlier config created (offline, without refresh) and check
  * what Terraform would do to it.
+ *
+ * @lane plan
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';

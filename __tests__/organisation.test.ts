@@ -2,6 +2,8 @@
  * Fitting into a Terraform organisation: group names and network ids read from another team's
  * state (planned against a local fixture state), and the HCL output (`cdktf synth --hcl`) planning
  * to exactly what the JSON output plans.
+ *
+ * @lane plan
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { parse as parseHcl } from '@cdktf/hcl2json';
@@ -136,7 +138,7 @@ describe('HCL output', () => {
     }],
   ])('%s: plans the same addresses with the same values as the JSON output', async (_name, overrides) => {
     const config = testConfig(overrides as Record<string, unknown>);
-    const [json, hcl] = [await plan(config), await plan(config, { hcl: true })];
+    const [json, hcl] = await Promise.all([plan(config), plan(config, { hcl: true })]);
     expect(Object.keys(hcl).sort()).toEqual(Object.keys(json).sort());
     for (const stack of Object.keys(json)) {
       const [a, b] = [planned(json[stack]), planned(hcl[stack])];

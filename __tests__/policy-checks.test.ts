@@ -2,6 +2,8 @@
  * Policy checks over the synthesized JSON of every stack: least privilege, confused-deputy
  * protection, and the storage guarantees every bucket, log group, queue, stream and function must
  * have. A rule may be waived only in WAIVERS below, with the reason; the test prints them.
+ *
+ * @lane synth
  */
 import { decodeJsonExpression, isExpr, Value } from './support/hcl-expr';
 import { StackJson, synthStacks, testConfig } from './support/synth';

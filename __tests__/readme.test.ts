@@ -1,4 +1,8 @@
-/** The README is what a new user trusts first: its commands must work and its config table be complete. */
+/**
+ * The README is what a new user trusts first: its commands must work and its config table be complete.
+ *
+ * @lane unit
+ */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';

@@ -2,6 +2,8 @@
  * The scale-in storm simulation (scripts/simulate.ts): the real handler through simulated Auto
  * Scaling, SSM, EventBridge, the event queue and Lambda on a virtual clock. Small storms here; the
  * 1,000-instance run is `npm run simulate -- --instances 1000`.
+ *
+ * @lane sim
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';

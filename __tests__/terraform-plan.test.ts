@@ -1,6 +1,8 @@
 /**
  * Real Terraform accepts what we synthesize: init, validate and plan every stack offline against
  * the AWS provider mirror. Fails (never skips) when terraform or the mirror is missing.
+ *
+ * @lane plan
  */
 import { useOfflineTerraform } from './support/plan';
 import { testConfig } from './support/synth';

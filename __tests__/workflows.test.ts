@@ -2,6 +2,8 @@
  * The GitHub workflows (.github/workflows/plan.yml, deploy.yml) are code nobody runs locally: check
  * their structure here so a typo, a missing permission or a renamed npm script fails `npm test`
  * instead of the first pull request. docs/ci.md explains what they do.
+ *
+ * @lane unit
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';

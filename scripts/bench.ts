@@ -327,7 +327,7 @@ export async function bench(opts: BenchOptions): Promise<number> {
     const sts = await startStsStandIn();
     try {
       for (const stack of barrelCheck.stacks) {
-        const plan = await planOffline(path.join(refOut, 'stacks', stack), tc, sts.url, { keep: true });
+        const plan = await planOffline(path.join(refOut, 'stacks', stack), tc, sts.url, { keep: true, ownInit: true });
         try {
           terraformInitSeconds[stack] = plan.timings.init;
           const env = { ...process.env, TF_CLI_CONFIG_FILE: tc.cliConfigFile, TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', TF_DATA_DIR: path.join(plan.workDir, '.terraform') };

@@ -2,12 +2,20 @@
  * Offline Terraform for synthesized stacks: copy a stack directory to a temp dir, add
  * `_override.tf.json` files (local backend, dummy credentials, skip_* flags, a local STS stand-in
  * for `aws_caller_identity`), point Terraform at the provider mirror with our own CLI config, then
- * init, validate and plan. What users deploy is never changed; only the copy is.
+ * plan (which validates first) and show the plan as JSON. What users deploy is never changed; only
+ * the copy is.
+ *
+ * Every plan shares one provider install: `prepareToolchain` runs `terraform init` once per
+ * toolchain (terraform, mirror, provider) into a shared directory, and each copy links that
+ * install's providers and takes its lock file and backend record instead of running init again.
  *
  * Used by the test suite and by the benchmark. Missing tools are errors, never skips.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -21,7 +29,12 @@ export interface Toolchain {
   readonly terraform: string;
   readonly mirror: string;
   readonly cliConfigFile: string;
+  /** A directory `terraform init` ran in once: `.terraform/` (providers, backend) and `.terraform.lock.hcl`. */
+  readonly sharedInitDir: string;
 }
+
+/** The backend every offline copy uses: relative, so one init's backend record fits every copy. */
+const OFFLINE_BACKEND = { local: { path: 'offline.tfstate' } };
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -40,9 +53,11 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
  */
 export async function prepareToolchain(env: NodeJS.ProcessEnv = process.env): Promise<Toolchain> {
   const terraform = env.TERRAFORM_BIN || 'terraform';
+  let terraformVersion = '';
   try {
     const { stdout } = await run(terraform, ['version', '-json'], { env: { ...env, TF_CLI_CONFIG_FILE: '/dev/null' } });
     const version = JSON.parse(stdout).terraform_version as string;
+    terraformVersion = version;
     const [maj, min] = version.split('.').map(Number);
     if (maj < 1 || (maj === 1 && min < 10)) throw new Error(`terraform ${version} is too old: S3 use_lockfile needs 1.10 or newer`);
   } catch (e) {
@@ -55,9 +70,28 @@ export async function prepareToolchain(env: NodeJS.ProcessEnv = process.env): Pr
     throw new Error(`The AWS provider ${PROVIDER_VERSION} mirror is missing: expected ${providerDir} ` +
       `(set TF_PROVIDER_MIRROR to a filesystem mirror holding registry.terraform.io/hashicorp/aws/${PROVIDER_VERSION}).`);
   }
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-tfrc-'));
+  // One directory per toolchain, shared by every process (jest workers, worktrees, the benchmark):
+  // the key changes with terraform, the mirror or the provider binary.
+  const platformDir = path.join(providerDir, `${os.platform()}_${archOf()}`);
+  const binary = existsSync(platformDir) ? readdirSync(platformDir).find((f) => f.startsWith('terraform-provider-aws')) : undefined;
+  if (!binary) {
+    throw new Error(`The AWS provider ${PROVIDER_VERSION} mirror has no provider binary for this machine: expected ${platformDir}/terraform-provider-aws_*`);
+  }
+  const stat = statSync(path.join(platformDir, binary));
+  const key = createHash('sha256').update(JSON.stringify([terraformVersion, mirror, binary, stat?.size, stat?.mtimeMs, os.userInfo().uid]))
+    .digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), `logrescue-terraform-${key}`);
+  const pluginCache = path.join(dir, 'plugin-cache');
+  mkdirSync(pluginCache, { recursive: true });
+  // The plugin cache holds the one provider install, for the inits that do run: the shared one,
+  // and a copy's own (PlanOptions.ownInit). Terraform 1.4+ takes a provider from the cache only
+  // when the lock file already records its checksum, so an init without a lock file installs from
+  // the mirror again: a symlink (the mirror is unpacked), but after hashing the 700 MB binary,
+  // seconds per init. Copies therefore skip init and take the shared install and lock file.
   const cliConfigFile = path.join(dir, 'terraform.tfrc');
-  writeFileSync(cliConfigFile, `provider_installation {
+  writeAtomically(cliConfigFile, `plugin_cache_dir = ${JSON.stringify(pluginCache)}
+
+provider_installation {
   filesystem_mirror {
     path    = ${JSON.stringify(mirror)}
     include = ["registry.terraform.io/hashicorp/*"]
@@ -67,7 +101,62 @@ export async function prepareToolchain(env: NodeJS.ProcessEnv = process.env): Pr
   }
 }
 `);
-  return { terraform, mirror, cliConfigFile };
+  const sharedInitDir = path.join(dir, 'init');
+  if (!initDone(sharedInitDir)) await sharedInit(dir, sharedInitDir, terraform, cliConfigFile, env);
+  return { terraform, mirror, cliConfigFile, sharedInitDir };
+}
+
+function archOf(): string {
+  return ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[os.arch()] ?? os.arch();
+}
+
+/** The shared init finished, and the provider it links to is still there (temp dirs get cleaned). */
+function initDone(sharedInitDir: string): boolean {
+  return existsSync(path.join(sharedInitDir, '.terraform.lock.hcl'))
+    && existsSync(path.join(sharedInitDir, '.terraform/providers/registry.terraform.io/hashicorp/aws', PROVIDER_VERSION, `${os.platform()}_${archOf()}`));
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/**
+ * `terraform init` once, in a scratch directory renamed into place when complete, under a lock
+ * (a directory only one process can create) because the plugin cache is not safe for concurrent
+ * installs. A lock older than five minutes is a crashed run's and is taken over.
+ */
+async function sharedInit(dir: string, sharedInitDir: string, terraform: string, cliConfigFile: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const lock = path.join(dir, 'init.lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (initDone(sharedInitDir)) return;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 5 * 60_000) rmSync(lock, { recursive: true, force: true });
+      } catch { /* released meanwhile */ }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    if (initDone(sharedInitDir)) return;
+    const scratch = mkdtempSync(path.join(dir, 'init-'));
+    writeFileSync(path.join(scratch, 'main.tf.json'), JSON.stringify({
+      terraform: { required_providers: { aws: { source: 'aws', version: PROVIDER_VERSION } }, backend: OFFLINE_BACKEND },
+    }, null, 2));
+    await run(terraform, ['init', '-input=false', '-no-color'], {
+      cwd: scratch,
+      env: { ...env, TF_CLI_CONFIG_FILE: cliConfigFile, TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', TF_DATA_DIR: path.join(scratch, '.terraform') },
+    });
+    rmSync(sharedInitDir, { recursive: true, force: true });
+    renameSync(scratch, sharedInitDir);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -100,11 +189,11 @@ export interface OfflinePlan {
   readonly plan: any;
   /** The temp working copy (removed by `cleanup`). */
   readonly workDir: string;
-  readonly timings: { init: number; validate: number; plan: number };
+  /** `init` is linking the shared install unless `ownInit`. */
+  readonly timings: { init: number; plan: number };
   cleanup(): void;
 }
 
-/** Copy `stackDir`, add overrides, and run init, validate, plan and show -json. */
 export interface PlanOptions {
   /** Keep the working copy for inspection. */
   readonly keep?: boolean;
@@ -112,16 +201,23 @@ export interface PlanOptions {
   readonly state?: object;
   /** With a prior state there is nothing real to refresh against offline. @default true */
   readonly refresh?: boolean;
+  /** Run `terraform init` in the copy, as a user's first init (the benchmark times it). @default false: link the shared init */
+  readonly ownInit?: boolean;
 }
 
+/**
+ * Copy `stackDir`, add overrides, init (or link the shared init), plan and show -json.
+ *
+ * No separate `terraform validate`: `plan` runs the same validation walk first (a trace log shows
+ * "backend/local: running validation operation" then walkValidate before walkPlan), and each
+ * Terraform command starts the 700 MB provider again, so validate cost a third of every plan.
+ */
 export async function planOffline(stackDir: string, tc: Toolchain, stsUrl: string, opts: PlanOptions = {}): Promise<OfflinePlan> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), `logrescue-plan-${path.basename(stackDir)}-`));
   cpSync(stackDir, workDir, { recursive: true });
   if (opts.state) writeFileSync(path.join(workDir, 'offline.tfstate'), JSON.stringify(opts.state));
   // Generated names sort after the stack's own files; Terraform merges every *_override.tf.json last.
-  writeFileSync(path.join(workDir, 'zz_backend_override.tf.json'), JSON.stringify({
-    terraform: { backend: { local: { path: path.join(workDir, 'offline.tfstate') } } },
-  }, null, 2));
+  writeFileSync(path.join(workDir, 'zz_backend_override.tf.json'), JSON.stringify({ terraform: { backend: OFFLINE_BACKEND } }, null, 2));
   writeFileSync(path.join(workDir, 'zz_provider_override.tf.json'), JSON.stringify({
     provider: {
       aws: [{
@@ -135,6 +231,7 @@ export async function planOffline(stackDir: string, tc: Toolchain, stsUrl: strin
       }],
     },
   }, null, 2));
+  const dataDir = path.join(workDir, '.terraform');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TF_CLI_CONFIG_FILE: tc.cliConfigFile,
@@ -142,17 +239,28 @@ export async function planOffline(stackDir: string, tc: Toolchain, stsUrl: strin
     TF_INPUT: '0',
     CHECKPOINT_DISABLE: '1',
     AWS_EC2_METADATA_DISABLED: 'true',
-    TF_DATA_DIR: path.join(workDir, '.terraform'),
+    TF_DATA_DIR: dataDir,
   };
   const time = async (args: string[]) => {
     const t0 = process.hrtime.bigint();
     await run(tc.terraform, args, { cwd: workDir, env });
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
-  const init = await time(['init', '-input=false', '-no-color', '-backend=true']);
-  const validate = await time(['validate', '-no-color']);
+  let init: number;
+  if (opts.ownInit) {
+    init = await time(['init', '-input=false', '-no-color', '-backend=true']);
+  } else {
+    // What init would leave: the providers (linked, read-only for plan), the lock file, and the
+    // backend record (the same relative local backend in every copy, so the same record).
+    const t0 = process.hrtime.bigint();
+    mkdirSync(dataDir, { recursive: true });
+    symlinkSync(path.join(tc.sharedInitDir, '.terraform', 'providers'), path.join(dataDir, 'providers'));
+    copyFileSync(path.join(tc.sharedInitDir, '.terraform', 'terraform.tfstate'), path.join(dataDir, 'terraform.tfstate'));
+    copyFileSync(path.join(tc.sharedInitDir, '.terraform.lock.hcl'), path.join(workDir, '.terraform.lock.hcl'));
+    init = Number(process.hrtime.bigint() - t0) / 1e9;
+  }
   const planT = await time(['plan', '-input=false', '-lock=false', '-no-color', `-refresh=${opts.refresh ?? true}`, '-out=offline.tfplan']);
   const { stdout } = await run(tc.terraform, ['show', '-json', 'offline.tfplan'], { cwd: workDir, env });
   const cleanup = () => { if (!opts.keep) rmSync(workDir, { recursive: true, force: true }); };
-  return { plan: JSON.parse(stdout), workDir, timings: { init, validate, plan: planT }, cleanup };
+  return { plan: JSON.parse(stdout), workDir, timings: { init, plan: planT }, cleanup };
 }

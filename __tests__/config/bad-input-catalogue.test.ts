@@ -1,6 +1,8 @@
 /**
  * The bad-input catalogue: every entry must stop the app with exit code 1, name the field in the
  * message, and leave no synthesized output behind.
+ *
+ * @lane unit
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';

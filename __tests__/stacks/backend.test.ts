@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { synthStacks, testConfig } from '../support/synth';
 
 describe('remote state per stack', () => {

@@ -1,6 +1,8 @@
 /**
  * Terraform accepts every stack of config/demo.json: offline init, validate and plan against the
  * provider mirror (no AWS data source beyond the STS stand-in). Fails, never skips, without tools.
+ *
+ * @lane plan
  */
 import * as path from 'node:path';
 import { loadConfig } from '../../config/load';

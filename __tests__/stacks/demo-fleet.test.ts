@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../config/load';

@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { onlyResource, resourceAt, resourcesOf, StackJson, synthStacks, testConfig } from '../support/synth';
 import { TERMINAL_COMMAND_STATUSES } from '../../modules/log-rescue/events';
 import { renderDocumentForTest } from '../support/bash-standins';

@@ -13,6 +13,8 @@
  * - Firehose concatenates the processed records of a buffer as they are (no separator of its own),
  *   compresses the object with compression_format, and renders `!{timestamp:...}` in UTC from the
  *   records' arrival time.
+ *
+ * @lane synth
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';

@@ -8,6 +8,8 @@
  * there is no such object, so these tests answer those three calls from a local SSM stand-in
  * holding the document as the console writes it, and show the other case too: with no document
  * the plan stops with Terraform's own "Cannot import non-existent remote object".
+ *
+ * @lane plan
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';

@@ -1,3 +1,6 @@
+/**
+ * @lane synth
+ */
 import { ConfigError, parseConfig } from '../../config/load';
 import { deepMerge, synthStacks, testConfig } from '../support/synth';
 import defaults from '../../config/default.json';

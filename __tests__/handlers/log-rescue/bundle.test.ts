@@ -2,6 +2,7 @@
  * Proves the Lambda bundle (handlers/log-rescue/bundle.ts): esbuild bundles the entry under 700 KB,
  * deterministically (same sources, same bytes), and the bundle loads in a fresh node with the
  * function's environment and exports `handler`, and refuses to load without it.
+ * @lane unit
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

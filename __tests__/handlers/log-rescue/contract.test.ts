@@ -2,6 +2,7 @@
  * Proves the handler agrees with the other halves of the flow: the SSM document it runs (parameter
  * names and allowedPatterns SSM enforces), the EventBridge rules that feed it (matched with the
  * simulator's EventBridge matcher), and its own commands read back from ListCommands.
+ * @lane unit
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';

@@ -3,6 +3,7 @@
  * each kind of event, what was read in (the event, the settings, what AWS answered, the clock)
  * and the decision out (send, look again through the queue with a delay, release with a reason,
  * ignore with a reason, retry later, reject).
+ * @lane unit
  */
 import {
   alreadySent, commandStatusScope, countFinished, decideLook, invocationCommand, invocationScope, lifecycleScope, needsReleasedCheck,

@@ -3,6 +3,7 @@
  * becomes one structured JSON line from Powertools Logger (level, message, service, its fields),
  * at the record's level; an EMF record is written as a bare JSON line, untouched, for CloudWatch
  * to extract.
+ * @lane unit
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createOutput } from '../../../handlers/log-rescue/output';

@@ -2,6 +2,7 @@
  * Proves the Lambda entry's queue side (handlers/log-rescue/queue.ts): an SQS batch (as the event
  * source mapping builds it) in, the messageIds to retry out, the deadline taken from Lambda's
  * remaining time, and the wait clock read back from a message the handler sent back.
+ * @lane unit
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
@@ -18,7 +19,9 @@ const json = (event: unknown) => JSON.stringify(event);
 
 function queueHarness() {
   const h = harness({ random: () => 1 });
-  return { ...h, queue: createQueueHandler(h.handler) };
+  // The deadline on the harness's virtual clock, which its sleeps advance (Date.now would only be
+  // reached by sleeping through the gap between the virtual and the real date).
+  return { ...h, queue: createQueueHandler(h.handler, () => h.clock.ms) };
 }
 
 describe('an SQS batch', () => {

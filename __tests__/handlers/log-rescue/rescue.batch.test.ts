@@ -3,6 +3,7 @@
  * hands one to an invocation: which AWS calls a batch becomes (one per 50 instances, one command
  * per group and event second), which events fail when a call does (only those it was for), and how
  * throttling is retried to the invocation's deadline.
+ * @lane unit
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
 import {

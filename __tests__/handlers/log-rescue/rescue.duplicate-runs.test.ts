@@ -4,6 +4,8 @@
  * second command would run the rescue twice on the instance, concurrently. The handler asks SSM
  * once per batch for the commands of its document already sent for the batch's rescues, and sends
  * none for an instance that has one; that command's status events release and count it.
+ *
+ * @lane unit
  */
 import {
   DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException,

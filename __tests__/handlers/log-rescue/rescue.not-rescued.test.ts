@@ -6,6 +6,8 @@
  * - unsupported-platform: the document runs on Linux only (on Windows its step's precondition
  *   skips it and the copy ends Success with nothing uploaded), so such an instance is released at
  *   once, never sent the command.
+ *
+ * @lane unit
  */
 import {
   DescribeInstanceInformationCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException,

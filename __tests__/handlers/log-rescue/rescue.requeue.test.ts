@@ -4,6 +4,8 @@
  * no invocation sleeps. Driven through the queue handler with SQS records as Lambda builds them;
  * each message the handler sends back is handed to it again, as the event source mapping would,
  * after its DelaySeconds.
+ *
+ * @lane unit
  */
 import { DescribeInstanceInformationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';

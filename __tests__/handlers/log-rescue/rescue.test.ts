@@ -4,6 +4,7 @@
  * metrics. Lifecycle action (send, look again through the queue, release with a reason, heartbeat
  * before a late send), Spot warning, invocation status (release and count), command status (the
  * backstop, retried later while fresh), and the events it ignores or rejects.
+ * @lane unit
  */
 import {
   DescribeInstanceInformationCommand, InvalidInstanceId, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException,

@@ -1,6 +1,7 @@
 /**
  * Proves how the handler reads its settings from the Lambda environment (handlers/log-rescue/settings.ts):
  * every variable the stack writes, the ranges timing.ts allows, and one error naming every problem.
+ * @lane unit
  */
 import { settingsFromEnv } from '../../../handlers/log-rescue/settings';
 import { compactUtc } from '../../../handlers/log-rescue/events';

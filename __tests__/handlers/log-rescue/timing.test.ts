@@ -2,6 +2,7 @@
  * Proves the timing rules everything else derives from (handlers/log-rescue/timing.ts): the
  * look-again bound and delay, when a command needs a heartbeat first, and that the config schema
  * takes its ranges and margin from the same place the handler does.
+ * @lane unit
  */
 import { parseConfig } from '../../../config/load';
 import {

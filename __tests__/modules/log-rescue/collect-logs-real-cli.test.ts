@@ -8,6 +8,8 @@
  * encode what we believe the CLI does; this one runs the CLI itself, so an option v2 does not know,
  * a header it does not send or a digest S3 would refuse fails here. The Content-MD5 path is reached
  * by having the wrapper answer `aws --version` like a 2.4.0; the uploads still go through the real CLI.
+ *
+ * @lane sim
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';

@@ -2,6 +2,8 @@
  * The rescue document's script, really run: bash, GNU tar and coreutils from this machine, and
  * stand-ins for IMDSv2 (curl), S3 (aws) and journalctl. What is asserted is what S3 would hold
  * afterwards, what the instance was asked, and that no parameter value ever runs as code.
+ *
+ * @lane sim
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -8,6 +8,8 @@
  * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html; the
  * MaxDocumentSizeExceeded error: "The size limit of a document is 64 KB."). AWS does not say whether
  * a KB is 1,000 or 1,024 bytes here, so the test holds the stricter 64,000.
+ *
+ * @lane synth
  */
 import { ASG_NAME_PATTERN, HOOK_NAME_PATTERN, MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH, MAX_RESCUE_PREFIX_LENGTH } from '../../../config/patterns';
 import { parseConfig, ConfigError } from '../../../config/load';

@@ -2,6 +2,7 @@
  * The rescue SSM document as text: its structure, its parameter patterns, and the Terraform
  * escaping that keeps the script intact through `cdktf synth` and `terraform apply`.
  * (The script itself is run in collect-logs.test.ts.)
+ * @lane plan
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

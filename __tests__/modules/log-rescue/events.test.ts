@@ -2,6 +2,7 @@
  * RescueEvents on a bare stack: the whole event path (rules, event queue, dead-letter queue, the
  * queues' policies and the rules' targets) comes from one construct, wired to itself, from flat
  * props and no flow config.
+ * @lane unit
  */
 import { TerraformStack, Testing } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';

@@ -1,3 +1,4 @@
+/** @lane synth */
 import { onlyResource, resourceAt, resourcesOf } from '../../support/synth';
 import { addressOf, ref, sessionStack, terraformUnescape } from '../../stacks/session-logs.helpers';
 

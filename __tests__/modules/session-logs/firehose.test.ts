@@ -1,3 +1,4 @@
+/** @lane synth */
 import { onlyResource, resourceAt } from '../../support/synth';
 import { addressOf, contextRefs, parseJsonencode, ref, sessionStack, statement } from '../../stacks/session-logs.helpers';
 

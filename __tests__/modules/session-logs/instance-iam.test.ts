@@ -1,3 +1,4 @@
+/** @lane synth */
 import { onlyResource, resourceAt, resourcesOf } from '../../support/synth';
 import { contextRefs, parseJsonencode, ref, sessionStack } from '../../stacks/session-logs.helpers';
 

@@ -1,6 +1,7 @@
 /**
  * SessionLogGroup on a bare stack (Testing.synth drops construct paths: resources are found by
  * type and readable address); the session-logs stack's defaults are checked through the stack.
+ * @lane synth
  */
 import { TerraformStack, Testing } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';

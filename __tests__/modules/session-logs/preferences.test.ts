@@ -1,3 +1,4 @@
+/** @lane synth */
 import { onlyResource } from '../../support/synth';
 import { addressOf, sessionStack, terraformUnescape } from '../../stacks/session-logs.helpers';
 

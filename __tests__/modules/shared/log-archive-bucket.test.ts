@@ -1,3 +1,4 @@
+/** @lane synth */
 import { onlyResource, resourcesOf, synthStacks, testConfig } from '../../support/synth';
 import { bucketPrefixFor } from '../../../modules/shared/log-archive-bucket';
 
