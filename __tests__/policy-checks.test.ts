@@ -3,7 +3,7 @@
  * protection, and the storage guarantees every bucket, log group, queue, stream and function must
  * have. A rule may be waived only in WAIVERS below, with the reason; the test prints them.
  */
-import { decodeJsonExpression, isExpr, Value } from './support/hcl-expr';
+import { decodeJsonExpression, isExpr, Value } from '../scripts/hcl-expr';
 import { StackJson, synthStacks, testConfig } from './support/synth';
 
 interface Finding {
