@@ -140,11 +140,12 @@ describe('report', () => {
     barrel: app('npx tsx main.ts', 8, 700),
     alternatives: { precompiled_js: { ...app('node main.js', 0.6, 100), description: 'precompiled' } },
     cdktfSynthSeconds: [4, 5, 4.5, 4.2, 4.8],
+    npmRunSynthSeconds: [1, 1.1, 0.9, 1, 1.05],
     terraformValidateSeconds: { 'log-rescue': [1, 1.1, 0.9, 1, 1], 'session-logs': [0.8, 0.8, 0.9, 0.7, 0.8] },
     terraformInitSeconds: { 'log-rescue': 3, 'session-logs': 2.5 },
     handlerBundleBytes: 400 * 1024,
     handlerInitMs: [40, 42, 38, 41, 39],
-    nodeBaselineSeconds: [0.05, 0.06, 0.05, 0.05, 0.07],
+    nodeBaselineSeconds: [0.1, 0.11, 0.1, 0.1, 0.12],
     barrelVariant: { rewrittenStatements: 64 },
     notes: ['a note'],
   });
@@ -170,6 +171,7 @@ describe('report', () => {
     expect(r.npx_overhead_s).toBe(0.3);
     expect(r.handler_bundle_kb).toBe(400);
     expect(r.handler_init_ms).toBe(40);
+    expect([r.npm_run_synth_s, r.synth_app_x_node, r.npm_run_synth_x_node, r.cdktf_synth_x_node]).toEqual([1, 8, 10, 45]);
     expect(r.alternatives.precompiled_js).toMatchObject({ s: 0.6, rss_mb: 100, vs_app_s: -0.2 });
     expect(r.processes.synth_app['node main.ts (the app)']).toBe(120);
     expect(r.missed).toEqual([]);
@@ -179,7 +181,7 @@ describe('report', () => {
     const r = buildReport(fake(2));
     expect(r.targets.synth_app_s).toEqual({ value: 2, limit: 1, op: '<=', met: false });
     expect(r.targets.speedup.met).toBe(false);
-    expect(r.missed).toEqual(['MISSED synth_app_s: 2 (target <= 1)', 'MISSED speedup: 4 (target >= 5)']);
+    expect(r.missed).toEqual(['MISSED synth_app_s: 2 (target <= 1)', 'MISSED synth_app_x_node: 20 (target <= 8)', 'MISSED speedup: 4 (target >= 5)']);
   });
 });
 

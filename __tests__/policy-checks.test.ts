@@ -5,7 +5,7 @@
  *
  * @lane synth
  */
-import { decodeJsonExpression, isExpr, Value } from './support/hcl-expr';
+import { decodeJsonExpression, isExpr, Value } from '../scripts/hcl-expr';
 import { StackJson, synthStacks, testConfig } from './support/synth';
 
 interface Finding {

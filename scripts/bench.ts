@@ -321,6 +321,17 @@ export async function bench(opts: BenchOptions): Promise<number> {
     }
     if (opts.quick && slowRuns < 5) notes.push(`--quick: cdktf_synth_s and terraform_validate_s are medians of ${slowRuns} runs, not 5`);
 
+    // What users run: npm, then the app in-process (scripts/synth.cjs); its output checked against the app's.
+    const npmRunSynthSeconds: number[] = [];
+    for (let i = 0; i < opts.runs; i++) {
+      const out = newOut();
+      const m = await measure(['npm', 'run', '--silent', 'synth', '--', '--output', out], { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: '1' }, gnuTime: false });
+      if (i === 0) compareOutputs(refOut, out, 'npm run synth');
+      npmRunSynthSeconds.push(m.seconds);
+      rmSync(out, { recursive: true, force: true });
+      log(`npm run synth ${i + 1}/${opts.runs}: ${m.seconds.toFixed(2)}s`);
+    }
+
     // terraform validate per stack, offline: init once (planOffline also plans), then validate N times in that copy.
     const terraformValidateSeconds: Record<string, number[]> = {};
     const terraformInitSeconds: Record<string, number> = {};
@@ -360,6 +371,7 @@ export async function bench(opts: BenchOptions): Promise<number> {
       `npx_overhead_s = synth_app_s - synth_app_raw_tsx_s (node_modules/.bin/tsx main.ts). 'alternatives' are other ways to run the same sources, each checked to synthesize identical Terraform JSON; they are not targets.`,
       `synth_barrel_*: the app's sources copied to a temp dir (node_modules symlinked, same tsconfig) with all ${barrelInfo.rewrittenStatements} deep '@cdktf/provider-aws/lib/<x>' imports rewritten to 'import * as __providerAws from "@cdktf/provider-aws"; import X = __providerAws.<ns>.X;' (the namespaces the package root exports, read from its lib/index.d.ts); its cdk.tf.json for ${barrelCheck.stacks.join(', ')} matched ours (${barrelCheck.identical}). Run with the same app command.`,
       `cdktf_synth_s: 'npx cdktf synth --output <temp dir>' with CHECKPOINT_DISABLE=1 (the CLI then runs the app command itself, in the project dir).`,
+      `npm_run_synth_s: 'npm run --silent synth -- --output <temp dir>' (scripts/synth.cjs: the app in npm's child process, no cdktf CLI), its first output checked against the app's. *_x_node: that median over node_baseline_s ('node -e ""'), both from this run.`,
       `terraform_validate_s: per stack, in an offline copy (scripts/offline-terraform.ts planOffline: mirror-only CLI config, overrides, init once), 'terraform validate' timed ${slowRuns} times; terraform_init_s is that stack's one init.`,
       `handler_init_ms: require() of the minified bundle (bundleHandler) timed inside each of ${opts.runs} fresh 'node' processes, with the environment variables of the synthesized aws_lambda_function (simple Terraform expressions resolved) and AWS_REGION.`,
     );
@@ -369,7 +381,7 @@ export async function bench(opts: BenchOptions): Promise<number> {
       appRawTsx: samples.get('raw_tsx')!,
       barrel: samples.get('barrel')!,
       alternatives: Object.fromEntries(alternatives.map((a) => [a.key, { ...samples.get(a.key)!, description: a.description }])),
-      cdktfSynthSeconds, terraformValidateSeconds, terraformInitSeconds,
+      cdktfSynthSeconds, npmRunSynthSeconds, terraformValidateSeconds, terraformInitSeconds,
       handlerBundleBytes: bytes, handlerInitMs, nodeBaselineSeconds,
       barrelVariant: { ...barrelInfo, dir: '(temp dir, removed)', output_check: barrelCheck },
       notes,

@@ -19,6 +19,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { decodeJsonExpression, isExpr, Value } from './hcl-expr';
 
 /** The hidden marker a workflow searches for to update its own comment instead of adding one. */
 export const COMMENT_MARKER = '<!-- log-rescue-plan-summary -->';
@@ -121,7 +122,9 @@ export type PolicyState =
   | { readonly kind: 'unknown' }
   | { readonly kind: 'sensitive' }
   | { readonly kind: 'invalid'; readonly raw: string }
-  | { readonly kind: 'document'; readonly statements: readonly Statement[] };
+  | { readonly kind: 'document'; readonly statements: readonly Statement[] }
+  /** Known only after apply, read from the stack's configuration: unknown parts are `<placeholders>`. */
+  | { readonly kind: 'planned'; readonly statements: readonly Statement[] };
 
 export interface PolicyChange {
   /** Resource address, or `output.<name>`. */
@@ -176,6 +179,17 @@ export interface StackSummary {
   readonly policies: readonly PolicyChange[];
   readonly dataLoss: readonly DataLoss[];
   readonly forgotten: readonly Forgotten[];
+  /** Why the stack's configuration (cdk.tf.json) was given but not used for planned policies. */
+  readonly configurationNote?: string;
+}
+
+export interface SummarizeOptions {
+  /**
+   * The stack's synthesized configuration (`cdk.tf.json`), to show policies the plan knows only
+   * after apply as the expressions they are planned from. Used only if it declares exactly the
+   * resources the plan's own configuration does.
+   */
+  readonly configuration?: unknown;
 }
 
 /** Thrown for input that is not a Terraform plan JSON; the message says what is wrong. */
@@ -185,8 +199,9 @@ export class PlanInputError extends Error {}
 // Summarizing
 
 /** Summarize one stack's `terraform show -json` plan. Throws PlanInputError on a non-plan. */
-export function summarizePlan(planJson: unknown, stackName: string): StackSummary {
+export function summarizePlan(planJson: unknown, stackName: string, opts: SummarizeOptions = {}): StackSummary {
   const plan = validatePlan(planJson);
+  const { configuration, note: configurationNote } = matchingConfiguration(plan, opts.configuration);
   const counts = Object.fromEntries([...COUNTED, ...COUNTED_IF_ANY].map((a) => [a, 0])) as Record<Action, number>;
   const changes: ResourceSummary[] = [];
   const policies: PolicyChange[] = [];
@@ -222,10 +237,10 @@ export function summarizePlan(planJson: unknown, stackName: string): StackSummar
       }
     }
     if (action !== 'no-op' && action !== 'forget' && rc.type in POLICY_ATTRIBUTES) {
-      policies.push(...resourcePolicyChanges(rc.address, rc.type, action, change));
+      policies.push(...resourcePolicyChanges(rc.address, rc.type, action, change, configuration));
     }
   }
-  policies.push(...outputPolicyChanges(plan.output_changes));
+  policies.push(...outputPolicyChanges(plan.output_changes, configuration));
 
   const byAddress = <T extends { address: string }>(a: T, b: T) => compare(a.address, b.address);
   return {
@@ -237,7 +252,76 @@ export function summarizePlan(planJson: unknown, stackName: string): StackSummar
     policies: policies.sort((a, b) => byAddress(a, b) || compare(a.attribute, b.attribute)),
     dataLoss: dataLoss.sort((a, b) => byAddress(a, b) || compare(a.rule, b.rule)),
     forgotten: forgotten.sort(byAddress),
+    ...(configurationNote ? { configurationNote } : {}),
   };
+}
+
+/** Resource addresses a configuration declares: `type.name` and `data.type.name`. */
+function declaredIn(config: unknown): string[] {
+  const out: string[] = [];
+  for (const [mode, prefix] of [['resource', ''], ['data', 'data.']] as const) {
+    for (const [type, byName] of Object.entries(isObject(config) && isObject(config[mode]) ? config[mode] : {})) {
+      for (const name of Object.keys(isObject(byName) ? byName : {})) out.push(`${prefix}${type}.${name}`);
+    }
+  }
+  return out.sort(compare);
+}
+
+/** The configuration, if it is the one this plan was made from (same resources declared), else why not. */
+function matchingConfiguration(plan: RawPlan, config: unknown): { configuration?: Record<string, any>; note?: string } {
+  if (config === undefined) return {};
+  const planned = ((get(plan, ['configuration', 'root_module', 'resources']) ?? []) as unknown[])
+    .map((r) => String(get(r, ['address']))).sort(compare);
+  const given = declaredIn(config);
+  if (!isObject(config) || JSON.stringify(planned) !== JSON.stringify(given)) {
+    return { note: 'the synthesized configuration does not declare the resources this plan was made from, so policies known only after apply are not shown' };
+  }
+  return { configuration: config };
+}
+
+/**
+ * A policy the plan knows only after apply, from the configuration: `${jsonencode({...})}` (what
+ * cdktf writes for Fn.jsonencode) read back, each reference or function call a `<placeholder>`.
+ */
+function plannedPolicy(configuration: Record<string, any> | undefined, address: string, attr: string): PolicyState | undefined {
+  if (!configuration) return undefined;
+  const m = /^(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)(\[.*\])?$/.exec(address);
+  const out = /^output\.(.+)$/.exec(address);
+  const expr = out ? get(configuration, ['output', out[1], 'value'])
+    : m ? get(configuration, [m[1] ? 'data' : 'resource', m[2], m[3], attr]) : undefined;
+  if (typeof expr !== 'string' || !expr.startsWith('${jsonencode(')) return undefined;
+  let doc: unknown;
+  try {
+    doc = withPlaceholders(decodeJsonExpression(expr));
+  } catch {
+    return undefined;
+  }
+  if (!isObject(doc) || doc.Statement === undefined) return undefined;
+  const list = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+  return list.every(isObject) ? { kind: 'planned', statements: list.map(normalizeStatement) } : undefined;
+}
+
+/** A reference or expression as a reviewer reads it: `<aws_s3_bucket.archive arn>`, `<account id>`. */
+export function placeholder(expr: string): string {
+  const e = expr.trim();
+  const known: [RegExp, string][] = [
+    [/^data\.aws_partition\.[\w-]+\.partition$/, '<partition>'],
+    [/^data\.aws_partition\.[\w-]+\.dns_suffix$/, '<dns suffix>'],
+    [/^data\.aws_caller_identity\.[\w-]+\.account_id$/, '<account id>'],
+    [/^data\.aws_region\.[\w-]+\.(name|region)$/, '<region>'],
+  ];
+  for (const [re, label] of known) if (re.test(e)) return label;
+  const ref = /^((?:data\.)?[a-z0-9_]+\.[\w-]+(?:\[[^\]]*\])?)\.([a-z0-9_]+)$/.exec(e);
+  if (ref) return `<${ref[1]} ${ref[2]}>`;
+  return `<${truncate(e.replace(/\s+/g, ' '), 80)}>`;
+}
+
+function withPlaceholders(v: Value): unknown {
+  if (isExpr(v)) return placeholder(v.$expr);
+  if (typeof v === 'string') return v.replace(/\$\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}/g, (_, inner: string) => placeholder(inner));
+  if (Array.isArray(v)) return v.map(withPlaceholders);
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withPlaceholders(x as Value)]));
+  return v;
 }
 
 interface RawChange {
@@ -261,6 +345,8 @@ interface RawResourceChange {
 interface RawPlan {
   resource_changes: RawResourceChange[];
   output_changes?: Record<string, RawChange>;
+  /** The configuration the plan was made from (addresses and expressions, not values). */
+  configuration?: unknown;
 }
 
 const NOT_A_PLAN = 'expected the output of `terraform show -json <planfile>`';
@@ -291,7 +377,7 @@ function validatePlan(json: unknown): RawPlan {
   if (json.output_changes !== undefined && !isObject(json.output_changes)) {
     throw new PlanInputError(`not a Terraform plan JSON: output_changes is not an object (${NOT_A_PLAN})`);
   }
-  return { resource_changes: resourceChanges as RawResourceChange[], output_changes: json.output_changes as Record<string, RawChange> | undefined };
+  return { resource_changes: resourceChanges as RawResourceChange[], output_changes: json.output_changes as Record<string, RawChange> | undefined, configuration: json.configuration };
 }
 
 function classify(actions: readonly string[], address: string): Action {
@@ -596,12 +682,12 @@ function formatPath(steps: unknown[]): string {
   return steps.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`)).join('');
 }
 
-function resourcePolicyChanges(address: string, type: string, action: Action, change: RawChange): PolicyChange[] {
+function resourcePolicyChanges(address: string, type: string, action: Action, change: RawChange, configuration?: Record<string, any>): PolicyChange[] {
   const out: PolicyChange[] = [];
   for (const attr of POLICY_ATTRIBUTES[type]) {
     const quiet = COMPUTED_POLICY_ATTRIBUTES.has(`${type}.${attr}`);
-    for (const p of attributePolicyChanges(address, action, change, attr)) {
-      const worthShowing = p.after.kind === 'unknown'
+    for (const p of attributePolicyChanges(address, action, change, attr, configuration)) {
+      const worthShowing = p.after.kind === 'unknown' || p.after.kind === 'planned'
         ? !(quiet && p.before.kind === 'absent')
         : p.added.length > 0 || p.removed.length > 0 || p.before.kind !== p.after.kind || p.before.kind === 'invalid' || p.after.kind === 'invalid';
       if (worthShowing) out.push(p);
@@ -610,12 +696,13 @@ function resourcePolicyChanges(address: string, type: string, action: Action, ch
   return out;
 }
 
-function attributePolicyChanges(address: string, action: Action, change: RawChange, attr: string): PolicyChange[] {
+function attributePolicyChanges(address: string, action: Action, change: RawChange, attr: string, configuration?: Record<string, any>): PolicyChange[] {
   const m = /^(\w+)\[\*\]\.(\w+)$/.exec(attr);
   if (!m) {
+    const after = policyState(get(change.after, [attr]), get(change.after_sensitive, [attr]), get(change.after_unknown, [attr]));
     return [policyChange(address, attr, action,
       policyState(get(change.before, [attr]), get(change.before_sensitive, [attr]), false),
-      policyState(get(change.after, [attr]), get(change.after_sensitive, [attr]), get(change.after_unknown, [attr])))];
+      after.kind === 'unknown' ? plannedPolicy(configuration, address, attr) ?? after : after)];
   }
   const [, block, field] = m;
   const before = blocksByName(change.before, change.before_sensitive, undefined, block, field);
@@ -644,17 +731,19 @@ function blocksByName(values: unknown, sensitive: unknown, unknown: unknown, blo
   return out;
 }
 
-function outputPolicyChanges(outputs: Record<string, RawChange> | undefined): PolicyChange[] {
+function outputPolicyChanges(outputs: Record<string, RawChange> | undefined, configuration?: Record<string, any>): PolicyChange[] {
   const out: PolicyChange[] = [];
   for (const [name, change] of Object.entries(outputs ?? {})) {
     if (!isObject(change) || !Array.isArray(change.actions)) continue;
     const action = classify(change.actions, `output.${name}`);
     if (action === 'no-op') continue;
     const before = policyState(change.before, change.before_sensitive, false);
-    const after = policyState(change.after, change.after_sensitive, change.after_unknown);
-    const looksLikePolicy = before.kind === 'document' || after.kind === 'document' ||
-      // An unknown output can only be recognised by its name.
-      (after.kind === 'unknown' && /policy/i.test(name));
+    const known = policyState(change.after, change.after_sensitive, change.after_unknown);
+    const after = known.kind === 'unknown' ? plannedPolicy(configuration, `output.${name}`, 'value') ?? known : known;
+    const looksLikePolicy = before.kind === 'document' || after.kind === 'document' || after.kind === 'planned' ||
+      // An unknown output is recognised by its expression when the configuration is at hand (an
+      // ARN of a policy is not a policy), else only by its name.
+      (after.kind === 'unknown' && !configuration && /policy/i.test(name));
     if (!looksLikePolicy) continue;
     out.push(policyChange(`output.${name}`, 'value', action, before, after));
   }
@@ -681,10 +770,12 @@ function policyState(value: unknown, sensitive: unknown, unknown: unknown): Poli
 function policyChange(address: string, attribute: string, action: Action, before: PolicyState, after: PolicyState): PolicyChange {
   // Statements are only added or removed when both sides are known; an unknown, sensitive or
   // unreadable side is reported as such instead of as "everything removed".
-  const comparable = (st: PolicyState) => st.kind === 'document' || st.kind === 'absent';
+  // A planned document (placeholders for what apply decides) counts as added only where there was
+  // none before: its placeholders cannot be compared with the values of a known document.
+  const comparable = (st: PolicyState) => st.kind === 'document' || st.kind === 'absent' || (st === after && st.kind === 'planned' && before.kind === 'absent');
   if (!comparable(before) || !comparable(after)) return { address, attribute, action, before, after, added: [], removed: [] };
   const b = before.kind === 'document' ? before.statements : [];
-  const a = after.kind === 'document' ? after.statements : [];
+  const a = after.kind === 'document' || after.kind === 'planned' ? after.statements : [];
   return { address, attribute, action, before, after, added: multisetMinus(a, b), removed: multisetMinus(b, a) };
 }
 
@@ -727,7 +818,7 @@ function mapValues(o: Record<string, unknown>, f: (v: unknown) => unknown): Reco
 
 /** The whole comment for one or more stacks, in the order given. */
 export function renderMarkdown(summaries: readonly StackSummary[], opts: { allowDestroy?: boolean } = {}): string {
-  const lines: string[] = [COMMENT_MARKER, '# Terraform plan summary', ''];
+  const lines: string[] = [COMMENT_MARKER, '# Terraform plan summary', '', ...summaries.map((s) => `- ${verdictLine(s)}`), ''];
   const losses = summaries.flatMap((s) => s.dataLoss.map((d) => ({ ...d, stack: s.stack })));
   if (losses.length) {
     const destroys = losses.some((d) => d.rule === 'destroy' || d.rule === 'session-preferences');
@@ -758,6 +849,32 @@ export function renderMarkdown(summaries: readonly StackSummary[], opts: { allow
 }
 
 /**
+ * One stack in one line, for the top of the comment: `log-rescue`: 2 to change, nothing destroyed,
+ * 1 IAM statement added. Destroyed counts deletes and replaces (a replace destroys the old object).
+ */
+export function verdictLine(s: StackSummary): string {
+  const c = s.counts;
+  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+  const parts: string[] = [];
+  if (c.create) parts.push(`${c.create} to add`);
+  if (c.update) parts.push(`${c.update} to change`);
+  if (c.replace) parts.push(`**${c.replace} to replace**`);
+  const destroyed = c.delete + c.replace;
+  parts.push(destroyed ? `**${destroyed} destroyed**` : 'nothing destroyed');
+  if (s.dataLoss.length) parts.push(`⚠️ **${n(s.dataLoss.length, 'change loses', 'changes lose')} data**`);
+  if (s.moves.length) parts.push(`${s.moves.length} moved`);
+  if (c.forget) parts.push(`${c.forget} forgotten`);
+  const added = s.policies.reduce((k, p) => k + p.added.length, 0);
+  const removed = s.policies.reduce((k, p) => k + p.removed.length, 0);
+  const pending = s.policies.filter((p) => p.after.kind === 'unknown' || (p.after.kind === 'planned' && p.before.kind !== 'absent')).length;
+  if (added) parts.push(`${n(added, 'IAM statement')} added`);
+  if (removed) parts.push(`${n(removed, 'IAM statement')} removed`);
+  if (pending) parts.push(`${n(pending, 'policy', 'policies')} to compare by hand (known after apply)`);
+  const nothing = !c.create && !c.update && !destroyed && !s.moves.length && !c.forget;
+  return `${code(s.stack)}: ${nothing ? 'no changes' : parts.join(', ')}`;
+}
+
+/**
  * `**Plan:** 3 create · 1 update · ...`: the five usual counts always, read/forget when present, and
  * the moves when any (a move is also counted by what else happens to it, usually no-op).
  */
@@ -781,28 +898,40 @@ function renderStack(s: StackSummary): string[] {
     lines.push('No changes.', '');
     return lines;
   }
-  if (rows.length) {
-    lines.push('| Address | Action | Changed attributes | Reason |', '| --- | --- | --- | --- |');
-    for (const c of rows) {
-      const notes = [
-        c.action === 'replace'
-          ? (c.actions[1] === 'forget' ? 'create, then forget the old one' : c.actions[0] === 'create' ? 'create before destroy' : 'destroy before create')
-          : undefined,
-        c.previousAddress ? `moved from ${code(c.previousAddress)}` : undefined,
-        c.importId !== undefined ? (c.importId ? `import ${code(c.importId)}` : 'import (ID known after apply)') : undefined,
-        c.reason ? REASONS[c.reason] ?? c.reason : undefined,
-      ].filter((n): n is string => n !== undefined);
-      const action = c.action === 'replace' || c.action === 'delete' ? `**${c.action}**` : c.action;
-      lines.push(`| ${cell([code(c.address), action, c.attributes.map(attrLabel).join(', ') || '—', notes.join('; ') || '—'])} |`);
-    }
-    lines.push('');
+  // Plain creates (nothing imported, moved or replaced) are folded: the rest is what a review is about.
+  const plain = (c: ResourceSummary) => c.action === 'create' && c.importId === undefined && c.previousAddress === undefined;
+  const table = (list: readonly ResourceSummary[]) => {
+    const out = ['| Address | Action | Changed attributes | Reason |', '| --- | --- | --- | --- |'];
+    for (const c of list) out.push(changeRow(c));
+    return out;
+  };
+  const others = rows.filter((c) => !plain(c));
+  const creates = rows.filter(plain);
+  if (others.length) lines.push(...table(others), '');
+  if (creates.length) {
+    lines.push('<details>', `<summary>${creates.length} to add (new resources, nothing changed or destroyed)</summary>`, '', ...table(creates), '', '</details>', '');
   }
+  if (s.configurationNote) lines.push(`_Note: ${s.configurationNote}._`, '');
   if (s.moves.length) lines.push(...renderMoves(s.moves), '');
   if (s.policies.length) {
     lines.push('### IAM policy changes', '');
     for (const p of s.policies) lines.push(...renderPolicy(p), '');
   }
   return lines;
+}
+
+/** A change as a table row: address, action, changed attributes, and why. */
+function changeRow(c: ResourceSummary): string {
+  const notes = [
+    c.action === 'replace'
+      ? (c.actions[1] === 'forget' ? 'create, then forget the old one' : c.actions[0] === 'create' ? 'create before destroy' : 'destroy before create')
+      : undefined,
+    c.previousAddress ? `moved from ${code(c.previousAddress)}` : undefined,
+    c.importId !== undefined ? (c.importId ? `import ${code(c.importId)}` : 'import (ID known after apply)') : undefined,
+    c.reason ? REASONS[c.reason] ?? c.reason : undefined,
+  ].filter((n): n is string => n !== undefined);
+  const action = c.action === 'replace' || c.action === 'delete' ? `**${c.action}**` : c.action;
+  return `| ${cell([code(c.address), action, c.attributes.map(attrLabel).join(', ') || '—', notes.join('; ') || '—'])} |`;
 }
 
 /** `old → new` per moved address; a move that also changes the resource says so. */
@@ -831,6 +960,13 @@ function renderPolicy(p: PolicyChange): string[] {
   };
   const notes = [describe(p.before, 'Before'), describe(p.after, 'After')].filter((l): l is string => l !== undefined);
   if (p.after.kind === 'unknown' && p.before.kind === 'document') notes.push(`- Currently ${p.before.statements.length} statement(s); the new document is computed at apply.`);
+  if (p.after.kind === 'planned') {
+    notes.push('- After: _as planned; values in `<angle brackets>` are known after apply_');
+    if (p.before.kind !== 'absent') {
+      notes.push(`- Currently ${p.before.kind === 'document' ? `${p.before.statements.length} statement(s)` : 'not readable'}; planned (${p.after.statements.length}):`,
+        ...p.after.statements.flatMap((st) => renderStatement(st, '  ')));
+    }
+  }
   lines.push(...notes);
   if (p.added.length) lines.push(`- **Added** (${p.added.length}):`, ...p.added.flatMap((st) => renderStatement(st, '  ')));
   if (p.removed.length) lines.push(`- **Removed** (${p.removed.length}):`, ...p.removed.flatMap((st) => renderStatement(st, '  ')));
@@ -913,9 +1049,11 @@ export interface CliIo {
   stderr(text: string): void;
 }
 
-export const USAGE = 'usage: plan-summary <plan.json> [<plan.json> ...] [--allow-destroy]\n' +
+export const USAGE = 'usage: plan-summary <plan.json> [<plan.json> ...] [--allow-destroy] [--synth-dir <dir>]\n' +
   '  Each file is the output of `terraform show -json <planfile>`; the stack is named from\n' +
   '  <stack>.plan.json, from .../stacks/<stack>/..., or else from the file name.\n' +
+  '  --synth-dir: where the stacks were synthesized (e.g. cdktf.out): a policy the plan knows\n' +
+  '  only after apply is shown as planned in <dir>/stacks/<stack>/cdk.tf.json, unknowns as <placeholders>.\n' +
   '  Exit 0: printed; 2: a change loses data, by a delete, a replace or an update (allow with\n' +
   '  --allow-destroy); 1: bad input.\n';
 
@@ -934,9 +1072,18 @@ export function stackNameFromPath(file: string): string {
 /** Run the CLI; returns the exit code. Nothing is printed to stdout unless every file is usable. */
 export function main(argv: readonly string[], io: CliIo): number {
   let allowDestroy = false;
+  let synthDir: string | undefined;
   const files: string[] = [];
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
     if (arg === '--allow-destroy') allowDestroy = true;
+    else if (arg === '--synth-dir') {
+      synthDir = argv[++i];
+      if (!synthDir) {
+        io.stderr(`plan-summary: --synth-dir needs a directory\n${USAGE}`);
+        return 1;
+      }
+    }
     else if (arg === '--help' || arg === '-h') {
       io.stdout(USAGE);
       return 0;
@@ -971,8 +1118,17 @@ export function main(argv: readonly string[], io: CliIo): number {
     const n = (seen.get(name) ?? 0) + 1;
     seen.set(name, n);
     if (n > 1) name = `${name} (${file})`;
+    // The stack's synthesized configuration, when there is one (JSON synth only).
+    let configuration: unknown;
+    if (synthDir !== undefined) {
+      try {
+        configuration = JSON.parse(io.readFile(path.join(synthDir, 'stacks', name, 'cdk.tf.json')));
+      } catch {
+        configuration = undefined;
+      }
+    }
     try {
-      summaries.push(summarizePlan(json, name));
+      summaries.push(summarizePlan(json, name, { configuration }));
     } catch (e) {
       if (!(e instanceof PlanInputError)) throw e;
       errors.push(`${file}: ${e.message}`);

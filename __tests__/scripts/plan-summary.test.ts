@@ -33,6 +33,9 @@ function run(...argv: string[]): { code: number; out: string; err: string } {
   return { code, out, err };
 }
 
+/** The headings of the IAM section. */
+const iamHeadings = (md: string) => md.slice(md.indexOf('### IAM policy changes')).split('\n').filter((l) => l.startsWith('**`'));
+
 /** The lines of one `## Stack` section. */
 function stackSection(md: string, stack: string): string {
   const start = md.indexOf(`## Stack \`${stack}\``);
@@ -45,25 +48,71 @@ describe('plan summary of a real offline plan of the log-rescue stack', () => {
   let plan: any;
   let dir: string;
   let planFile: string;
+  /** Where the planned stack was synthesized, and a synth of another config (different resources). */
+  let synthDir: string;
+  let otherSynthDir: string;
 
   beforeAll(async () => {
     const tc = await prepareToolchain();
     const sts = await startStsStandIn();
     // Object Lock on a bucket this plan creates is not "switched on" for existing data.
-    const { outdir } = synthToDir(testConfig({ logRescue: { archiveBucket: { objectLock: { mode: 'GOVERNANCE', days: 30 } } } }));
+    synthDir = synthToDir(testConfig({ logRescue: { archiveBucket: { objectLock: { mode: 'GOVERNANCE', days: 30 } } } })).outdir;
+    otherSynthDir = synthToDir(testConfig()).outdir;
     try {
-      const result = await planOffline(path.join(outdir, 'stacks', 'log-rescue'), tc, sts.url);
+      const result = await planOffline(path.join(synthDir, 'stacks', 'log-rescue'), tc, sts.url);
       plan = result.plan;
       result.cleanup();
     } finally {
       await sts.close();
-      rmSync(outdir, { recursive: true, force: true });
     }
     dir = mkdtempSync(path.join(os.tmpdir(), 'logrescue-plan-summary-'));
     planFile = path.join(dir, 'log-rescue.plan.json');
     writeFileSync(planFile, JSON.stringify(plan));
   });
-  afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+  afterAll(() => {
+    for (const d of [dir, synthDir, otherSynthDir]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('opens with one verdict line for the stack, and folds the plain creates', () => {
+    const { out } = run(planFile, '--synth-dir', synthDir);
+    const lines = out.split('\n');
+    const statements = summarizePlan(plan, 'log-rescue', { configuration: readJson(path.join(synthDir, 'stacks/log-rescue/cdk.tf.json')) })
+      .policies.reduce((n, p) => n + p.added.length, 0);
+    expect(statements).toBeGreaterThan(5);
+    expect(lines.slice(0, 4)).toEqual([COMMENT_MARKER, '# Terraform plan summary', '',
+      `- \`log-rescue\`: ${plan.resource_changes.length} to add, nothing destroyed, ${statements} IAM statements added`]);
+    const section = stackSection(out, 'log-rescue');
+    expect(section).toContain(`<details>\n<summary>${plan.resource_changes.length} to add (new resources, nothing changed or destroyed)</summary>\n\n| Address |`);
+    // Nothing but creates: no open table before the fold.
+    expect(section.indexOf('| Address |')).toBeGreaterThan(section.indexOf('<details>'));
+  });
+
+  it('shows a policy known only after apply as planned, with placeholders for what apply decides', () => {
+    // Policy documents of their own; the bucket's and queues' computed `policy` are not set here.
+    const unknown = plan.resource_changes
+      .filter((r: any) => ['aws_s3_bucket_policy', 'aws_iam_policy', 'aws_iam_role_policy', 'aws_sqs_queue_policy'].includes(r.type) && r.change.after_unknown?.policy === true)
+      .map((r: any) => r.address);
+    expect(unknown).toContain('aws_s3_bucket_policy.archive');
+    // An output holding a policy's ARN is not a policy.
+    expect(iamHeadings(run(planFile, '--synth-dir', synthDir).out)).not.toContain('**`output.instance_policy_arn`** `value` (create)');
+    const { out } = run(planFile, '--synth-dir', synthDir);
+    const iam = out.slice(out.indexOf('### IAM policy changes'));
+    for (const address of unknown) {
+      const body = iam.slice(iam.indexOf(`**\`${address}\`** \`policy\` (create)`)).split('\n\n')[1];
+      expect(body).toMatch(/^- After: _as planned; values in `<angle brackets>` are known after apply_\n- \*\*Added\*\* \(\d+\):/);
+    }
+    const bucket = iam.slice(iam.indexOf('**`aws_s3_bucket_policy.archive`**')).split('\n\n')[1];
+    // The TLS-only deny, on the bucket and its objects, which apply names.
+    expect(bucket).toContain('**Deny** `s3:*` on `<aws_s3_bucket.archive arn>`, `<aws_s3_bucket.archive arn>/*`');
+    expect(bucket).toContain('Condition: `Bool` `aws:SecureTransport` = `false`');
+  });
+
+  it('ignores a synthesized configuration the plan was not made from, and says so', () => {
+    const { out } = run(planFile, '--synth-dir', otherSynthDir);
+    expect(out).toContain('_Note: the synthesized configuration does not declare the resources this plan was made from, so policies known only after apply are not shown._');
+    expect(out).toContain('- After: _known after apply_');
+    expect(out).not.toContain('as planned');
+  });
 
   it('counts every planned resource as a create, lists them by address, and exits 0', () => {
     const total = plan.resource_changes.length;

@@ -2,7 +2,7 @@
  * Helpers shared by the session-logs tests: synthesize the stack with sessionLogs overrides, find a
  * resource's Terraform address, and read `jsonencode(...)` policy documents back into objects.
  */
-import { decodeJsonExpression, isExpr, Value } from '../support/hcl-expr';
+import { decodeJsonExpression, isExpr, Value } from '../../scripts/hcl-expr';
 import { resourcesOf, StackJson, synthStacks, testConfig } from '../support/synth';
 
 /** The session-logs stack of the default config plus `sessionLogs` (and optional top-level) overrides. */

@@ -4,7 +4,10 @@
  *
  * - Path-style requests (`/<bucket>/<key>`, what botocore sends to an IP endpoint). PutObject and the
  *   multipart upload (CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
- *   AbortMultipartUpload) are served; anything else is `501 NotImplemented`. An unknown bucket is
+ *   AbortMultipartUpload) are served, and for readers GetObject (the latest version, or `versionId`
+ *   when it is that one; `x-amz-checksum-*` only with `x-amz-checksum-mode: ENABLED`, as S3 does)
+ *   and ListObjectsV2 (`prefix`, `delimiter`, continuation tokens; `listPageSize` keys per page);
+ *   anything else is `501 NotImplemented`. An unknown bucket is
  *   `404 NoSuchBucket`.
  * - Multipart as S3 does it ("Amazon S3 multipart upload limits",
  *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html; API reference, UploadPart,
@@ -64,6 +67,8 @@ export interface S3StandInOptions {
   readonly buckets: Record<string, string>;
   /** Serve https with a throwaway CA (see caPem), as S3 does; false serves plain http. @default true */
   readonly tls?: boolean;
+  /** Keys per ListObjectsV2 page (S3's is 1,000), small to make a client page. @default 1000 */
+  readonly listPageSize?: number;
 }
 
 export interface RecordedRequest {
@@ -99,6 +104,7 @@ export interface StoredObject {
   readonly versionId: string;
   /** Parts the object was assembled from (1 for a PutObject). */
   readonly parts: number;
+  readonly lastModified?: Date;
 }
 
 /** A multipart upload in progress. */
@@ -114,7 +120,8 @@ export interface MultipartUpload {
 }
 
 /** What a test can make S3 refuse: the operation and the object key. */
-export type S3Operation = 'PutObject' | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload';
+export type S3Operation = 'PutObject' | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload'
+  | 'GetObject' | 'ListObjectsV2';
 
 class S3Error extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly extra: Record<string, string> = {}) {
@@ -269,6 +276,9 @@ export class S3StandIn {
     if (r.method === 'PUT') return q.has('uploadId') ? 'UploadPart' : r.url.includes('?') ? 'other' : 'PutObject';
     if (r.method === 'POST') return q.has('uploads') ? 'CreateMultipartUpload' : q.has('uploadId') ? 'CompleteMultipartUpload' : 'other';
     if (r.method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
+    const hasKey = /^\/[^/?]+\/[^?]+/.test(r.url);
+    if (r.method === 'GET' && hasKey) return 'GetObject';
+    if (r.method === 'GET' && !hasKey && q.get('list-type') === '2') return 'ListObjectsV2';
     return 'other';
   }
 
@@ -308,6 +318,16 @@ export class S3StandIn {
       }
       this.authenticate(req.method ?? '', rawPath, query, headers, this.opts.buckets[bucket]);
       const operation = S3StandIn.operationOf({ method: req.method ?? '', url: req.url ?? '' });
+      if (operation === 'ListObjectsV2' || operation === 'GetObject') {
+        const injected = this.fail?.(key ?? '', operation);
+        if (injected) throw new S3Error(injected.status, injected.code, injected.message);
+        const answer = operation === 'GetObject' ? this.getObject(bucket, key!, new URLSearchParams(query), headers) : this.listObjects(bucket, new URLSearchParams(query));
+        Object.assign(responseHeaders, answer.headers, { 'Content-Length': String(answer.body.length) });
+        res.writeHead(200, responseHeaders);
+        res.end(answer.body);
+        this.record(req, bucket, key, headers, wire, payload, trailers, tampered, 200, undefined, responseHeaders);
+        return;
+      }
       if (key === undefined || operation === 'other') {
         throw new S3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented (this stand-in serves PutObject and multipart uploads only)');
       }
@@ -354,6 +374,7 @@ export class S3StandIn {
         etag,
         versionId,
         parts: 1,
+        lastModified: new Date(),
       });
       Object.assign(responseHeaders, {
         ETag: etag,
@@ -499,7 +520,7 @@ export class S3StandIn {
     const versionId = randomBytes(24).toString('base64url').slice(0, 32);
     this.objects.set(`${bucket}/${key}`, {
       body: Buffer.concat(bodies), contentType: upload.contentType, serverSideEncryption: upload.serverSideEncryption, kmsKeyId: upload.kmsKeyId,
-      checksum, etag, versionId, parts: listed.length,
+      checksum, etag, versionId, parts: listed.length, lastModified: new Date(),
     });
     this.uploads.delete(uploadId);
     return {
@@ -510,6 +531,71 @@ export class S3StandIn {
         ...(checksum ? { [`Checksum${checksum.algorithm}`]: checksum.value } : {}),
       }),
     };
+  }
+
+  /** GetObject of the latest version ("GetObject", S3 API reference). */
+  private getObject(bucket: string, key: string, params: URLSearchParams, headers: Record<string, string>): { headers: Record<string, string>; body: Buffer } {
+    const o = this.objects.get(`${bucket}/${key}`);
+    const versionId = params.get('versionId');
+    if (!o) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+    // Only the latest version is kept here; an older version id is one this stand-in cannot serve.
+    if (versionId !== null && versionId !== o.versionId) throw new S3Error(404, 'NoSuchVersion', 'The specified version does not exist.', { Key: key, VersionId: versionId });
+    return {
+      body: o.body,
+      headers: {
+        'Content-Type': o.contentType ?? 'binary/octet-stream',
+        ...(o.contentEncoding ? { 'Content-Encoding': o.contentEncoding } : {}),
+        ETag: o.etag,
+        'Last-Modified': (o.lastModified ?? new Date()).toUTCString(),
+        'Accept-Ranges': 'bytes',
+        'x-amz-version-id': o.versionId,
+        'x-amz-server-side-encryption': o.serverSideEncryption,
+        ...(o.kmsKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': o.kmsKeyId } : {}),
+        // S3 returns the stored checksum only when asked (x-amz-checksum-mode: ENABLED); a
+        // multipart object's is the composite one, `<base64>-<parts>`, with x-amz-checksum-type.
+        ...(o.checksum && headers['x-amz-checksum-mode']?.toUpperCase() === 'ENABLED'
+          ? { [`x-amz-checksum-${o.checksum.algorithm.toLowerCase()}`]: o.checksum.value, 'x-amz-checksum-type': o.parts > 1 ? 'COMPOSITE' : 'FULL_OBJECT' }
+          : {}),
+      },
+    };
+  }
+
+  /** ListObjectsV2: keys in UTF-8 binary order, CommonPrefixes for a delimiter, pages of listPageSize. */
+  private listObjects(bucket: string, params: URLSearchParams): { headers: Record<string, string>; body: Buffer } {
+    const prefix = params.get('prefix') ?? '';
+    const delimiter = params.get('delimiter') ?? '';
+    const pageSize = Math.min(Number(params.get('max-keys') ?? 1000), this.opts.listPageSize ?? 1000);
+    const token = params.get('continuation-token');
+    const after = token ? Buffer.from(token, 'base64url').toString('utf8') : params.get('start-after') ?? '';
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(`${bucket}/`)).map((k) => k.slice(bucket.length + 1))
+      .filter((k) => k.startsWith(prefix)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    // Entries (a key, or the common prefix that rolls it up), in order; a page ends after a whole entry.
+    const entries: { key?: string; prefix?: string; last: string }[] = [];
+    for (const k of keys) {
+      const rest = k.slice(prefix.length);
+      const cut = delimiter ? rest.indexOf(delimiter) : -1;
+      if (cut >= 0) {
+        const p = prefix + rest.slice(0, cut + delimiter.length);
+        if (entries.length && entries[entries.length - 1].prefix === p) entries[entries.length - 1].last = k;
+        else entries.push({ prefix: p, last: k });
+      } else entries.push({ key: k, last: k });
+    }
+    const remaining = entries.filter((e) => Buffer.compare(Buffer.from(e.last), Buffer.from(after)) > 0);
+    const page = remaining.slice(0, pageSize);
+    const truncated = remaining.length > page.length;
+    const x = (name: string, v: string) => `<${name}>${xmlEscape(v)}</${name}>`;
+    const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+      + x('Name', bucket) + x('Prefix', prefix) + (delimiter ? x('Delimiter', delimiter) : '') + x('MaxKeys', String(pageSize))
+      + x('KeyCount', String(page.length)) + x('IsTruncated', String(truncated))
+      + (token ? x('ContinuationToken', token) : '')
+      + (truncated ? x('NextContinuationToken', Buffer.from(page[page.length - 1].last).toString('base64url')) : '')
+      + page.filter((e) => e.key !== undefined).map((e) => {
+        const o = this.objects.get(`${bucket}/${e.key}`)!;
+        return `<Contents>${x('Key', e.key!)}${x('LastModified', (o.lastModified ?? new Date()).toISOString())}${x('ETag', o.etag)}${x('Size', String(o.body.length))}${x('StorageClass', 'STANDARD')}</Contents>`;
+      }).join('')
+      + page.filter((e) => e.prefix !== undefined).map((e) => `<CommonPrefixes>${x('Prefix', e.prefix!)}</CommonPrefixes>`).join('')
+      + '</ListBucketResult>';
+    return { headers: { 'Content-Type': 'application/xml' }, body: Buffer.from(xml) };
   }
 
   /** SigV4 with the Authorization header, as S3 checks it. */
