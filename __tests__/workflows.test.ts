@@ -237,7 +237,7 @@ describe('plan.yml', () => {
 
   it('summarizes all plans, passing --allow-destroy only with the allow-destroy label', () => {
     const summary = stepRunning(plan, /plan-summary/).step;
-    expect(summary.run).toContain('npm run --silent plan-summary -- plans/*.plan.json "${args[@]}" > summary.md');
+    expect(summary.run).toContain('npm run --silent plan-summary -- plans/*.plan.json --synth-dir cdktf.out "${args[@]}" > summary.md');
     expect(summary.run).toContain('args+=(--allow-destroy)');
     expect(summary.env.ALLOW_DESTROY).toBe("${{ contains(github.event.pull_request.labels.*.name, 'allow-destroy') }}");
     expect(summary.run).toContain('exit-code=$code');

@@ -338,6 +338,8 @@ const logRescueSchema = z.object({
     logRetentionDays: retentionDays.default(30),
   }).strict().default({}),
   alarms: alarmsSchema.default({}),
+  /** A CloudWatch dashboard of the rescue (output `dashboard_name`). @default true */
+  dashboard: z.boolean().default(true),
   /**
    * Attach the instance upload policy to these roles (names), for instance roles this app manages
    * too, such as the session-logs instance role the demo fleet uses. @default []
@@ -524,6 +526,8 @@ const sessionLogsSchema = z.object({
     }
   }),
   alarms: alarmsSchema.default({}),
+  /** A CloudWatch dashboard of the session log pipeline (output `dashboard_name`). @default true */
+  dashboard: z.boolean().default(true),
 }).strict();
 
 // ---------------------------------------------------------------- demo fleet

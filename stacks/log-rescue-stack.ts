@@ -8,6 +8,8 @@ import { RescueAlarms } from '../modules/log-rescue/alarms';
 import { RescueDocument } from '../modules/log-rescue/document';
 import { RescueEvents } from '../modules/log-rescue/events';
 import { RescueFunction } from '../modules/log-rescue/function';
+import { logRescueWidgets } from '../modules/log-rescue/dashboard';
+import { MetricDashboard } from '../modules/shared/dashboard';
 import { BaseStack } from './base-stack';
 
 /** Flow 1: rescue an instance's logs to S3 when its Auto Scaling group terminates it. */
@@ -98,6 +100,21 @@ export class LogRescueStack extends BaseStack {
       eventQueue: events.eventQueue,
       actions: topic.actions,
     });
+
+    if (c.dashboard) {
+      const board = new MetricDashboard(this, 'dashboard', {
+        name: name,
+        region: this.aws.region,
+        addressName: 'overview',
+        widgets: logRescueWidgets({
+          metricStack: this.namePrefix,
+          eventQueueName: events.eventQueue.name,
+          deadLetterQueueName: events.deadLetterQueue.name,
+          functionName: handler.function.functionName,
+        }),
+      });
+      this.output('dashboard_name', board.dashboard.dashboardName, 'CloudWatch dashboard of the rescue');
+    }
 
     this.output('bucket_name', this.archive.bucketName, 'Archive bucket of rescued instance logs');
     this.output('document_name', document.name, 'SSM Command document that uploads an instance\'s logs');

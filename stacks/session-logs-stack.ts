@@ -10,6 +10,8 @@ import { SessionLogGroup } from '../modules/session-logs/log-group';
 import { SessionPreferences } from '../modules/session-logs/preferences';
 import { SessionSubscription } from '../modules/session-logs/subscription';
 import { VpcEndpoints } from '../modules/session-logs/vpc-endpoints';
+import { sessionLogsWidgets } from '../modules/session-logs/dashboard';
+import { MetricDashboard } from '../modules/shared/dashboard';
 import { BaseStack } from './base-stack';
 
 type Ref<T> = T | { fromRemoteState: FromRemoteState };
@@ -28,6 +30,7 @@ export class SessionLogsStack extends BaseStack {
   readonly analysis?: SessionAnalysis;
   readonly vpcEndpoints?: VpcEndpoints;
   readonly alarmTopic: AlarmTopic;
+  readonly dashboard?: MetricDashboard;
   readonly alarms: SessionAlarms;
 
   constructor(scope: Construct, config: AppConfig) {
@@ -137,6 +140,15 @@ export class SessionLogsStack extends BaseStack {
       namePrefix,
     });
 
+    if (c.dashboard) {
+      this.dashboard = new MetricDashboard(this, 'dashboard', {
+        name: `${namePrefix}-session-logs`,
+        region: aws.region,
+        addressName: 'overview',
+        widgets: sessionLogsWidgets({ logGroupName: this.logGroup.name, streamName: this.firehose.streamName, subscriptionFilterName: this.subscription.filterName }),
+      });
+    }
+
     this.outputs();
   }
 
@@ -152,6 +164,7 @@ export class SessionLogsStack extends BaseStack {
   private outputs(): void {
     this.output('bucket_name', this.archive.bucketName, 'Archive bucket of session logs');
     this.output('log_group_name', this.logGroup.name, 'CloudWatch Logs group sessions stream to');
+    if (this.dashboard) this.output('dashboard_name', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard of the session log pipeline');
     this.output('firehose_stream_name', this.firehose.streamName, 'Firehose stream that archives the log group to S3');
     this.output('session_document_name', this.preferences.documentName, 'Session document holding the Session Manager preferences');
     if (this.config.sessionLogs.sessionDocument.mode === 'custom') {

@@ -264,7 +264,7 @@ describe('log-rescue stack', () => {
   });
 
   it('outputs what a user needs', () => {
-    expect(Object.keys(stack.output!).sort()).toEqual(['bucket_name', 'dead_letter_queue_url', 'document_name', 'event_queue_url', 'function_name', 'instance_policy_arn']);
+    expect(Object.keys(stack.output!).sort()).toEqual(['bucket_name', 'dashboard_name', 'dead_letter_queue_url', 'document_name', 'event_queue_url', 'function_name', 'instance_policy_arn']);
     expect(stack.output!.event_queue_url).toEqual({
       value: `\${${ref(stack, 'aws_sqs_queue', 'event-queue/queue')}.url}`, description: 'The queue every rule feeds the handler from',
     });

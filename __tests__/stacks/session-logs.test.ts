@@ -23,6 +23,7 @@ describe('session-logs stack', () => {
     expect(values).toEqual({
       bucket_name: ref(s, 'aws_s3_bucket', 'archive/bucket', 'bucket'),
       log_group_name: '/aws/ssm/session-logs',
+      dashboard_name: '${aws_cloudwatch_dashboard.overview.dashboard_name}',
       firehose_stream_name: 'logrescue-dev-session-logs',
       session_document_name: 'logrescue-dev-session-preferences',
       start_session_command: 'aws ssm start-session --target <instance-id> --document-name logrescue-dev-session-preferences',

@@ -40,5 +40,18 @@ export const METRIC = {
 /** Dimension names: every metric has `Stack`; `NotRescued` and `EventsFailing` also `Reason`. */
 export const DIMENSION = { stack: 'Stack', reason: 'Reason' } as const;
 
+/**
+ * The dimension sets each metric is emitted with (metrics.ts; a test reads them back from the
+ * records it writes), which the dashboards and alarms must use to find it: CloudWatch keeps a
+ * metric per exact set of dimensions.
+ */
+export const EMITTED_DIMENSIONS: Readonly<Record<(typeof METRIC)[keyof typeof METRIC], readonly (readonly string[])[]>> = {
+  [METRIC.rescued]: [[DIMENSION.stack]],
+  [METRIC.notRescued]: [[DIMENSION.stack], [DIMENSION.stack, DIMENSION.reason]],
+  [METRIC.commandSent]: [[DIMENSION.stack]],
+  [METRIC.duration]: [[DIMENSION.stack]],
+  [METRIC.eventFailing]: [[DIMENSION.stack, DIMENSION.reason]],
+};
+
 /** `Reason` of `EventsFailing`: the alarm watches `error`; `throttled` is a storm over the rate. */
 export const EVENT_FAILING_REASON = { error: 'error', throttled: 'throttled' } as const;

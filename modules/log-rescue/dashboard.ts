@@ -1,0 +1,68 @@
+import { DIMENSION, EVENT_FAILING_REASON, METRIC, METRIC_NAMESPACE } from '../../handlers/log-rescue/contract';
+import { DashboardWidget } from '../shared/dashboard';
+
+export interface LogRescueDashboardProps {
+  /** Value of the handler's `Stack` dimension. */
+  readonly metricStack: string;
+  readonly eventQueueName: string;
+  readonly deadLetterQueueName: string;
+  readonly functionName: string;
+}
+
+/**
+ * What an operator of log rescue watches: the handler's own metrics (handlers/log-rescue/contract.ts,
+ * the names and dimension sets it emits) and the AWS metrics of this stack's queues and function
+ * (AWS/SQS: QueueName, "Available CloudWatch metrics for Amazon SQS"; AWS/Lambda: FunctionName,
+ * "Types of metrics for Lambda functions").
+ */
+export function logRescueWidgets(p: LogRescueDashboardProps): DashboardWidget[] {
+  const stack = { [DIMENSION.stack]: p.metricStack };
+  const own = (name: string, stat: string, label: string, extra: Record<string, string> = {}) =>
+    ({ namespace: METRIC_NAMESPACE, name, dimensions: { ...stack, ...extra }, stat, label });
+  const queue = (queueName: string, name: string, stat: string, label: string, rightAxis = false) =>
+    ({ namespace: 'AWS/SQS', name, dimensions: { QueueName: queueName }, stat, label, ...(rightAxis ? { rightAxis } : {}) });
+  const fn = (name: string, label: string) => ({ namespace: 'AWS/Lambda', name, dimensions: { FunctionName: p.functionName }, stat: 'Sum', label });
+  return [
+    {
+      title: 'Rescued vs not rescued, by reason',
+      answers: 'Are instances leaving with their logs? Each not-rescued line is a reason (offline, not-managed, nothing-collected, command-failed, ...).',
+      metrics: [
+        own(METRIC.rescued, 'Sum', 'rescued'),
+        { namespace: METRIC_NAMESPACE, name: METRIC.notRescued, dimensionNames: [DIMENSION.reason, DIMENSION.stack], filters: stack, stat: 'Sum', label: 'not rescued:' },
+      ],
+    },
+    {
+      title: 'Rescue time (s): command sent to finished',
+      answers: 'How long an instance\'s rescue command runs, from SendCommand to its status event (the bulk of the time its hook holds it), median and slowest 1 %.',
+      metrics: [own(METRIC.duration, 'p50', 'p50'), own(METRIC.duration, 'p99', 'p99')],
+    },
+    {
+      title: 'Commands sent',
+      answers: 'How many SendCommand calls the handler made (one covers up to 50 instances of a group).',
+      metrics: [own(METRIC.commandSent, 'Sum', 'commands sent')],
+    },
+    {
+      title: 'Event queue: depth and age of the oldest event',
+      answers: 'Is the handler keeping up? A growing age means instances wait on their hook for the handler.',
+      metrics: [
+        queue(p.eventQueueName, 'ApproximateNumberOfMessagesVisible', 'Maximum', 'events waiting'),
+        queue(p.eventQueueName, 'ApproximateAgeOfOldestMessage', 'Maximum', 'oldest (s)', true),
+      ],
+    },
+    {
+      title: 'Dead letters',
+      answers: 'Events the handler gave up on: anything above 0 needs a look (see Failure modes).',
+      metrics: [queue(p.deadLetterQueueName, 'ApproximateNumberOfMessagesVisible', 'Maximum', 'dead letters')],
+    },
+    {
+      title: 'Handler errors and throttling',
+      answers: 'Is the handler failing (errors, events failing again and again) or held back (Lambda throttles, throttled to the deadline)?',
+      metrics: [
+        fn('Errors', 'errors'),
+        fn('Throttles', 'Lambda throttles'),
+        own(METRIC.eventFailing, 'Sum', 'events failing: error', { [DIMENSION.reason]: EVENT_FAILING_REASON.error }),
+        own(METRIC.eventFailing, 'Sum', 'events failing: throttled', { [DIMENSION.reason]: EVENT_FAILING_REASON.throttled }),
+      ],
+    },
+  ];
+}
