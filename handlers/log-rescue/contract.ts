@@ -34,6 +34,8 @@ export const METRIC = {
   notRescued: 'NotRescued',
   commandSent: 'CommandSent',
   duration: 'RescueDurationSeconds',
+  /** A lifecycle rescue's hold: from the lifecycle event to the status event that releases it. */
+  hold: 'HoldSeconds',
   eventFailing: 'EventsFailing',
 } as const;
 
@@ -50,6 +52,7 @@ export const EMITTED_DIMENSIONS: Readonly<Record<(typeof METRIC)[keyof typeof ME
   [METRIC.notRescued]: [[DIMENSION.stack], [DIMENSION.stack, DIMENSION.reason]],
   [METRIC.commandSent]: [[DIMENSION.stack]],
   [METRIC.duration]: [[DIMENSION.stack]],
+  [METRIC.hold]: [[DIMENSION.stack]],
   [METRIC.eventFailing]: [[DIMENSION.stack, DIMENSION.reason]],
 };
 

@@ -319,6 +319,13 @@ export function readRescueParameters(params: Record<string, string[]>): Parsed<R
  * `2026-11-20T22:30:00Z` -> `20261120T223000Z`. Taken from the event's own time (not the clock), so a
  * duplicate delivery of the same event writes the same archive key.
  */
+/** Milliseconds since the epoch of a compact UTC time (`20261120T223000Z`, what compactUtc writes). */
+export function compactUtcMs(t: string): number {
+  const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(t);
+  if (!m) throw new Error(`not a compact UTC time: ${t.slice(0, 64)}`);
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+}
+
 export function compactUtc(isoTime: string): string {
   const m = ISO_UTC.exec(isoTime);
   if (!m) throw new Error(`not an ISO 8601 UTC time: ${isoTime.slice(0, 64)}`);

@@ -19,6 +19,8 @@ export interface Metrics {
   notRescued(reason: string): void;
   commandSent(): void;
   duration(seconds: number): void;
+  /** A lifecycle rescue's hold time, lifecycle event to release. */
+  hold(seconds: number): void;
   /** An event failed again on its EVENTS_FAILING_FROM_RECEIVE-th or later receive: throttled to the deadline, or an error. */
   eventFailing(reason: keyof typeof EVENT_FAILING_REASON): void;
 }
@@ -51,6 +53,7 @@ export function createMetrics(deps: { log: (record: object) => void; now: () => 
     notRescued: (reason) => emit(METRIC.notRescued, MetricUnit.Count, 1, [{}, { [DIMENSION.reason]: reason }]),
     commandSent: () => emit(METRIC.commandSent, MetricUnit.Count, 1),
     duration: (seconds) => emit(METRIC.duration, MetricUnit.Seconds, seconds),
+    hold: (seconds) => emit(METRIC.hold, MetricUnit.Seconds, seconds),
     // Per stack and reason only: the alarm watches errors, a storm over the rate shows as `throttled`.
     eventFailing: (reason) => emit(METRIC.eventFailing, MetricUnit.Count, 1, [{ [DIMENSION.reason]: reason }]),
   };

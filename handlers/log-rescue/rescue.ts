@@ -47,7 +47,7 @@ import {
   stillHeld, type Ignore, type IgnoredReason, type LookInput, type NotRescuedReason, type Requeue, type Scope,
 } from './decisions';
 import {
-  compactUtc, parseEvent,
+  compactUtc, compactUtcMs, parseEvent,
   type CommandInvocationEvent, type CommandStatusEvent, type LifecycleActionEvent, type SpotWarningEvent, type Trigger,
 } from './events';
 import { createMetrics, type Metrics } from './metrics';
@@ -461,6 +461,8 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
   /** Release (for a lifecycle rescue) and count one instance whose copy of the command finished. */
   async function finish(ctx: Context, p: {
     instanceId: string; commandId: string; status: string; asgName: string; hookName: string; trigger: Trigger; durationSeconds: number;
+    /** From the lifecycle event (the rescue's eventTime parameter) to the status event that ends it. */
+    holdSeconds: number;
     /** The script's exit code(s), read for a Failed copy: nothing collected is its own reason. */
     responseCodes?: readonly number[];
   }): Promise<RescueResult> {
@@ -476,6 +478,8 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     if (rescued) metrics.rescued();
     else metrics.notRescued(reason!);
     metrics.duration(p.durationSeconds);
+    // Only a lifecycle rescue holds its instance; a Spot instance goes when EC2 says.
+    if (p.trigger === 'lifecycle' && completion === 'completed') metrics.hold(p.holdSeconds);
     return {
       action: 'command-finished', trigger: p.trigger, instanceId: p.instanceId, asgName: p.asgName, commandId: p.commandId, status: p.status,
       rescued, ...(reason ? { reason } : {}), completion, durationSeconds: p.durationSeconds,
@@ -510,7 +514,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       const d = invocationCommand(await aws.commandOf(firstCtx, first.commandId), first.commandId, scope);
       if (d.kind === 'reject') return group.map(({ index, e }) => ok(index, rejected(d.reason, { eventId: e.id, instanceId: e.instanceId })));
       if (d.kind === 'ignore') return group.map(({ index, e }) => ok(index, ignored({ eventId: e.id, instanceId: e.instanceId }, d)));
-      const { asgName, hookName, trigger } = d.params;
+      const { asgName, hookName, trigger, eventTime } = d.params;
       // A Failed copy may be the script saying it found nothing (its exit code), which the
       // event does not carry: one listing of the command's invocations answers for all of
       // this batch's Failed copies of it (filtered to the instance when there is one).
@@ -523,6 +527,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
         {
           instanceId: e.instanceId, commandId: e.commandId, status: e.status, asgName, hookName, trigger,
           durationSeconds: Math.max(0, (e.timeMs - e.requestedTimeMs) / 1000),
+          holdSeconds: Math.max(0, (e.timeMs - compactUtcMs(eventTime)) / 1000),
           ...(e.status === 'Failed' ? { responseCodes: codes.get(e.instanceId)?.responseCodes ?? [] } : {}),
         },
       ))])));
@@ -541,7 +546,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
     if (d.kind === 'ignore') return [ok(index, ignored(ctx, d))];
     if (d.kind === 'reject') return [ok(index, rejected(d.reason, ctx))];
     if (d.kind === 'retry-later') return [retryLater(run, ref, d.detail)];
-    const { asgName, hookName, trigger } = d.params;
+    const { asgName, hookName, trigger, eventTime } = d.params;
     const held = { ...ctx, asgName };
     return attempt(run, [ref], async () => {
       const member = await aws.groupMembership(held, e.instanceIds);
@@ -554,6 +559,7 @@ export function createRescueHandler(deps: RescueDeps): RescueHandler {
       const durationSeconds = Math.max(0, (e.timeMs - e.requestedTimeMs) / 1000);
       const results = await allSettledOrThrow(holding.map((instanceId) => finish({ ...held, instanceId, instances: undefined }, {
         instanceId, commandId: e.commandId, status: invocations.get(instanceId)?.status ?? e.status, asgName, hookName, trigger, durationSeconds,
+        holdSeconds: Math.max(0, (e.timeMs - compactUtcMs(eventTime)) / 1000),
         ...(invocations.has(instanceId) ? { responseCodes: invocations.get(instanceId)!.responseCodes } : {}),
       })));
       return [ok(index, { action: 'backstop', commandId: e.commandId, status: e.status, results })];

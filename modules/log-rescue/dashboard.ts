@@ -32,9 +32,9 @@ export function logRescueWidgets(p: LogRescueDashboardProps): DashboardWidget[] 
       ],
     },
     {
-      title: 'Rescue time (s): command sent to finished',
-      answers: 'How long an instance\'s rescue command runs, from SendCommand to its status event (the bulk of the time its hook holds it), median and slowest 1 %.',
-      metrics: [own(METRIC.duration, 'p50', 'p50'), own(METRIC.duration, 'p99', 'p99')],
+      title: 'Hold time (s): lifecycle event to release',
+      answers: 'How long the lifecycle hook holds an instance for its rescue, median and slowest 1 %, and how much of it the rescue command itself runs.',
+      metrics: [own(METRIC.hold, 'p50', 'hold p50'), own(METRIC.hold, 'p99', 'hold p99'), own(METRIC.duration, 'p50', 'command run p50')],
     },
     {
       title: 'Commands sent',

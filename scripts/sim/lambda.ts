@@ -351,7 +351,7 @@ export class SimulatedLambda {
     if (r._aws) {
       for (const m of r._aws.CloudWatchMetrics.flatMap((d) => d.Metrics)) {
         const value = typeof r[m.Name] === 'number' ? (r[m.Name] as number) : 0;
-        if (m.Name === 'RescueDurationSeconds') continue;
+        if (m.Name === 'RescueDurationSeconds' || m.Name === 'HoldSeconds') continue;
         this.count(this.metrics, m.Name, value);
         if (typeof r.Reason === 'string') this.count(this.metrics, `${m.Name}:${r.Reason}`, value);
       }

@@ -62,6 +62,8 @@ export function lifecycleEvent(detail: Record<string, unknown> = {}, top: Record
 }
 
 /** The rescue's own command parameters, as SendCommand sent them for a lifecycle rescue of the default event. */
+/** The hold the fixtures' lifecycle rescue reports: lifecycle event 22:30:00, its status event 22:31:12. */
+export const HOLD = 72;
 export const LIFECYCLE_PARAMETERS = { asgName: [ASG], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] };
 /** ... and for the Spot rescue of the default Spot warning. */
 export const SPOT_PARAMETERS = { asgName: [ASG], hookName: ['none'], trigger: ['spot'], eventTime: ['20261120T230540Z'] };

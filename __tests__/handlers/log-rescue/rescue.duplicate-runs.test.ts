@@ -15,8 +15,7 @@ import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } f
 import { createQueueHandler } from '../../../handlers/log-rescue/queue';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, INSTANCE, LIFECYCLE_PARAMETERS, SPOT_PARAMETERS,
-  answerAgents, asgInstance, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, noActiveAction, spotEvent, sqsRecord,
-} from './fixtures';
+  answerAgents, asgInstance, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, noActiveAction, spotEvent, sqsRecord, HOLD, } from './fixtures';
 
 const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
 const json = (event: unknown) => JSON.stringify(event);
@@ -92,7 +91,7 @@ describe('a duplicate lifecycle event delivered after the first SendCommand went
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput()]);
     expect(h.metrics()).toEqual([
-      emf('CommandSent', 'Count', 1), emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88),
+      emf('CommandSent', 'Count', 1), emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88), emf('HoldSeconds', 'Seconds', HOLD),
     ]);
     expect(h.logs().filter((l) => l.reason === 'already-sent')).toHaveLength(2);
     expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);

@@ -19,8 +19,7 @@ import { notRescuedReasonOf } from '../../../handlers/log-rescue/decisions';
 import {
   ASG, COMMAND_ID, HOOK, INSTANCE, SPOT_PARAMETERS,
   asgInstance, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand,
-  listedInvocations, spotEvent,
-} from './fixtures';
+  listedInvocations, spotEvent, HOLD, } from './fixtures';
 
 const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
 const completeInput = (instance = INSTANCE) => ({
@@ -60,7 +59,7 @@ describe('nothing collected: the script exited 66', () => {
     expect(inputs(h.ssm.commandCalls(ListCommandsCommand))).toEqual([{ CommandId: COMMAND_ID }]);
     expect(inputs(h.ssm.commandCalls(ListCommandInvocationsCommand))).toEqual([{ CommandId: COMMAND_ID, InstanceId: INSTANCE, Details: true, MaxResults: 50 }]);
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput()]);
-    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'nothing-collected'), emf('RescueDurationSeconds', 'Seconds', DURATION)]);
+    expect(h.metrics()).toEqual([emf('NotRescued', 'Count', 1, 'nothing-collected'), emf('RescueDurationSeconds', 'Seconds', DURATION), emf('HoldSeconds', 'Seconds', HOLD)]);
     expect(h.logs()).toContainEqual(expect.objectContaining({
       level: 'warn', msg: 'logs not rescued', reason: 'nothing-collected', status: 'Failed', responseCodes: [NOTHING_COLLECTED_EXIT_CODE],
     }));
@@ -84,7 +83,7 @@ describe('nothing collected: the script exited 66', () => {
     expect(inputs(h.ssm.commandCalls(ListCommandInvocationsCommand))).toEqual([{ CommandId: COMMAND_ID, Details: true, MaxResults: 50 }]);
     expect(h.ssm.calls()).toHaveLength(2);
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual(ids.map(completeInput));
-    expect(h.metrics().filter((m) => !('RescueDurationSeconds' in m))).toEqual([
+    expect(h.metrics().filter((m) => !('RescueDurationSeconds' in m) && !('HoldSeconds' in m))).toEqual([
       emf('NotRescued', 'Count', 1, 'nothing-collected'), emf('NotRescued', 'Count', 1, 'command-failed'),
       emf('NotRescued', 'Count', 1, 'nothing-collected'), emf('Rescued', 'Count', 1),
     ]);

@@ -15,8 +15,7 @@ import {
 import {
   ASG, COMMAND_ID, DOCUMENT, HELD, HOOK, INSTANCE, LIFECYCLE_PARAMETERS, NOT_MANAGED, OTHER_ASG, SPOT_PARAMETERS,
   asgInstance, asgInstances, commandStatusEvent, emf, harness, instanceId, instanceInfo, invocationEvent, lifecycleEvent, listedCommand,
-  listedInvocations, lookUntilDone, noActiveAction, spotEvent, throttling,
-} from './fixtures';
+  listedInvocations, lookUntilDone, noActiveAction, spotEvent, throttling, HOLD, } from './fixtures';
 
 const completeInput = (instance = INSTANCE, hook = HOOK) => ({
   AutoScalingGroupName: ASG, LifecycleHookName: hook, InstanceId: instance, LifecycleActionResult: 'CONTINUE',
@@ -431,7 +430,7 @@ describe('invocation status: one instance of the command finished', () => {
     });
     expect(h.metrics()).toEqual([
       rescued ? emf('Rescued', 'Count', 1) : emf('NotRescued', 'Count', 1, reason),
-      emf('RescueDurationSeconds', 'Seconds', DURATION),
+      emf('RescueDurationSeconds', 'Seconds', DURATION), emf('HoldSeconds', 'Seconds', HOLD),
     ]);
     expect(h.logs()).toContainEqual({
       level: rescued ? 'info' : 'warn', msg: rescued ? 'logs rescued' : 'logs not rescued',
@@ -543,7 +542,7 @@ describe('invocation status: one instance of the command finished', () => {
       { ok: true, result: expect.objectContaining({ instanceId: a, rescued: true }) },
       { ok: true, result: expect.objectContaining({ instanceId: b, rescued: false, reason: 'command-failed', status: 'Failed' }) },
     ]);
-    expect(h.metrics().filter((m) => !('RescueDurationSeconds' in m))).toEqual([emf('Rescued', 'Count', 1), emf('NotRescued', 'Count', 1, 'command-failed')]);
+    expect(h.metrics().filter((m) => !('RescueDurationSeconds' in m) && !('HoldSeconds' in m))).toEqual([emf('Rescued', 'Count', 1), emf('NotRescued', 'Count', 1, 'command-failed')]);
   });
 
   test('a command SSM did not list is not remembered: it may show up a moment later, and the next invocation asks again', async () => {
@@ -603,7 +602,7 @@ describe('command status: the backstop for invocations that never reported', () 
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput(B)]);
     expect(h.ssm.calls()).toHaveLength(0);
     expect(result).toMatchObject({ action: 'backstop', status: 'Success', results: [expect.objectContaining({ instanceId: B, rescued: true })] });
-    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', DURATION)]);
+    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', DURATION), emf('HoldSeconds', 'Seconds', HOLD)]);
   });
 
   test('Failed, every instance already released: one DescribeAutoScalingInstances, no ListCommandInvocations, no completion', async () => {
@@ -645,7 +644,7 @@ describe('command status: the backstop for invocations that never reported', () 
         rescued: true, completion: 'completed', durationSeconds: DURATION,
       }],
     });
-    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', DURATION)]);
+    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', DURATION), emf('HoldSeconds', 'Seconds', HOLD)]);
     expect(h.logs()).toContainEqual(expect.objectContaining({
       level: 'warn', msg: 'command finished with instances still held; releasing them', commandId: COMMAND_ID, status: 'Failed', held: 1,
     }));
@@ -816,7 +815,7 @@ describe('duplicates', () => {
     // The command's parameters are read once.
     expect(h.ssm.calls()).toHaveLength(1);
     // One instance, one Rescued and one duration.
-    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88)]);
+    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88), emf('HoldSeconds', 'Seconds', HOLD)]);
     expect(h.logs()).toContainEqual(expect.objectContaining({ level: 'info', msg: 'lifecycle action already completed or expired' }));
     expect(h.logs()).toContainEqual(expect.objectContaining({
       level: 'info', msg: 'event ignored', reason: 'already-counted', commandId: COMMAND_ID, status: 'Success', trigger: 'lifecycle', asgName: ASG,
@@ -835,7 +834,7 @@ describe('duplicates', () => {
     expect(outcomes.map((o) => o.ok && o.result.action)).toEqual(['command-finished', 'ignored']);
     expect(outcomes[1]).toEqual({ ok: true, result: { action: 'ignored', reason: 'duplicate-in-batch', instanceId: INSTANCE } });
     expect(h.ssm.commandCalls(ListCommandsCommand)).toHaveLength(1);
-    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88)]);
+    expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88), ...(_trigger === 'lifecycle' ? [emf('HoldSeconds', 'Seconds', HOLD)] : [])]);
   });
 
   test.each(['Success', 'Failed', 'TimedOut'])(

@@ -37,7 +37,7 @@ const LOGS_BY_GROUP = ['IncomingLogEvents', 'IncomingBytes'];
 function emitted(): Record<string, string[][]> {
   const records: any[] = [];
   const m = createMetrics({ log: (r) => records.push(r), now: () => 0, namespace: METRIC_NAMESPACE, stack: 's' });
-  m.rescued(); m.notRescued('offline'); m.commandSent(); m.duration(3); m.eventFailing('error');
+  m.rescued(); m.notRescued('offline'); m.commandSent(); m.duration(3); m.hold(20); m.eventFailing('error');
   const out: Record<string, string[][]> = {};
   for (const r of records) {
     for (const d of r._aws.CloudWatchMetrics) {
