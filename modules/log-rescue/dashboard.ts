@@ -1,5 +1,17 @@
 import { DIMENSION, EVENT_FAILING_REASON, METRIC, METRIC_NAMESPACE } from '../../handlers/log-rescue/contract';
+import { TERMINAL_COMMAND_STATUSES } from '../../config/patterns';
 import { DashboardWidget } from '../shared/dashboard';
+
+/**
+ * Every `Reason` of NotRescued the handler gives (handlers/log-rescue/decisions.ts: the fixed ones,
+ * and `command-<status>` for a command that ended other than Success). Listed rather than found by
+ * a SEARCH expression: cdktf 0.21 writes a string's double quotes unescaped into jsonencode, and a
+ * SEARCH needs them.
+ */
+export const NOT_RESCUED_REASONS: readonly string[] = [
+  'not-managed', 'offline', 'unsupported-platform', 'send-failed', 'nothing-collected',
+  ...TERMINAL_COMMAND_STATUSES.filter((s) => s !== 'Success').map((s) => `command-${s.toLowerCase()}`),
+];
 
 export interface LogRescueDashboardProps {
   /** Value of the handler's `Stack` dimension. */
@@ -28,7 +40,8 @@ export function logRescueWidgets(p: LogRescueDashboardProps): DashboardWidget[] 
       answers: 'Are instances leaving with their logs? Each not-rescued line is a reason (offline, not-managed, nothing-collected, command-failed, ...).',
       metrics: [
         own(METRIC.rescued, 'Sum', 'rescued'),
-        { namespace: METRIC_NAMESPACE, name: METRIC.notRescued, dimensionNames: [DIMENSION.reason, DIMENSION.stack], filters: stack, stat: 'Sum', label: 'not rescued:' },
+        own(METRIC.notRescued, 'Sum', 'not rescued'),
+        ...NOT_RESCUED_REASONS.map((r) => own(METRIC.notRescued, 'Sum', `not rescued: ${r}`, { [DIMENSION.reason]: r })),
       ],
     },
     {

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import { named } from './addresses';
 
@@ -13,25 +14,11 @@ export interface DashboardMetric {
   readonly rightAxis?: boolean;
 }
 
-/**
- * A metric search: every metric of `name` in `namespace` with exactly `dimensionNames`, filtered by
- * `filters` (e.g. NotRescued per Reason, whatever reasons occur). Rendered as a SEARCH expression
- * ("Using search expressions in graphs", Amazon CloudWatch User Guide).
- */
-export interface DashboardSearch {
-  readonly namespace: string;
-  readonly name: string;
-  readonly dimensionNames: readonly string[];
-  readonly filters: Readonly<Record<string, string>>;
-  readonly stat: string;
-  readonly label: string;
-}
-
 export interface DashboardWidget {
   readonly title: string;
   /** The question the widget answers, for the README. */
   readonly answers: string;
-  readonly metrics: readonly (DashboardMetric | DashboardSearch)[];
+  readonly metrics: readonly DashboardMetric[];
 }
 
 export interface MetricDashboardProps {
@@ -45,14 +32,13 @@ export interface MetricDashboardProps {
 /** Every widget's period, in seconds: the alarms' too. */
 const PERIOD = 300;
 
-export const isSearch = (m: DashboardMetric | DashboardSearch): m is DashboardSearch => 'dimensionNames' in m;
-
 /**
  * The dashboard body ("Dashboard Body Structure and Syntax", CloudWatch API reference): metric
- * widgets two to a row, 12 x 6 grid units each.
+ * widgets two to a row, 12 x 6 grid units each. Terraform's jsonencode, not JSON.stringify: the
+ * body names resources by reference, and cdktf's HCL output does not escape a JSON string's quotes.
  */
 export function dashboardBody(region: string, widgets: readonly DashboardWidget[]): string {
-  return JSON.stringify({
+  return Fn.jsonencode({
     widgets: widgets.map((w, i) => ({
       type: 'metric',
       x: (i % 2) * 12,
@@ -64,14 +50,8 @@ export function dashboardBody(region: string, widgets: readonly DashboardWidget[
         region,
         period: PERIOD,
         view: 'timeSeries',
-        metrics: w.metrics.map((m, j) => {
-          if (isSearch(m)) {
-            const schema = [m.namespace, ...m.dimensionNames].join(',');
-            const filters = [`MetricName="${m.name}"`, ...Object.entries(m.filters).map(([k, v]) => `${k}="${v}"`)].join(' ');
-            return [{ expression: `SEARCH('{${schema}} ${filters}', '${m.stat}', ${PERIOD})`, id: `s${j}`, label: m.label }];
-          }
-          return [m.namespace, m.name, ...Object.entries(m.dimensions).flat(), { stat: m.stat, label: m.label, ...(m.rightAxis ? { yAxis: 'right' } : {}) }];
-        }),
+        metrics: w.metrics.map((m) =>
+          [m.namespace, m.name, ...Object.entries(m.dimensions).flat(), { stat: m.stat, label: m.label, ...(m.rightAxis ? { yAxis: 'right' } : {}) }]),
       },
     })),
   });

@@ -10,7 +10,7 @@ export const PROVIDER_PACKAGE = '@cdktf/provider-aws';
 const DEEP_PREFIX = `${PROVIDER_PACKAGE}/lib/`;
 /** What the barrel variant is built from: everything main.ts reaches. */
 /** What the app needs at synth: its sources, and the lockfile (part of the handler bundle's cache key). */
-export const VARIANT_SOURCES = ['main.ts', 'runtime.ts', 'app.ts', 'config', 'stacks', 'modules', 'handlers', 'package-lock.json'] as const;
+export const VARIANT_SOURCES = ['main.ts', 'runtime.ts', 'app.ts', 'config', 'stacks', 'modules', 'handlers', 'package-lock.json', 'scripts/ts-hook.cjs'] as const;
 const NS_BASE = '__providerAws';
 
 /** `lib/<dir>` -> the namespace the package root exports it as, read from the package's own index.d.ts. */
@@ -109,6 +109,7 @@ export function copyAppSources(projectRoot: string, outDir: string): void {
   for (const entry of [...VARIANT_SOURCES, 'tsconfig.json']) {
     const src = path.join(projectRoot, entry);
     if (!existsSync(src)) throw new Error(`app copy: ${src} does not exist`);
+    mkdirSync(path.dirname(path.join(outDir, entry)), { recursive: true });
     cpSync(src, path.join(outDir, entry), { recursive: true });
   }
   symlinkSync(path.join(projectRoot, 'node_modules'), path.join(outDir, 'node_modules'), 'dir');
