@@ -22,6 +22,10 @@ import { appSourceFiles, generateBarrelVariant } from './bench/barrel';
 import { generateCompiledVariant } from './bench/compiled';
 import { GNU_TIME, Measurement, describeProcess, measure, processRunning } from './bench/measure';
 import { runProfile } from './bench/profile';
+// Plain JavaScript on purpose (it loads no TypeScript loader): required, with its type.
+const { cliAppEnv } = require('./synth.cjs') as {
+  cliAppEnv: (env: NodeJS.ProcessEnv, config: CdktfJson, outdir: string, hcl: boolean) => NodeJS.ProcessEnv;
+};
 import { AppSamples, MachineInfo, RawMeasurements, buildReport } from './bench/report';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -64,27 +68,11 @@ function readCdktfJson(): CdktfJson {
   return JSON.parse(readFileSync(path.join(ROOT, 'cdktf.json'), 'utf8')) as CdktfJson;
 }
 
-/**
- * The environment cdktf's CLI gives the app command (cli-core's synth-stack.ts): its own env minus
- * TF_VAR_*, NODE_OPTIONS=--max-old-space-size=4096 unless set, the outdir, the context with
- * relative modules, and SYNTH_HCL_OUTPUT. Plus CHECKPOINT_DISABLE=1.
- */
+/** The CLI's app environment (scripts/synth.cjs, shared with `npm run synth`), plus the CLI's NODE_OPTIONS default and CHECKPOINT_DISABLE=1. */
 function cdktfAppEnv(cfg: CdktfJson, outdir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TF_VAR_')));
+  const env: NodeJS.ProcessEnv = cliAppEnv(process.env, cfg, outdir, false);
   if (!env.NODE_OPTIONS) env.NODE_OPTIONS = '--max-old-space-size=4096';
-  const relative = (cfg.terraformModules ?? []).filter((m) => {
-    const src = typeof m === 'string' ? m : m.source;
-    return src.startsWith('./') || src.startsWith('../');
-  });
-  const context = process.env.CDKTF_CONTEXT_JSON ? JSON.parse(process.env.CDKTF_CONTEXT_JSON) : {};
-  return {
-    ...env,
-    CDKTF_OUTDIR: outdir,
-    CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true',
-    CDKTF_CONTEXT_JSON: JSON.stringify({ ...context, cdktfRelativeModules: relative }),
-    SYNTH_HCL_OUTPUT: 'false',
-    CHECKPOINT_DISABLE: '1',
-  };
+  return { ...env, CHECKPOINT_DISABLE: '1' };
 }
 
 /** The stacks' Terraform JSON in an outdir: stack name -> parsed cdk.tf.json. */

@@ -39,6 +39,24 @@ function stackDirectories(outdir) {
   return fs.readdirSync(dir).map((n) => path.join(dir, n)).filter((p) => fs.lstatSync(p).isDirectory());
 }
 
+/**
+ * The environment cdktf's CLI gives the app command (@cdktf/cli-core 0.21, lib/synth-stack.js):
+ * `env` without TF_VAR_*, with the output directory, the context (cdktfRelativeModules from
+ * cdktf.json), SYNTH_HCL_OUTPUT and CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS. Also used by
+ * `npm run bench` to run the app as the CLI does.
+ */
+function cliAppEnv(env, config, outdir, hcl) {
+  const context = env.CDKTF_CONTEXT_JSON ? JSON.parse(env.CDKTF_CONTEXT_JSON) : {};
+  const relativeModules = (config.terraformModules ?? []).filter((m) => /^\.\.?\//.test(typeof m === 'string' ? m : m.source));
+  return {
+    ...Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('TF_VAR_'))),
+    CDKTF_OUTDIR: outdir,
+    CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true',
+    CDKTF_CONTEXT_JSON: JSON.stringify({ ...context, cdktfRelativeModules: relativeModules }),
+    SYNTH_HCL_OUTPUT: String(hcl),
+  };
+}
+
 async function synth(argv) {
   const opts = parseArgs(argv);
   if (opts.error) {
@@ -50,15 +68,9 @@ async function synth(argv) {
   const outdir = opts.output ?? config.output ?? 'cdktf.out';
   const before = stackDirectories(outdir);
 
-  for (const key of Object.keys(process.env)) if (key.startsWith('TF_VAR_')) delete process.env[key];
-  const context = process.env.CDKTF_CONTEXT_JSON ? JSON.parse(process.env.CDKTF_CONTEXT_JSON) : {};
-  const relativeModules = (config.terraformModules ?? []).filter((m) => /^\.\.?\//.test(typeof m === 'string' ? m : m.source));
-  Object.assign(process.env, {
-    CDKTF_OUTDIR: outdir,
-    CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true',
-    CDKTF_CONTEXT_JSON: JSON.stringify({ ...context, cdktfRelativeModules: relativeModules }),
-    SYNTH_HCL_OUTPUT: String(opts.hcl),
-  });
+  const appEnv = cliAppEnv(process.env, config, outdir, opts.hcl);
+  for (const key of Object.keys(process.env)) if (!(key in appEnv)) delete process.env[key];
+  Object.assign(process.env, appEnv);
 
   require('./ts-hook.cjs');
   const code = require(path.join(ROOT, 'main.ts')).main(process.env);
@@ -85,4 +97,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { synth, parseArgs };
+module.exports = { synth, parseArgs, cliAppEnv };
