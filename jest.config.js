@@ -61,4 +61,7 @@ module.exports = {
   // plan lane spends much of its time waiting on Terraform and would hold the other lanes back.
   maxWorkers: '100%',
   reporters: ['default', '<rootDir>/__tests__/support/lane-times.js'],
+  // One dir per run where test files share the offline plans of identical input (support/plan.ts).
+  globalSetup: '<rootDir>/__tests__/support/global-setup.js',
+  globalTeardown: '<rootDir>/__tests__/support/global-teardown.js',
 };

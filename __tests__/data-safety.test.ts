@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { TerraformStack } from 'cdktf';
 import { buildApp } from '../app';
 import { AppConfig } from '../config/schema';
-import { OFFLINE_ACCOUNT_ID, planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../scripts/offline-terraform';
+import { OFFLINE_ACCOUNT_ID, prepareToolchain, startStsStandIn, Toolchain } from '../scripts/offline-terraform';
+import { sharedPlan } from './support/plan';
 import { synthStacks, synthToDir, testConfig } from './support/synth';
 
 let tc: Toolchain;
@@ -41,9 +42,7 @@ function logicalName(config: AppConfig, stack: string, type: string, pathSuffix:
 async function planStack(config: AppConfig, stack: string, state: object): Promise<any> {
   const { outdir } = synthToDir(config);
   try {
-    const r = await planOffline(path.join(outdir, 'stacks', stack), tc, sts.url, { state, refresh: false });
-    r.cleanup();
-    return r.plan;
+    return await sharedPlan(path.join(outdir, 'stacks', stack), tc, sts.url, { state, refresh: false });
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -84,9 +83,8 @@ describe('data safety across config changes', () => {
     (stripped.node.findChild('log-rescue') as TerraformStack).addOverride('removed', []);
     stripped.synth();
     try {
-      const r = await planOffline(path.join(tmp, 'stacks', 'log-rescue'), tc, sts.url, { state: stateWith([{ type: 'aws_kms_key', name: keyName, attributes: keyAttributes }]), refresh: false });
-      r.cleanup();
-      expect(r.plan.resource_changes.find((c: any) => c.address === `aws_kms_key.${keyName}`).change.actions).toEqual(['delete']);
+      const plan = await sharedPlan(path.join(tmp, 'stacks', 'log-rescue'), tc, sts.url, { state: stateWith([{ type: 'aws_kms_key', name: keyName, attributes: keyAttributes }]), refresh: false });
+      expect(plan.resource_changes.find((c: any) => c.address === `aws_kms_key.${keyName}`).change.actions).toEqual(['delete']);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

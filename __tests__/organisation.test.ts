@@ -30,6 +30,17 @@ const REMOTE_INPUTS = {
   },
 };
 
+/**
+ * The remote-state inputs with the options that add resources (KMS keys, topics, an instance role):
+ * the config the remote-state tests plan, and the second config the HCL test plans both ways, so the
+ * run plans it once as JSON (support/plan.ts shares identical plans).
+ */
+const REMOTE_ALL = {
+  ...REMOTE_INPUTS,
+  logRescue: { ...REMOTE_INPUTS.logRescue, archiveBucket: { encryption: 'SSE-KMS' }, alarms: { createTopic: true } },
+  sessionLogs: { ...REMOTE_INPUTS.sessionLogs, logGroup: { kms: 'create' }, createInstanceRole: true },
+};
+
 const changesOf = (p: any, type: string) => p.resource_changes.filter((r: any) => r.type === type);
 
 /** What a reviewer compares: each address with its planned values and which are unknown. */
@@ -41,7 +52,7 @@ function planned(p: any): Record<string, { actions: string[]; after: unknown; af
 
 describe('remote-state inputs', () => {
   let plans: Record<string, any>;
-  beforeAll(async () => { plans = await plan(testConfig(REMOTE_INPUTS)); });
+  beforeAll(async () => { plans = await plan(testConfig(REMOTE_ALL)); });
 
   it('puts a lifecycle hook on every group named in config or in the other state', () => {
     const hooks = changesOf(plans['log-rescue'], 'aws_autoscaling_lifecycle_hook').map((r: any) => r.change.after.autoscaling_group_name).sort();
@@ -79,6 +90,13 @@ describe('remote-state inputs', () => {
     const iface = endpoints.filter((e: any) => e.vpc_endpoint_type === 'Interface');
     for (const e of iface) expect([...e.subnet_ids].sort()).toEqual(['subnet-0a1b2c3d4e5f67891', 'subnet-0a1b2c3d4e5f67892']);
     expect(endpoints.find((e: any) => e.vpc_endpoint_type === 'Gateway').route_table_ids).toEqual(['rtb-0a1b2c3d4e5f67893']);
+    expect(endpoints.map((e: any) => e.service_name).sort()).toEqual(
+      ['ec2messages', 'kms', 'logs', 's3', 'ssm', 'ssmmessages'].map((s) => `com.amazonaws.us-east-1.${s}`),
+    );
+    // The endpoints' security group lets HTTPS in from the CIDR the other state holds.
+    expect(changesOf(plans['session-logs'], 'aws_vpc_security_group_ingress_rule').map((r: any) => r.change.after)).toEqual([
+      expect.objectContaining({ cidr_ipv4: '10.20.0.0/16', from_port: 443, to_port: 443, ip_protocol: 'tcp' }),
+    ]);
   });
 });
 
@@ -131,11 +149,7 @@ describe('HCL output', () => {
 
   it.each([
     ['default config', {}],
-    ['remote-state inputs, KMS and alarm topics', {
-      ...REMOTE_INPUTS,
-      logRescue: { ...REMOTE_INPUTS.logRescue, archiveBucket: { encryption: 'SSE-KMS' }, alarms: { createTopic: true } },
-      sessionLogs: { ...REMOTE_INPUTS.sessionLogs, logGroup: { kms: 'create' }, createInstanceRole: true },
-    }],
+    ['remote-state inputs, KMS and alarm topics', REMOTE_ALL],
   ])('%s: plans the same addresses with the same values as the JSON output', async (_name, overrides) => {
     const config = testConfig(overrides as Record<string, unknown>);
     const [json, hcl] = await Promise.all([plan(config), plan(config, { hcl: true })]);

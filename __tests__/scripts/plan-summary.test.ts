@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppConfig } from '../../config/schema';
-import { OFFLINE_ACCOUNT_ID, planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
+import { OFFLINE_ACCOUNT_ID, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
+import { sharedPlan } from '../support/plan';
 import {
   COMMENT_MARKER, countsLine, DATA_LOSS_TYPES, main, renderMarkdown, SESSION_PREFERENCES_WHY, stackNameFromPath, summarizePlan,
 } from '../../scripts/plan-summary';
@@ -59,9 +60,7 @@ describe('plan summary of a real offline plan of the log-rescue stack', () => {
     synthDir = synthToDir(testConfig({ logRescue: { archiveBucket: { objectLock: { mode: 'GOVERNANCE', days: 30 } } } })).outdir;
     otherSynthDir = synthToDir(testConfig()).outdir;
     try {
-      const result = await planOffline(path.join(synthDir, 'stacks', 'log-rescue'), tc, sts.url);
-      plan = result.plan;
-      result.cleanup();
+      plan = await sharedPlan(path.join(synthDir, 'stacks', 'log-rescue'), tc, sts.url);
     } finally {
       await sts.close();
     }
@@ -222,9 +221,7 @@ async function planChange(tc: Toolchain, stsUrl: string, config: AppConfig, stat
       edit(json);
       writeFileSync(file, JSON.stringify(json, null, 2));
     }
-    const r = await planOffline(dir, tc, stsUrl, state ? { state, refresh: false } : {});
-    r.cleanup();
-    return r.plan;
+    return await sharedPlan(dir, tc, stsUrl, state ? { state, refresh: false } : {});
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -433,9 +430,7 @@ describe('every action list Terraform 1.11 plans, from a real offline plan', () 
       { type: 'aws_ssm_document', name: 'prefs', attributes: { id: names.prefs, name: names.prefs, arn: `arn:aws:ssm:us-east-1:${OFFLINE_ACCOUNT_ID}:document/${names.prefs}`, document_type: 'Session', document_format: 'JSON', content: prefsContent, target_type: '', version_name: '', permissions: null, attachments_source: [], tags: {}, tags_all: {} } },
     ]);
     try {
-      const r = await planOffline(stackDir, tc, sts.url, { state, refresh: false });
-      plan = r.plan;
-      r.cleanup();
+      plan = await sharedPlan(stackDir, tc, sts.url, { state, refresh: false });
     } finally {
       await sts.close();
     }

@@ -1,7 +1,8 @@
 /**
  * Terraform accepts the session-logs stack: offline init, validate and plan (against the AWS
- * provider mirror, dummy credentials, the STS stand-in) for the default config, with KMS, with VPC
- * endpoints fed from another state, and adopting the regional Session document.
+ * provider mirror, dummy credentials, the STS stand-in) for the default config, with KMS, and
+ * adopting the regional Session document. VPC endpoints fed from another team's state are planned
+ * in organisation.test.ts, with the other remote-state inputs.
  *
  * Adopting plans a Terraform `import`, and an import reads the real object: the provider calls SSM
  * DescribeDocument/GetDocument/DescribeDocumentPermission for SSM-SessionManagerRunShell. Offline
@@ -11,18 +12,11 @@
  *
  * @lane plan
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { useOfflineTerraform } from '../support/plan';
 import { startSsmStandIn } from '../support/ssm-standin';
 import { testConfig } from '../support/synth';
 
 const plan = useOfflineTerraform();
-let scratch: string;
-
-beforeAll(() => { scratch = mkdtempSync(path.join(os.tmpdir(), 'session-logs-plan-')); });
-afterAll(() => { if (scratch) rmSync(scratch, { recursive: true, force: true }); });
 
 /** Synthesize with `overrides`, optionally add override files to the stack dir, plan it offline. */
 async function planSessionLogs(overrides: Record<string, unknown>, extraFiles?: (stsUrl: string) => Record<string, unknown>, state?: object): Promise<any> {
@@ -76,37 +70,6 @@ describe('session-logs offline terraform plan', () => {
     const [stream] = after(plan, 'aws_kinesis_firehose_delivery_stream');
     expect(stream.server_side_encryption[0]).toMatchObject({ enabled: true, key_type: 'CUSTOMER_MANAGED_CMK' });
     expect(after(plan, 'aws_athena_workgroup')[0].configuration[0].result_configuration[0].encryption_configuration[0].encryption_option).toBe('SSE_KMS');
-  });
-
-  it('VPC endpoints on, with VPC, route tables and CIDR read from another state', async () => {
-    const statePath = path.join(scratch, 'network.tfstate');
-    writeFileSync(statePath, JSON.stringify({
-      version: 4, terraform_version: '1.11.4', serial: 1, lineage: '00000000-0000-4000-8000-000000000001',
-      outputs: {
-        vpc_id: { value: 'vpc-0123456789abcdef0', type: 'string' },
-        vpc_cidr: { value: '10.20.0.0/16', type: 'string' },
-        private_route_table_ids: { value: ['rtb-0123456789abcdef0', 'rtb-0123456789abcdef1'], type: ['list', 'string'] },
-      },
-      resources: [],
-    }));
-    const net = (output: string) => ({ fromRemoteState: { state: 'network', output } });
-    const plan = await planSessionLogs({
-      remoteStates: { network: { type: 'local', path: statePath } },
-      sessionLogs: {
-        vpcEndpoints: {
-          enabled: true, vpcId: net('vpc_id'), vpcCidr: net('vpc_cidr'), routeTableIds: net('private_route_table_ids'),
-          subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
-        },
-      },
-    });
-    expect(onlyCreates(plan)).toBe(true);
-    const endpoints = after(plan, 'aws_vpc_endpoint');
-    expect(endpoints.map((e: any) => e.service_name).sort()).toEqual(
-      ['ec2messages', 'kms', 'logs', 's3', 'ssm', 'ssmmessages'].map((s) => `com.amazonaws.us-east-1.${s}`),
-    );
-    for (const e of endpoints) expect(e.vpc_id).toBe('vpc-0123456789abcdef0');
-    expect(endpoints.find((e: any) => e.service_name.endsWith('.s3')).route_table_ids.sort()).toEqual(['rtb-0123456789abcdef0', 'rtb-0123456789abcdef1']);
-    expect(after(plan, 'aws_vpc_security_group_ingress_rule')[0]).toMatchObject({ cidr_ipv4: '10.20.0.0/16', from_port: 443, to_port: 443, ip_protocol: 'tcp' });
   });
 
   describe('adopting SSM-SessionManagerRunShell', () => {
