@@ -2,6 +2,8 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, TerraformStack } from 'cdktf';
 import { AppConfig } from './config/schema';
+import { addressProblems } from './modules/shared/addresses';
+import { BaseStack, hclOutput } from './stacks/base-stack';
 import { DemoFleetStack } from './stacks/demo-fleet-stack';
 import { LogRescueStack } from './stacks/log-rescue-stack';
 import { SessionLogsStack } from './stacks/session-logs-stack';
@@ -15,7 +17,11 @@ export interface BuildAppOptions {
 
 /** Every stack the config enables, in one cdktf App. Nothing is written until `app.synth()`. */
 export function buildApp(config: AppConfig, opts: BuildAppOptions = {}): App {
-  const app = new App({ outdir: opts.outdir, hclOutput: opts.hcl, skipValidation: false });
+  // cdktf's synth-time validations are the Terraform version checks, which run `terraform version`
+  // for every stack with moves, imports or a cloud block (and fail where Terraform is not installed;
+  // each stack declares required_version instead, which Terraform enforces), and provider presence,
+  // which BaseStack guarantees. The project's own checks run in synthApp, before anything is written.
+  const app = new App({ outdir: opts.outdir, hclOutput: opts.hcl, skipValidation: true });
   // cdktf 0.21 stacks read SYNTH_HCL_OUTPUT themselves and ignore App's hclOutput (the file is
   // named cdk.tf but holds JSON). Pass an explicit choice through the variable the CLI itself sets.
   withEnv('SYNTH_HCL_OUTPUT', opts.hcl === undefined ? undefined : String(opts.hcl), () => {
@@ -24,6 +30,14 @@ export function buildApp(config: AppConfig, opts: BuildAppOptions = {}): App {
     if (config.demoFleet.enabled) new DemoFleetStack(app, config);
   });
   return app;
+}
+
+/** Throws, naming every problem, when a stack breaks the address contract (modules/shared/addresses.ts). */
+export function validateApp(app: App): void {
+  const problems = app.node.children
+    .filter((c): c is TerraformStack => c instanceof TerraformStack)
+    .flatMap((stack) => addressProblems(stack).map((p) => `[${stack.node.id}] ${p}`));
+  if (problems.length) throw new Error(`The stacks break the Terraform address contract; nothing was written:\n  ${problems.join('\n  ')}`);
 }
 
 function withEnv(name: string, value: string | undefined, fn: () => void): void {
@@ -45,9 +59,10 @@ function withEnv(name: string, value: string | undefined, fn: () => void): void 
  */
 export function synthApp(config: AppConfig, opts: BuildAppOptions = {}): App {
   const app = buildApp(config, opts);
+  validateApp(app);
   app.synth();
   // Decided the way the stacks decide (they also accept "1"), not by App.hclOutput.
-  const hcl = opts.hcl ?? ['true', '1'].includes(process.env.SYNTH_HCL_OUTPUT ?? '');
+  const hcl = opts.hcl ?? hclOutput();
   const stale = hcl ? 'cdk.tf.json' : 'cdk.tf';
   for (const stack of app.node.children) {
     const dir = path.join(app.outdir, 'stacks', stack.node.id);
@@ -59,6 +74,10 @@ export function synthApp(config: AppConfig, opts: BuildAppOptions = {}): App {
     const removedFile = path.join(dir, 'removed.tf.json');
     if (removed?.length) writeFileSync(removedFile, `${JSON.stringify({ removed }, null, 2)}\n`);
     else if (existsSync(removedFile)) rmSync(removedFile);
+    // Terraform checks the required_version of every terraform block of every file (BaseStack).
+    const versionsFile = path.join(dir, 'versions.tf.json');
+    if (hcl && stack instanceof BaseStack) writeFileSync(versionsFile, `${JSON.stringify({ terraform: { required_version: stack.requiredVersion } }, null, 2)}\n`);
+    else if (existsSync(versionsFile)) rmSync(versionsFile);
   }
   return app;
 }

@@ -7,10 +7,14 @@
  */
 import { App, TerraformStack } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { named } from '../modules/shared/addresses';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildApp, validateApp } from '../app';
+import { named, retainIfRemoved } from '../modules/shared/addresses';
 import { addressesOf, CONTRACT_MESSAGE, contractConfig, differences, readGolden } from '../scripts/addresses';
 import { ADDRESS_CONFIGS } from '../scripts/addresses/configs';
-import { synthStacks } from './support/synth';
+import { synthStacks, testConfig } from './support/synth';
 
 const CONTRACTS = Object.keys(ADDRESS_CONFIGS) as Array<keyof typeof ADDRESS_CONFIGS>;
 
@@ -80,5 +84,34 @@ describe('named()', () => {
     const s = stack();
     named(new SqsQueue(s, 'q', {}), 'events');
     expect(() => named(new SqsQueue(s, 'x', {}), 'dead_letters')).not.toThrow();
+  });
+});
+
+describe('the app checks the contract before it writes', () => {
+  /** The default app with `spoil` applied to its log-rescue stack, and where it would write. */
+  function spoiled(spoil: (stack: TerraformStack) => void) {
+    const outdir = path.join(mkdtempSync(path.join(os.tmpdir(), 'logrescue-contract-')), 'out');
+    const app = buildApp(testConfig(), { outdir });
+    spoil(app.node.findChild('log-rescue') as TerraformStack);
+    return { app, outdir };
+  }
+  it('passes the stacks every config makes', () => {
+    expect(() => validateApp(buildApp(testConfig(), { outdir: '/nonexistent' }))).not.toThrow();
+  });
+
+  it('refuses a resource without a declared name, naming its construct path and stack, and writes nothing', () => {
+    const { app, outdir } = spoiled((s) => { new SqsQueue(s, 'stray', {}); });
+    expect(() => validateApp(app)).toThrow(/nothing was written:\n {2}\[log-rescue\] log-rescue\/stray has no readable Terraform address: declare one with named\(\)/);
+    // cdktf's App makes the empty outdir/stacks when constructed; no stack directory, no file.
+    expect(readdirSync(path.join(outdir, 'stacks'))).toEqual([]);
+    rmSync(path.dirname(outdir), { recursive: true, force: true });
+  });
+
+  it('refuses a removed block for an address a moved block also names', () => {
+    const { app } = spoiled((s) => {
+      named(new SqsQueue(s, 'spare', {}), 'spare').moveFromId('aws_sqs_queue.old_spare');
+      retainIfRemoved(s, 'aws_sqs_queue', 'old_spare');
+    });
+    expect(() => validateApp(app)).toThrow('[log-rescue] removed block for aws_sqs_queue.old_spare names an address a moved block names too');
   });
 });

@@ -4,7 +4,7 @@
  * @lane synth
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -50,9 +50,29 @@ describe('main.ts', () => {
     expect(hcl.status).toBe(0);
     expect(readFileSync(path.join(stackDir, 'cdk.tf'), 'utf8')).toMatch(/^terraform \{/);
     expect(existsSync(path.join(stackDir, 'cdk.tf.json'))).toBe(false);
+    // cdktf's HCL renderer mangles terraform-block attributes, so the version constraint is beside it.
+    expect(readFileSync(path.join(stackDir, 'cdk.tf'), 'utf8')).not.toMatch(/required_version|0 = /);
+    expect(JSON.parse(readFileSync(path.join(stackDir, 'versions.tf.json'), 'utf8'))).toEqual({ terraform: { required_version: '>= 1.7' } });
     expect(runApp(config, {}, dir).status).toBe(0);
     expect(existsSync(path.join(stackDir, 'cdk.tf.json'))).toBe(true);
     expect(existsSync(path.join(stackDir, 'cdk.tf'))).toBe(false);
+    expect(existsSync(path.join(stackDir, 'versions.tf.json'))).toBe(false);
+  });
+
+  it('synthesizes where Terraform is not installed: each stack declares the Terraform it needs, which Terraform checks', () => {
+    // A PATH holding only node: no terraform to run (cdktf's own version check would run `terraform version`).
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'logrescue-no-terraform-'));
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    const r = runApp({ logRescue: { autoScalingGroups: ['fleet-a'] } }, { PATH: bin });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    for (const stack of ['log-rescue', 'session-logs']) {
+      expect(JSON.parse(readFileSync(path.join(r.outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')).terraform.required_version).toBe('>= 1.7');
+    }
+    // S3 native locking (use_lockfile) needs Terraform 1.10 ("Upgrading to Terraform v1.10").
+    const s3 = runApp({ backend: { type: 's3', bucket: 'acme-tf-state', region: 'us-east-1' }, logRescue: { autoScalingGroups: ['fleet-a'] } }, { PATH: bin });
+    expect(s3.status).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(s3.outdir, 'stacks/log-rescue/cdk.tf.json'), 'utf8')).terraform.required_version).toBe('>= 1.10');
   });
 
   it('exits 1 on a file that is not JSON, saying so', () => {

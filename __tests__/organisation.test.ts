@@ -130,7 +130,7 @@ describe('HCL output', () => {
     ['local', {}],
     ['s3', { backend: { type: 's3', bucket: 'acme-tf-state', region: 'eu-west-1', keyPrefix: 'platform/logs', kmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', roleArn: 'arn:aws:iam::123456789012:role/tf-state', dynamodbTable: 'tf-locks' } }],
     ['cloud', { backend: { type: 'cloud', organization: 'acme', hostname: 'tfe.acme.example', project: 'platform', workspaces: { 'session-logs': 'sessions-prod' } } }],
-  ])('%s backend: the whole terraform block (backend, cloud, required providers) is the same in HCL as in JSON', async (_name, overrides) => {
+  ])('%s backend: the whole terraform block (backend, cloud, required providers and version) is the same in HCL as in JSON', async (_name, overrides) => {
     const config = testConfig(overrides as Record<string, unknown>);
     const dirs = [mkdtempSync(path.join(os.tmpdir(), 'logrescue-json-')), mkdtempSync(path.join(os.tmpdir(), 'logrescue-hcl-'))];
     try {
@@ -138,7 +138,11 @@ describe('HCL output', () => {
       synthApp(config, { outdir: dirs[1], hcl: true });
       for (const stack of ['log-rescue', 'session-logs']) {
         const json = JSON.parse(readFileSync(path.join(dirs[0], 'stacks', stack, 'cdk.tf.json'), 'utf8')).terraform;
-        const hcl = unwrapBlocks((await parseHcl('cdk.tf', readFileSync(path.join(dirs[1], 'stacks', stack, 'cdk.tf'), 'utf8'))).terraform);
+        // Terraform reads every terraform block of the dir: cdk.tf's, and versions.tf.json's required_version.
+        const hcl = {
+          ...unwrapBlocks((await parseHcl('cdk.tf', readFileSync(path.join(dirs[1], 'stacks', stack, 'cdk.tf'), 'utf8'))).terraform) as object,
+          ...JSON.parse(readFileSync(path.join(dirs[1], 'stacks', stack, 'versions.tf.json'), 'utf8')).terraform,
+        };
         expect({ stack, ...(hcl as object) }).toEqual({ stack, ...unwrapBlocks(json) as object });
         if (config.backend.type === 'cloud') expect(json.cloud.workspaces.project).toBe('platform');
       }

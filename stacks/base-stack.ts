@@ -14,6 +14,22 @@ export { STACK_NAMES };
 export type StackName = (typeof STACK_NAMES)[number];
 
 /**
+ * The oldest Terraform that runs what the stacks write: `removed` blocks with `lifecycle { destroy =
+ * false }` came in Terraform 1.7 (its changelog and the `removed` block reference), and the S3
+ * backend's `use_lockfile` in 1.10 ("Upgrading to Terraform v1.10", S3 native state locking).
+ * Declared in the stack instead of checked at synth: cdktf's own check runs `terraform version` once
+ * per stack with moves (a fifth of a synth) and fails the synth where Terraform is not installed.
+ */
+/** Whether cdktf writes HCL (cdk.tf): it reads SYNTH_HCL_OUTPUT, which `--hcl` and synthApp's `hcl` set. */
+export function hclOutput(): boolean {
+  return ['true', '1'].includes(process.env.SYNTH_HCL_OUTPUT ?? '');
+}
+
+export function requiredTerraformVersion(config: AppConfig): string {
+  return config.backend.type === 's3' ? '>= 1.10' : '>= 1.7';
+}
+
+/**
  * What every stack of this app has: its own state, an AWS provider with the app's default tags,
  * the account/partition context, and access to other teams' states.
  */
@@ -24,6 +40,8 @@ export abstract class BaseStack extends TerraformStack {
   readonly defaultTags: Record<string, string>;
   /** `<project>-<environment>`: the prefix of every resource name. */
   readonly namePrefix: string;
+  /** The Terraform versions that can run this stack (`terraform.required_version`). */
+  readonly requiredVersion: string;
 
   protected constructor(scope: Construct, readonly stackName: StackName, readonly config: AppConfig) {
     super(scope, stackName);
@@ -31,6 +49,11 @@ export abstract class BaseStack extends TerraformStack {
     // addresses"): every resource named where it is made, moved from where it used to be.
     requireNamed(this, legacyAddresses(stackName, config));
     configureBackend(this, stackName, config);
+    // Terraform itself refuses an older version at init, plan and apply, naming this constraint.
+    // cdktf 0.21's HCL renderer writes any terraform-block attribute but its blocks as `0 = "<name>"`,
+    // so with --hcl synthApp writes it to versions.tf.json beside cdk.tf instead.
+    this.requiredVersion = requiredTerraformVersion(config);
+    if (!hclOutput()) this.addOverride('terraform.required_version', this.requiredVersion);
     this.defaultTags = {
       ...config.tags,
       Project: config.project,

@@ -100,30 +100,32 @@ export function retainIfRemoved(scope: Construct, type: string, name: string): v
 
 /**
  * Makes `stack` hold to the contract: `legacy` maps readable addresses to the hashed ones earlier
- * versions deployed (for `moved` and `removed` blocks; call before any resource is made), and synth
- * fails on a resource or data source without a declared name, or on a `removed` block that names an
- * address a `moved` block also names.
+ * versions deployed (for `moved` and `removed` blocks; call before any resource is made).
+ * `addressProblems` then says what breaks it; the app runs it before it writes anything.
  */
 export function requireNamed(stack: TerraformStack, legacy: ReadonlyMap<string, string>): void {
+  registryOf(stack).legacy = legacy;
+}
+
+/**
+ * What breaks the contract in `stack`: a resource or data source without a declared name, or a
+ * `removed` block that names an address a `moved` block also names. Empty when it holds.
+ */
+export function addressProblems(stack: TerraformStack): string[] {
   const r = registryOf(stack);
-  r.legacy = legacy;
-  stack.node.addValidation({
-    validate: () => {
-      const problems: string[] = [];
-      for (const c of stack.node.findAll()) {
-        if (c instanceof TerraformElement && isAddressed(c) && !r.named.has(c)) {
-          problems.push(`${c.node.path} has no readable Terraform address: declare one with named() where it is made (modules/shared/addresses.ts)`);
-        }
-      }
-      const moved = new Set<string>();
-      for (const c of stack.node.findAll()) {
-        const m = TerraformResource.isTerraformResource(c) ? (c.toTerraform() as { moved?: Array<{ from: string; to: string }> }).moved : undefined;
-        for (const b of m ?? []) { moved.add(b.from); moved.add(b.to); }
-      }
-      for (const b of r.removed) if (moved.has(b.from)) problems.push(`removed block for ${b.from} names an address a moved block names too`);
-      return problems;
-    },
-  });
+  const problems: string[] = [];
+  for (const c of stack.node.findAll()) {
+    if (c instanceof TerraformElement && isAddressed(c) && !r.named.has(c)) {
+      problems.push(`${c.node.path} has no readable Terraform address: declare one with named() where it is made (modules/shared/addresses.ts)`);
+    }
+  }
+  const moved = new Set<string>();
+  for (const c of stack.node.findAll()) {
+    const m = TerraformResource.isTerraformResource(c) ? (c.toTerraform() as { moved?: Array<{ from: string; to: string }> }).moved : undefined;
+    for (const b of m ?? []) { moved.add(b.from); moved.add(b.to); }
+  }
+  for (const b of r.removed) if (moved.has(b.from)) problems.push(`removed block for ${b.from} names an address a moved block names too`);
+  return problems;
 }
 
 /** Resources, data sources and remote states: what Terraform gives an address. */
