@@ -4,9 +4,11 @@ import { App, TerraformStack } from 'cdktf';
 import { AppConfig } from './config/schema';
 import { addressProblems } from './modules/shared/addresses';
 import { BaseStack, hclOutput } from './stacks/base-stack';
+import { ArchiveStack } from './stacks/archive-stack';
 import { DemoFleetStack } from './stacks/demo-fleet-stack';
 import { LogRescueStack } from './stacks/log-rescue-stack';
 import { SessionLogsStack } from './stacks/session-logs-stack';
+import { flowStacks } from './stacks/placement';
 
 export interface BuildAppOptions {
   /** Where to write; default is cdktf's (CDKTF_OUTDIR, set by the CLI, else cdktf.out). */
@@ -25,9 +27,14 @@ export function buildApp(config: AppConfig, opts: BuildAppOptions = {}): App {
   // cdktf 0.21 stacks read SYNTH_HCL_OUTPUT themselves and ignore App's hclOutput (the file is
   // named cdk.tf but holds JSON). Pass an explicit choice through the variable the CLI itself sets.
   withEnv('SYNTH_HCL_OUTPUT', opts.hcl === undefined ? undefined : String(opts.hcl), () => {
-    if (config.logRescue.enabled) new LogRescueStack(app, config);
-    if (config.sessionLogs.enabled) new SessionLogsStack(app, config);
-    if (config.demoFleet.enabled) new DemoFleetStack(app, config);
+    // The log-archive account's stack first: member stacks read its outputs (organisation).
+    if (config.organisation) new ArchiveStack(app, config, config.organisation);
+    // One account and one region: the flows' stacks as they always were (stacks/placement.ts).
+    for (const { flow, config: c, placement } of flowStacks(config)) {
+      if (flow === 'log-rescue') new LogRescueStack(app, c, placement);
+      else if (flow === 'session-logs') new SessionLogsStack(app, c, placement);
+      else new DemoFleetStack(app, c, placement);
+    }
   });
   return app;
 }

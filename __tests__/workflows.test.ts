@@ -286,8 +286,13 @@ describe('deploy.yml', () => {
     // Every stack the app can synthesize has its place; the workflow also fails on an unknown one.
     expect([...order].sort()).toEqual([...STACK_NAMES].sort());
     expect(order.indexOf('session-logs')).toBeLessThan(order.indexOf('log-rescue'));
+    // Member stacks read the archive stack's state: it goes first.
+    expect(order[0]).toBe('archive');
     const script: string = stepRunning(deploy, /terraform -chdir=\S+ apply\b/).step.run;
-    expect(script).toContain('for stack in $STACK_ORDER; do');
+    // Flow by flow; within a flow its own stack and its members' and regions' (`<flow>-*`).
+    expect(script).toContain('for flow in $STACK_ORDER; do');
+    expect(script).toContain('for dir in cdktf.out/stacks/"$flow" cdktf.out/stacks/"$flow"-*; do');
+    expect(script).toContain('for stack in "${stacks[@]}"; do');
     expect(script).toMatch(/terraform -chdir="\$dir" apply -input=false -lock-timeout=5m tfplan/);
     expect(script.indexOf('plan-summary')).toBeLessThan(script.indexOf(' apply '));
   });

@@ -51,7 +51,7 @@ export const MAX_RESCUE_PREFIX_LENGTH = 1024 - ['', 'x'.repeat(255), 'i-01234567
 export const NOTHING_COLLECTED_EXIT_CODE = 66;
 
 /** The stacks of this app; each has its own state (and Terraform Cloud workspace). */
-export const STACK_NAMES = ['log-rescue', 'session-logs', 'demo-fleet'] as const;
+export const STACK_NAMES = ['log-rescue', 'session-logs', 'demo-fleet', 'archive'] as const;
 
 /**
  * Command statuses after which nothing more happens. Command-level events use the first four; the
@@ -76,3 +76,20 @@ export const EVENTS = {
 
 /** SendCommand takes at most 50 instance ids; the handler sends one command per group of up to 50. */
 export const MAX_INSTANCES_PER_COMMAND = 50;
+
+/**
+ * A short code per region for names: `us-east-1` -> `use1`, `ap-southeast-4` -> `apse4`,
+ * `us-gov-west-1` -> `usgw1`. At most 5 characters for every region the schema knows (a test
+ * checks all of them and that no two share a code).
+ */
+export function regionCode(region: string): string {
+  const WORDS: Record<string, string> = {
+    north: 'n', south: 's', east: 'e', west: 'w', central: 'c', northeast: 'ne', southeast: 'se', northwest: 'nw', southwest: 'sw', gov: 'g',
+  };
+  const parts = region.split('-');
+  return parts[0] + parts.slice(1, -1).map((w) => WORDS[w] ?? w).join('') + parts[parts.length - 1];
+}
+
+/** What every stack's name prefix may be at most: project (20) + "-" + environment (12). */
+export const MAX_NAME_PREFIX = 33;
+

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import {
-  ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH, MAX_RESCUE_PREFIX_LENGTH, STACK_NAMES,
+  ASG_NAME_PATTERN, HOOK_NAME_PATTERN, LOG_GLOB_PATTERN, MAX_LOG_GLOBS, MAX_LOG_GLOBS_LENGTH, MAX_NAME_PREFIX, MAX_RESCUE_PREFIX_LENGTH, regionCode, STACK_NAMES,
 } from './patterns';
 import {
   EXECUTION_TIMEOUT_SECONDS, EXECUTION_TO_HEARTBEAT_MARGIN_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, ONLINE_WAIT_SECONDS,
@@ -571,6 +571,51 @@ const demoFleetSchema = z.object({
     .default(['a', 'b']),
 }).strict();
 
+// ---------------------------------------------------------------- organisation
+
+const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
+const objectLockSchema = z.object({
+  mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { errorMap: () => ({ message: 'GOVERNANCE or COMPLIANCE' }) }),
+  days: intIn(1, 36500),
+}).strict();
+
+/**
+ * Many accounts, one log archive (README "Rolling out to an organisation"): an `archive` stack for
+ * the log-archive account, and the flows' stacks once per member account and region, writing there.
+ */
+export const organisationSchema = z.object({
+  /** The AWS Organizations id every writer must belong to (`aws:PrincipalOrgID`). */
+  id: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'an organization id such as o-a1b2c3d4e5 (o- and 10..32 lowercase letters or digits)'),
+  archive: z.object({
+    accountId,
+    /** Where the central bucket and its key live. */
+    region,
+    /** Fixed, so every member stack can name it before the archive stack is applied. */
+    bucketName,
+    /** The role Terraform assumes in the log-archive account. @default the credentials Terraform runs with */
+    deployRoleArn: arn('iam', 'role/').optional(),
+    /** Write-once retention on the central bucket. @default none */
+    objectLock: objectLockSchema.optional(),
+    /**
+     * Where member stacks read the archive stack's outputs (its key ARN).
+     * @default the archive stack's own state in this config's backend
+     */
+    state: remoteStateSchema.optional(),
+  }).strict(),
+  members: z.array(z.object({
+    /** Part of the member's stack names: `<flow>-<name>-<region>`. */
+    name: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'a short name: a lowercase letter, then up to 15 lowercase letters or digits'),
+    accountId,
+    /** The role Terraform assumes in the member account. @default the credentials Terraform runs with */
+    deployRoleArn: arn('iam', 'role/').optional(),
+  }).strict()).min(1, 'at least one member account').superRefine((list, ctx) => {
+    list.forEach((m, i) => {
+      if (list.findIndex((o) => o.name === m.name) !== i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'name'], message: `no duplicates (${JSON.stringify(m.name)} is listed before)` });
+      if (list.findIndex((o) => o.accountId === m.accountId) !== i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'accountId'], message: `no duplicates (${m.accountId} is listed before)` });
+    });
+  }),
+}).strict();
+
 // ---------------------------------------------------------------- the whole config
 
 const tagValue = z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u, 'a tag value (letters, digits, spaces and _ . : / = + - @)');
@@ -584,6 +629,15 @@ export const configSchema = z.object({
   owner: tagValue.default('platform-team'),
   /** @default "us-east-1" */
   region: region.default('us-east-1'),
+  /**
+   * Deploy the flows in each of these regions: with two or more, one stack per (flow, region),
+   * named `<flow>-<region>`, each with its own state. One region is `region` by another name.
+   * @default [region]
+   */
+  regions: z.array(region).min(1, 'at least one region')
+    .refine((v) => new Set(v).size === v.length, 'no region twice').optional(),
+  /** Many accounts writing to a central log archive. @default one account */
+  organisation: organisationSchema.optional(),
   /** Extra default tags on every resource. */
   tags: z.record(z.string().regex(/^[\p{L}\p{N}_.:/=+\-@ ]{1,128}$/u, 'a tag key').refine((k) => !k.startsWith('aws:'), 'not starting with aws:'), tagValue).default({}),
   /** Where each stack keeps its state. @default { "type": "local" } */
@@ -606,6 +660,29 @@ export const configSchema = z.object({
   // The demo fleet launches with the session-logs instance profile, referenced by name.
   if (c.demoFleet.enabled && !(c.sessionLogs.enabled && c.sessionLogs.createInstanceRole)) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['demoFleet', 'enabled'], message: 'true only with sessionLogs.enabled and sessionLogs.createInstanceRole true (the fleet uses that instance profile)' });
+  }
+  if (c.regions) {
+    if (!c.regions.includes(c.region)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['regions'], message: `a list that includes region (${c.region}): the home region, whose stacks keep their names` });
+    }
+    const others = c.regions.filter((r) => r !== c.region);
+    if (others.length && c.demoFleet.enabled) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['demoFleet', 'enabled'], message: 'false with more than one region (the demo fleet is a single-region example)' });
+    }
+    // IAM names are global, so other regions' stacks add the region's code to every name; names
+    // are sized for a prefix of at most MAX_NAME_PREFIX characters.
+    for (const r of others) {
+      const prefix = `${c.project}-${c.environment}-${regionCode(r)}`;
+      if (prefix.length > MAX_NAME_PREFIX) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['regions'], message: `project and environment short enough for the region code: "${prefix}" (the name prefix in ${r}) has ${prefix.length} characters, at most ${MAX_NAME_PREFIX}` });
+      }
+    }
+  }
+  if (c.organisation && c.remoteStates.archive) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['remoteStates', 'archive'], message: 'another name: with organisation, "archive" is the archive stack\'s state (organisation.archive.state)' });
+  }
+  if (c.organisation && c.demoFleet.enabled) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['demoFleet', 'enabled'], message: 'false with organisation (the demo fleet is a single-account example)' });
   }
   const declared = Object.keys(c.remoteStates);
   for (const { path, ref } of refs) {
@@ -630,3 +707,4 @@ export type LogRescueConfig = AppConfig['logRescue'];
 export type SessionLogsConfig = AppConfig['sessionLogs'];
 export type DemoFleetConfig = AppConfig['demoFleet'];
 export type AlarmsConfig = z.output<typeof alarmsSchema>;
+export type OrganisationConfig = z.output<typeof organisationSchema>;

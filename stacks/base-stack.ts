@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { AppConfig } from '../config/schema';
+import { AppConfig, ArchiveBucketConfig } from '../config/schema';
+import { archiveBucketSettings, LogArchiveBucket } from '../modules/shared/log-archive-bucket';
 import { requireNamed } from '../modules/shared/addresses';
 import { AwsContext } from '../modules/shared/aws-context';
 import { RemoteStates } from '../modules/shared/remote-states';
@@ -9,9 +10,10 @@ import { configureBackend } from '../modules/shared/state-backend';
 
 import { STACK_NAMES } from '../config/patterns';
 import { legacyAddresses } from './legacy-addresses';
+import { StackName, StackPlacement } from './placement';
 
 export { STACK_NAMES };
-export type StackName = (typeof STACK_NAMES)[number];
+export type { StackName, StackPlacement };
 
 /**
  * The oldest Terraform that runs what the stacks write: `removed` blocks with `lifecycle { destroy =
@@ -43,12 +45,18 @@ export abstract class BaseStack extends TerraformStack {
   /** The Terraform versions that can run this stack (`terraform.required_version`). */
   readonly requiredVersion: string;
 
-  protected constructor(scope: Construct, readonly stackName: StackName, readonly config: AppConfig) {
-    super(scope, stackName);
+  /** What this stack is called and where it goes (one account and region: the flow's name). */
+  readonly placement: StackPlacement;
+
+  protected constructor(scope: Construct, readonly stackName: StackName, readonly config: AppConfig, placement?: StackPlacement) {
+    const p = placement ?? { id: stackName, namePrefix: `${config.project}-${config.environment}` };
+    super(scope, p.id);
+    this.placement = p;
     // Readable addresses are the contract of every stack (modules/shared/addresses.ts, README "Terraform
-    // addresses"): every resource named where it is made, moved from where it used to be.
-    requireNamed(this, legacyAddresses(stackName, config));
-    configureBackend(this, stackName, config);
+    // addresses"): every resource named where it is made, moved from where it used to be. Only the
+    // flows' original stacks were ever deployed with hashed addresses.
+    requireNamed(this, p.id === stackName ? legacyAddresses(stackName, config) : new Map());
+    configureBackend(this, p.id, config);
     // Terraform itself refuses an older version at init, plan and apply, naming this constraint.
     // cdktf 0.21's HCL renderer writes any terraform-block attribute but its blocks as `0 = "<name>"`,
     // so with --hcl synthApp writes it to versions.tf.json beside cdk.tf instead.
@@ -59,13 +67,37 @@ export abstract class BaseStack extends TerraformStack {
       Project: config.project,
       Environment: config.environment,
       Owner: config.owner,
-      Stack: stackName,
+      Stack: p.id,
       ManagedBy: 'cdktf',
     };
-    new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: this.defaultTags }] });
-    this.namePrefix = `${config.project}-${config.environment}`;
+    new AwsProvider(this, 'aws', {
+      region: config.region,
+      defaultTags: [{ tags: this.defaultTags }],
+      // Another account (organisation): Terraform's credentials assume its deploy role.
+      assumeRole: p.deployRoleArn ? [{ roleArn: p.deployRoleArn, sessionName: `logrescue-${p.id}`.slice(0, 64) }] : undefined,
+    });
+    this.namePrefix = p.namePrefix;
     this.aws = new AwsContext(this, 'context', { region: config.region });
     this.remoteStates = new RemoteStates(this, 'remote-state', { states: config.remoteStates });
+  }
+
+  /**
+   * The bucket this flow archives to: its own, from the flow's settings, or in an organisation the
+   * central one (named in the config, its key ARN read from the archive stack's state).
+   */
+  protected archiveBucket(settings: ArchiveBucketConfig, namePrefix: string): LogArchiveBucket {
+    const central = this.placement.central;
+    return new LogArchiveBucket(this, 'archive', {
+      ...archiveBucketSettings(settings),
+      ...(central ? {
+        existingBucketName: central.bucketName,
+        existingBucketRegion: central.region,
+        existingKmsKeyArn: this.remoteStates.output(central.kmsKeyArn),
+      } : {}),
+      aws: this.aws,
+      namePrefix,
+      addressName: 'archive',
+    });
   }
 
   /** A stack output; every output says what it is for, since users read them after apply. */

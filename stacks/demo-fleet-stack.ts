@@ -18,7 +18,7 @@ import { AppConfig } from '../config/schema';
 import { DemoFleet } from '../modules/demo-fleet/fleet';
 import { DemoNetwork } from '../modules/demo-fleet/network';
 import { sessionInstanceRoleName } from '../modules/session-logs/instance-iam';
-import { BaseStack } from './base-stack';
+import { BaseStack, StackPlacement } from './base-stack';
 
 /** Name of the demo Auto Scaling group, for `logRescue.autoScalingGroups`. */
 export function demoFleetGroupName(config: Pick<AppConfig, 'project' | 'environment'>): string {
@@ -29,8 +29,8 @@ export class DemoFleetStack extends BaseStack {
   readonly network: DemoNetwork;
   readonly fleet: DemoFleet;
 
-  constructor(scope: Construct, config: AppConfig) {
-    super(scope, 'demo-fleet', config);
+  constructor(scope: Construct, config: AppConfig, placement?: StackPlacement) {
+    super(scope, 'demo-fleet', config, placement);
     const c = config.demoFleet;
     const name = demoFleetGroupName(config);
 

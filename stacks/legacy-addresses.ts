@@ -127,6 +127,9 @@ function legacyPaths(stack: StackName, config: AppConfig): Record<string, string
         'aws_launch_template.fleet': 'fleet/launch-template',
         'aws_autoscaling_group.fleet': 'fleet/group',
       };
+    case 'archive':
+      // New with organisations: never deployed at hashed addresses.
+      return {};
   }
 }
 

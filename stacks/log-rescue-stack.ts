@@ -3,30 +3,25 @@ import { AppConfig } from '../config/schema';
 import { AlarmTopic } from '../modules/shared/alarm-topic';
 import { InstanceUploadPolicy } from '../modules/log-rescue/instance-upload-policy';
 import { LifecycleHooks } from '../modules/log-rescue/lifecycle-hooks';
-import { archiveBucketSettings, LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { LogArchiveBucket } from '../modules/shared/log-archive-bucket';
 import { RescueAlarms } from '../modules/log-rescue/alarms';
 import { RescueDocument } from '../modules/log-rescue/document';
 import { RescueEvents } from '../modules/log-rescue/events';
 import { RescueFunction } from '../modules/log-rescue/function';
 import { logRescueWidgets } from '../modules/log-rescue/dashboard';
 import { MetricDashboard } from '../modules/shared/dashboard';
-import { BaseStack } from './base-stack';
+import { BaseStack, StackPlacement } from './base-stack';
 
 /** Flow 1: rescue an instance's logs to S3 when its Auto Scaling group terminates it. */
 export class LogRescueStack extends BaseStack {
   readonly archive: LogArchiveBucket;
 
-  constructor(scope: Construct, config: AppConfig) {
-    super(scope, 'log-rescue', config);
+  constructor(scope: Construct, config: AppConfig, placement?: StackPlacement) {
+    super(scope, 'log-rescue', config, placement);
     const c = config.logRescue;
     const name = `${this.namePrefix}-log-rescue`;
 
-    this.archive = new LogArchiveBucket(this, 'archive', {
-      ...archiveBucketSettings(c.archiveBucket),
-      aws: this.aws,
-      namePrefix: `${this.namePrefix}-rescue`,
-      addressName: 'archive',
-    });
+    this.archive = this.archiveBucket(c.archiveBucket, `${this.namePrefix}-rescue`);
 
     const document = new RescueDocument(this, 'document', {
       name: `${this.namePrefix}-rescue-logs`,

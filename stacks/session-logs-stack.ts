@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { AppConfig, FromRemoteState, sessionKmsKeyOf } from '../config/schema';
 import { AlarmTopic } from '../modules/shared/alarm-topic';
-import { archiveBucketSettings, LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { LogArchiveBucket } from '../modules/shared/log-archive-bucket';
 import { SessionAlarms } from '../modules/session-logs/alarms';
 import { SessionAnalysis } from '../modules/session-logs/analysis';
 import { SESSION_LOGS_PREFIX, SessionFirehose } from '../modules/session-logs/firehose';
@@ -12,7 +12,7 @@ import { SessionSubscription } from '../modules/session-logs/subscription';
 import { VpcEndpoints } from '../modules/session-logs/vpc-endpoints';
 import { sessionLogsWidgets } from '../modules/session-logs/dashboard';
 import { MetricDashboard } from '../modules/shared/dashboard';
-import { BaseStack } from './base-stack';
+import { BaseStack, StackPlacement } from './base-stack';
 
 type Ref<T> = T | { fromRemoteState: FromRemoteState };
 
@@ -33,18 +33,13 @@ export class SessionLogsStack extends BaseStack {
   readonly dashboard?: MetricDashboard;
   readonly alarms: SessionAlarms;
 
-  constructor(scope: Construct, config: AppConfig) {
-    super(scope, 'session-logs', config);
+  constructor(scope: Construct, config: AppConfig, placement?: StackPlacement) {
+    super(scope, 'session-logs', config, placement);
     const c = config.sessionLogs;
     const aws = this.aws;
     const namePrefix = this.namePrefix;
 
-    this.archive = new LogArchiveBucket(this, 'archive', {
-      ...archiveBucketSettings(c.archiveBucket),
-      aws,
-      namePrefix: `${namePrefix}-sessions`,
-      addressName: 'archive',
-    });
+    this.archive = this.archiveBucket(c.archiveBucket, `${namePrefix}-sessions`);
 
     this.logGroup = new SessionLogGroup(this, 'log-group', {
       name: c.logGroup.name,
@@ -80,6 +75,7 @@ export class SessionLogsStack extends BaseStack {
       namePrefix,
       // Records at rest in the stream are the same session data as the log group: same key.
       streamKmsKeyArn: this.logGroup.kmsKeyArn,
+      keyPrefixRoot: this.placement.central?.keyPrefixRoot,
     });
 
     this.subscription = new SessionSubscription(this, 'subscription', {

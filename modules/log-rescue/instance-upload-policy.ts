@@ -47,7 +47,8 @@ export class InstanceUploadPolicy extends Construct {
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: props.archive.kmsKeyArn,
         Condition: {
-          StringEquals: { 'kms:ViaService': `s3.${props.aws.region}.amazonaws.com` },
+          // S3 calls KMS from the bucket's region, which for a central archive may not be this stack's.
+          StringEquals: { 'kms:ViaService': `s3.${props.archive.region}.amazonaws.com` },
           StringLike: { 'kms:EncryptionContext:aws:s3:arn': [props.archive.bucketArn, props.archive.objectsArn(props.prefix)] },
         },
       });

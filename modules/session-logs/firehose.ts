@@ -35,6 +35,17 @@ export interface SessionFirehoseProps {
    * @default an AWS-owned key
    */
   readonly streamKmsKeyArn?: string;
+  /**
+   * Everything the stream writes goes under `<keyPrefixRoot>/` (a central archive's `<account>/<region>`).
+   * @default the bucket's root
+   */
+  readonly keyPrefixRoot?: string;
+}
+
+/** The delivered-records and error prefixes under `root` (none: the bucket's root). */
+export function sessionPrefixes(root?: string): { logs: string; errors: string } {
+  const under = (p: string) => (root ? `${root}/${p}` : p);
+  return { logs: under(SESSION_LOGS_PREFIX), errors: under(SESSION_ERRORS_PREFIX) };
 }
 
 /**
@@ -69,7 +80,8 @@ export class SessionFirehose extends Construct {
       assumeRolePolicy: serviceTrustPolicy('firehose.amazonaws.com', aws.accountId),
     }), 'firehose');
 
-    const prefixes = [SESSION_LOGS_PREFIX, SESSION_ERRORS_PREFIX];
+    const where = sessionPrefixes(props.keyPrefixRoot);
+    const prefixes = [where.logs, where.errors];
     const statements: PolicyStatement[] = [
       {
         Sid: 'FindBucket',
@@ -100,7 +112,8 @@ export class SessionFirehose extends Construct {
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: archive.kmsKeyArn,
         Condition: {
-          StringEquals: { 'kms:ViaService': `s3.${aws.region}.amazonaws.com` },
+          // S3 calls KMS from the bucket's region, which for a central archive may not be this stack's.
+          StringEquals: { 'kms:ViaService': `s3.${archive.region}.amazonaws.com` },
           // The object ARN, or the bucket ARN when S3 Bucket Keys are on.
           StringLike: { 'kms:EncryptionContext:aws:s3:arn': [archive.bucketArn, ...prefixes.map((p) => archive.objectsArn(p))] },
         },
@@ -121,8 +134,8 @@ export class SessionFirehose extends Construct {
       extendedS3Configuration: {
         roleArn: this.role.arn,
         bucketArn: archive.bucketArn,
-        prefix: `${SESSION_LOGS_PREFIX}/${DATE_PARTITIONS}`,
-        errorOutputPrefix: `${SESSION_ERRORS_PREFIX}/!{firehose:error-output-type}/${DATE_PARTITIONS}`,
+        prefix: `${where.logs}/${DATE_PARTITIONS}`,
+        errorOutputPrefix: `${where.errors}/!{firehose:error-output-type}/${DATE_PARTITIONS}`,
         bufferingSize: props.bufferingSizeMb,
         bufferingInterval: props.bufferingIntervalSeconds,
         // Records arrive gzipped; Decompression undoes that so this is the only compression.

@@ -36,6 +36,21 @@ export interface LogArchiveBucketProps {
    */
   readonly existingKmsKeyArn?: string;
   /**
+   * Region of the existing bucket: S3 calls its key from there (`kms:ViaService`).
+   * @default the stack's region
+   */
+  readonly existingBucketRegion?: string;
+  /**
+   * More bucket policy statements (other accounts' writers); `bucket` is the bucket's ARN.
+   * @default none
+   */
+  readonly extraStatements?: (bucket: string) => PolicyStatement[];
+  /**
+   * The created key's policy (in a key policy, "Resource": "*" is the key itself).
+   * @default KMS's default key policy (the account administers and uses the key through IAM)
+   */
+  readonly keyPolicy?: string;
+  /**
    * Fixed bucket name.
    * @default a unique name Terraform generates from namePrefix
    */
@@ -99,6 +114,8 @@ export function bucketPrefixFor(namePrefix: string): string {
 export class LogArchiveBucket extends Construct {
   readonly bucketName: string;
   readonly bucketArn: string;
+  /** The bucket's region: where S3 calls its KMS key from. */
+  readonly region: string;
   /** The key objects are encrypted with, when SSE-KMS is used. */
   readonly kmsKeyArn?: string;
   /** Present only when this construct created the bucket. */
@@ -108,6 +125,7 @@ export class LogArchiveBucket extends Construct {
     super(scope, id);
     const { aws } = props;
 
+    this.region = props.existingBucketName ? props.existingBucketRegion ?? aws.region : aws.region;
     if (props.existingBucketName) {
       this.bucketName = props.existingBucketName;
       this.bucketArn = `arn:${aws.partition}:s3:::${props.existingBucketName}`;
@@ -149,6 +167,7 @@ export class LogArchiveBucket extends Construct {
         description: `Encrypts log archive bucket ${props.namePrefix}`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
+        policy: props.keyPolicy,
         // Losing the key loses every object encrypted with it.
         lifecycle: { preventDestroy: props.preventDestroy },
       }), props.addressName).arn;
@@ -251,6 +270,7 @@ export class LogArchiveBucket extends Construct {
         },
       );
     }
+    statements.push(...(props.extraStatements?.(bucket.arn) ?? []));
     named(new S3BucketPolicy(this, 'policy', {
       bucket: bucket.id,
       policy: policyDocument(statements),

@@ -1,0 +1,81 @@
+/**
+ * Regions and organisations (stacks/placement.ts): which stacks a config synthesizes, what each is
+ * called, and that adding a region or an organisation never touches the home region's stacks of a
+ * single-account config.
+ *
+ * @lane synth
+ */
+import { AWS_REGIONS } from '../../config/schema';
+import { regionCode } from '../../stacks/placement';
+import { configProblems, synthStacks, testConfig } from '../support/synth';
+
+const ORG = {
+  id: 'o-a1b2c3d4e5',
+  archive: { accountId: '111111111111', region: 'us-east-1', bucketName: 'acme-log-archive' },
+  members: [{ name: 'payments', accountId: '222222222222', deployRoleArn: 'arn:aws:iam::222222222222:role/deploy' }],
+};
+
+describe('regions', () => {
+  const one = synthStacks(testConfig());
+  const two = synthStacks(testConfig({ regions: ['us-east-1', 'eu-west-1'] }));
+
+  it('keeps the home region\'s stacks as they are and adds <flow>-<region> for the others', () => {
+    expect(Object.keys(two)).toEqual(['log-rescue', 'session-logs', 'log-rescue-eu-west-1', 'session-logs-eu-west-1']);
+    // Byte for byte: adding a region moves and changes nothing already deployed.
+    expect(two['log-rescue']).toEqual(one['log-rescue']);
+    expect(two['session-logs']).toEqual(one['session-logs']);
+    expect(synthStacks(testConfig({ regions: ['us-east-1'] }))).toEqual(one);
+  });
+
+  it('puts the other region\'s stack in its region, with its own state and the region code in every name', () => {
+    const eu = two['log-rescue-eu-west-1'];
+    expect(eu.provider!.aws[0].region).toBe('eu-west-1');
+    expect(eu.terraform.backend.local.path).toBe('../../../terraform.log-rescue-eu-west-1.tfstate');
+    expect(Object.values<any>(eu.resource!.aws_lambda_function)[0].function_name).toBe('logrescue-dev-euw1-log-rescue');
+    expect(Object.values<any>(eu.resource!.aws_iam_policy).map((p) => p.name)).toEqual(['logrescue-dev-euw1-log-rescue-instance-upload']);
+    // No moved blocks: this stack was never deployed at the old hashed addresses.
+    expect(eu.moved ?? []).toEqual([]);
+  });
+
+  it('gives every region a short code of its own', () => {
+    const codes = AWS_REGIONS.map(regionCode);
+    expect(new Set(codes).size).toBe(AWS_REGIONS.length);
+    for (const c of codes) expect(c).toMatch(/^[a-z]{2,4}[0-9]$/);
+    expect(Math.max(...codes.map((c) => c.length))).toBeLessThanOrEqual(5);
+    expect([regionCode('us-east-1'), regionCode('ap-southeast-4'), regionCode('us-gov-west-1'), regionCode('cn-northwest-1')]).toEqual(['use1', 'apse4', 'usgw1', 'cnnw1']);
+  });
+
+  it('refuses a list without the home region, a region twice, and names too long for the code', () => {
+    expect(configProblems({ regions: ['eu-west-1'] })).toEqual(['regions: got ["eu-west-1"]; allowed: a list that includes region (us-east-1): the home region, whose stacks keep their names']);
+    expect(configProblems({ regions: ['us-east-1', 'us-east-1'] })[0]).toContain('no region twice');
+    expect(configProblems({ project: 'a-very-long-project1', environment: 'staging-eu', regions: ['us-east-1', 'ap-southeast-4'] })).toEqual([
+      expect.stringContaining('"a-very-long-project1-staging-eu-apse4" (the name prefix in ap-southeast-4) has 37 characters, at most 33'),
+    ]);
+  });
+});
+
+describe('organisation', () => {
+  it('adds the archive stack and one stack per member and flow; member stacks assume the member\'s deploy role', () => {
+    const stacks = synthStacks(testConfig({ organisation: ORG }));
+    expect(Object.keys(stacks)).toEqual(['archive', 'log-rescue-payments', 'session-logs-payments']);
+    expect(stacks['log-rescue-payments'].provider!.aws[0].assume_role).toEqual([{ role_arn: 'arn:aws:iam::222222222222:role/deploy', session_name: 'logrescue-log-rescue-payments' }]);
+    expect(stacks.archive.provider!.aws[0].assume_role).toBeUndefined();
+    // Members write to the central bucket under <account>/<region>/, and create no bucket of their own.
+    const member = stacks['session-logs-payments'];
+    expect(member.resource!.aws_s3_bucket).toBeUndefined();
+    expect(Object.values<any>(member.resource!.aws_kinesis_firehose_delivery_stream)[0].extended_s3_configuration.prefix)
+      .toBe('222222222222/us-east-1/session-logs/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/');
+    expect(member.data!.terraform_remote_state.archive.config.path).toBe('../../../terraform.archive.tfstate');
+    expect(Object.keys(stacks.archive.output!).sort()).toEqual(['bucket_arn', 'bucket_name', 'kms_key_arn']);
+  });
+
+  it('refuses duplicate members, a malformed organization id, and a remote state named archive', () => {
+    const dup = { ...ORG, members: [...ORG.members, { name: 'payments', accountId: '222222222222' }] };
+    expect(configProblems({ organisation: dup })).toEqual([
+      'organisation.members[1].name: got "payments"; allowed: no duplicates ("payments" is listed before)',
+      'organisation.members[1].accountId: got "222222222222"; allowed: no duplicates (222222222222 is listed before)',
+    ]);
+    expect(configProblems({ organisation: { ...ORG, id: 'org-1' } })[0]).toContain('organisation.id');
+    expect(configProblems({ organisation: ORG, remoteStates: { archive: { type: 'local', path: 'x.tfstate' } } })[0]).toContain('remoteStates.archive');
+  });
+});
