@@ -159,29 +159,63 @@ async function sharedInit(dir: string, sharedInitDir: string, terraform: string,
   }
 }
 
+/** Access keys the stand-in hands out for AssumeRole: the account is in the key, so GetCallerIdentity can answer for it. */
+const ASSUMED_KEY = /^ASIAOFFLINE(\d{12})$/;
+
 /**
- * A local stand-in for STS so `data.aws_caller_identity` resolves offline, to a fixed account.
- * Everything else in a plan of new resources needs no AWS call.
+ * A local stand-in for STS so a plan resolves offline: GetCallerIdentity answers with a fixed
+ * account, and AssumeRole (a provider with `assume_role`, as the organisation's stacks have) hands
+ * out credentials for the role's account, which GetCallerIdentity then answers with, as STS would
+ * (the assumed-role session ARN of that account). Everything else in a plan of new resources needs
+ * no AWS call.
  */
-export async function startStsStandIn(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startStsStandIn(): Promise<{ url: string; close: () => Promise<void>; assumed: string[] }> {
+  const assumed: string[] = [];
+  const sessions = new Map<string, { account: string; role: string; session: string }>();
+  const xml = (action: string, result: string) =>
+    `<${action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><${action}Result>${result}</${action}Result>` +
+    `<ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ResponseMetadata></${action}Response>`;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
-      if (!body.includes('Action=GetCallerIdentity')) {
-        res.statusCode = 400;
-        res.end(`offline STS stand-in only answers GetCallerIdentity, got: ${body.slice(0, 200)}`);
+      const params = new URLSearchParams(body);
+      const action = params.get('Action');
+      res.setHeader('content-type', 'text/xml');
+      if (action === 'AssumeRole') {
+        const roleArn = params.get('RoleArn') ?? '';
+        const m = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(.+)$/.exec(roleArn);
+        if (!m) {
+          res.statusCode = 400;
+          res.end(`offline STS stand-in: not a role ARN: ${roleArn}`);
+          return;
+        }
+        const keyId = `ASIAOFFLINE${m[1]}`;
+        const session = params.get('RoleSessionName') ?? 'offline';
+        sessions.set(keyId, { account: m[1], role: m[2], session });
+        assumed.push(roleArn);
+        const expires = new Date(Date.now() + 3600_000).toISOString();
+        res.end(xml('AssumeRole', `<Credentials><AccessKeyId>${keyId}</AccessKeyId><SecretAccessKey>offline-assumed-secret</SecretAccessKey>` +
+          `<SessionToken>offline-session-token</SessionToken><Expiration>${expires}</Expiration></Credentials>` +
+          `<AssumedRoleUser><AssumedRoleId>AROAOFFLINE:${session}</AssumedRoleId><Arn>arn:aws:sts::${m[1]}:assumed-role/${m[2]}/${session}</Arn></AssumedRoleUser>`));
         return;
       }
-      res.setHeader('content-type', 'text/xml');
-      res.end(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
-        `<Arn>arn:aws:iam::${OFFLINE_ACCOUNT_ID}:user/offline-plan</Arn><UserId>AIDAOFFLINEPLAN</UserId><Account>${OFFLINE_ACCOUNT_ID}</Account>` +
-        `</GetCallerIdentityResult><ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ResponseMetadata></GetCallerIdentityResponse>`);
+      if (action !== 'GetCallerIdentity') {
+        res.statusCode = 400;
+        res.end(`offline STS stand-in only answers GetCallerIdentity and AssumeRole, got: ${body.slice(0, 200)}`);
+        return;
+      }
+      // SigV4: Authorization: AWS4-HMAC-SHA256 Credential=<access key id>/<date>/<region>/sts/aws4_request, ...
+      const keyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+      const who = ASSUMED_KEY.test(keyId) ? sessions.get(keyId) : undefined;
+      const account = who?.account ?? OFFLINE_ACCOUNT_ID;
+      const arn = who ? `arn:aws:sts::${who.account}:assumed-role/${who.role}/${who.session}` : `arn:aws:iam::${OFFLINE_ACCOUNT_ID}:user/offline-plan`;
+      res.end(xml('GetCallerIdentity', `<Arn>${arn}</Arn><UserId>AIDAOFFLINEPLAN</UserId><Account>${account}</Account>`));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())), assumed };
 }
 
 export interface OfflinePlan {
