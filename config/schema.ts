@@ -678,6 +678,16 @@ export const configSchema = z.object({
       }
     }
   }
+  if (c.organisation) {
+    // Member stacks write under <account>/<region>/<prefix>: the whole of it must fit the key budget.
+    for (const r of c.regions ?? [c.region]) {
+      const longest = `${'0'.repeat(12)}/${r}/${c.logRescue.prefix}`;
+      if (longest.length > MAX_RESCUE_PREFIX_LENGTH) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['logRescue', 'prefix'], params: { value: c.logRescue.prefix }, message: `at most ${MAX_RESCUE_PREFIX_LENGTH - longest.length + c.logRescue.prefix.length} characters with organisation: member stacks write under <account>/${r}/, and archive keys must stay within S3's 1,024-byte key limit` });
+        break;
+      }
+    }
+  }
   if (c.organisation && c.remoteStates.archive) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['remoteStates', 'archive'], message: 'another name: with organisation, "archive" is the archive stack\'s state (organisation.archive.state)' });
   }

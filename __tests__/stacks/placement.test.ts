@@ -77,5 +77,10 @@ describe('organisation', () => {
     ]);
     expect(configProblems({ organisation: { ...ORG, id: 'org-1' } })[0]).toContain('organisation.id');
     expect(configProblems({ organisation: ORG, remoteStates: { archive: { type: 'local', path: 'x.tfstate' } } })[0]).toContain('remoteStates.archive');
+    // <account>/<region>/ (12 + 1 + 9 + 1 characters in us-east-1) comes before the prefix in member stacks.
+    expect(configProblems({ organisation: ORG, logRescue: { prefix: 'p'.repeat(700) } })).toEqual([
+      expect.stringMatching(/^logRescue\.prefix: got "p+\.\.\.; allowed: at most 694 characters with organisation: member stacks write under <account>\/us-east-1\//),
+    ]);
+    expect(configProblems({ organisation: ORG, logRescue: { prefix: 'p'.repeat(694) } })).toEqual([]);
   });
 });
