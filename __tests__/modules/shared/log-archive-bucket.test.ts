@@ -1,6 +1,7 @@
 /** @lane synth */
 import { onlyResource, resourcesOf, synthStacks, testConfig } from '../../support/synth';
 import { bucketPrefixFor } from '../../../modules/shared/log-archive-bucket';
+import { bareArchive, bareStack, synthBare } from '../../support/bare-stack';
 
 const rescue = (overrides: Record<string, unknown> = {}) =>
   synthStacks(testConfig({ logRescue: { archiveBucket: overrides } }))['log-rescue'];
@@ -110,5 +111,30 @@ describe('log archive bucket', () => {
   it('keeps generated prefixes within the 37 characters S3 allows', () => {
     expect(bucketPrefixFor('abcdefghijklmnopqrst-production-sessions')).toBe('abcdefghijklmnopqrst-production-sess-');
     expect(bucketPrefixFor('abcdefghijklmnopqrst-production-sessions').length).toBeLessThanOrEqual(37);
+  });
+});
+
+describe('log archive bucket on a bare stack: what a central archive adds', () => {
+  it('appends the extra statements after its own, given the bucket ARN, and gives a created key its policy', () => {
+    const b = bareStack();
+    const keyPolicy = '{"Version":"2012-10-17","Statement":[]}';
+    bareArchive(b, {
+      encryption: 'SSE-KMS', keyPolicy,
+      extraStatements: (bucket) => [{ Sid: 'MembersWriteOwnPrefix', Effect: 'Allow', Principal: { AWS: ['arn:aws:iam::222222222222:root'] }, Action: 's3:PutObject', Resource: `${bucket}/x/*` }],
+    });
+    const s = synthBare(b.stack);
+    expect(onlyResource(s, 'aws_kms_key').policy).toBe(keyPolicy);
+    const policy = String(onlyResource(s, 'aws_s3_bucket_policy').policy);
+    const sids = [...policy.matchAll(/"Sid" = "([A-Za-z]+)"/g)].map((m) => m[1]);
+    expect(sids).toEqual(['DenyInsecureTransport', 'DenyWrongEncryptionHeader', 'DenyOtherKmsKeys', 'DenyAwsManagedKey', 'MembersWriteOwnPrefix']);
+    expect(policy).toContain('"Resource" = "${aws_s3_bucket.archive.arn}/x/*"');
+  });
+
+  it('knows its region: the stack\'s for a bucket it creates, the given one for an existing bucket', () => {
+    const here = bareStack('eu-west-1', 'here');
+    expect(bareArchive(here).region).toBe('eu-west-1');
+    const central = bareStack('eu-west-1', 'central');
+    expect(bareArchive(central, { existingBucketName: 'acme-log-archive', existingBucketRegion: 'us-east-1' }).region).toBe('us-east-1');
+    expect(bareArchive(bareStack('eu-west-1', 'same'), { existingBucketName: 'acme-log-archive' }).region).toBe('eu-west-1');
   });
 });
