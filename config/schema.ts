@@ -601,6 +601,12 @@ export const organisationSchema = z.object({
      * @default the archive stack's own state in this config's backend
      */
     state: remoteStateSchema.optional(),
+    /**
+     * The archive key's ARN, literally (its output `kms_key_arn` after the first apply): member
+     * stacks then read no state of the log-archive account at all.
+     * @default read from the archive stack's state
+     */
+    kmsKeyArn: kmsKeyArn.optional(),
   }).strict(),
   members: z.array(z.object({
     /** Part of the member's stack names: `<flow>-<name>-<region>`. */

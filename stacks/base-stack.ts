@@ -83,7 +83,7 @@ export abstract class BaseStack extends TerraformStack {
 
   /**
    * The bucket this flow archives to: its own, from the flow's settings, or in an organisation the
-   * central one (named in the config, its key ARN read from the archive stack's state).
+   * central one (named in the config, its key ARN given or read from the archive stack's state).
    */
   protected archiveBucket(settings: ArchiveBucketConfig, namePrefix: string): LogArchiveBucket {
     const central = this.placement.central;
@@ -92,7 +92,7 @@ export abstract class BaseStack extends TerraformStack {
       ...(central ? {
         existingBucketName: central.bucketName,
         existingBucketRegion: central.region,
-        existingKmsKeyArn: this.remoteStates.output(central.kmsKeyArn),
+        existingKmsKeyArn: typeof central.kmsKeyArn === 'string' ? central.kmsKeyArn : this.remoteStates.output(central.kmsKeyArn),
       } : {}),
       aws: this.aws,
       namePrefix,

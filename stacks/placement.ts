@@ -26,8 +26,8 @@ export interface CentralArchive {
   readonly bucketName: string;
   /** The bucket's (and its key's) region: S3 calls KMS there (`kms:ViaService`). */
   readonly region: string;
-  /** The archive stack's output holding its KMS key ARN, read through `terraform_remote_state`. */
-  readonly kmsKeyArn: FromRemoteState;
+  /** The archive's KMS key ARN: literally, or the archive stack's output read through `terraform_remote_state`. */
+  readonly kmsKeyArn: string | FromRemoteState;
   /** `<account>/<region>`: everything this stack writes is under it (the bucket policy allows only `<account>/`). */
   readonly keyPrefixRoot: string;
 }
@@ -92,12 +92,12 @@ export function flowStacks(config: AppConfig): FlowStackSpec[] {
           flow,
           placement: {
             id, namePrefix, deployRoleArn: member.deployRoleArn,
-            central: { bucketName: org.archive.bucketName, region: org.archive.region, kmsKeyArn: { state: ARCHIVE_STATE, output: 'kms_key_arn' }, keyPrefixRoot },
+            central: { bucketName: org.archive.bucketName, region: org.archive.region, kmsKeyArn: org.archive.kmsKeyArn ?? { state: ARCHIVE_STATE, output: 'kms_key_arn' }, keyPrefixRoot },
           },
           config: {
             ...config,
             region,
-            remoteStates: { ...config.remoteStates, [ARCHIVE_STATE]: archiveStateOf(config, org) },
+            remoteStates: org.archive.kmsKeyArn ? config.remoteStates : { ...config.remoteStates, [ARCHIVE_STATE]: archiveStateOf(config, org) },
             logRescue: { ...config.logRescue, prefix: `${keyPrefixRoot}/${config.logRescue.prefix}` },
             // Athena over the archive belongs to the log-archive account, which can read every prefix.
             sessionLogs: { ...config.sessionLogs, analysis: { ...config.sessionLogs.analysis, enabled: false } },

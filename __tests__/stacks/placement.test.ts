@@ -69,6 +69,14 @@ describe('organisation', () => {
     expect(Object.keys(stacks.archive.output!).sort()).toEqual(['bucket_arn', 'bucket_name', 'kms_key_arn']);
   });
 
+  it('takes the archive key ARN literally when given, and then reads no state of the log-archive account', () => {
+    const key = 'arn:aws:kms:us-east-1:111111111111:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+    const stacks = synthStacks(testConfig({ organisation: { ...ORG, archive: { ...ORG.archive, kmsKeyArn: key } } }));
+    const member = stacks['log-rescue-payments'];
+    expect(member.data!.terraform_remote_state).toBeUndefined();
+    expect(String(member.resource!.aws_iam_policy.instance_upload.policy)).toContain(`"Resource" = "${key}"`);
+  });
+
   it('refuses duplicate members, a malformed organization id, and a remote state named archive', () => {
     const dup = { ...ORG, members: [...ORG.members, { name: 'payments', accountId: '222222222222' }] };
     expect(configProblems({ organisation: dup })).toEqual([
