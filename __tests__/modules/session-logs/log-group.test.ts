@@ -1,53 +1,76 @@
 /**
- * SessionLogGroup on a bare stack (Testing.synth drops construct paths: resources are found by
- * type and readable address); the session-logs stack's defaults are checked through the stack.
+ * SessionLogGroup on a bare stack: the group its flat props make, and with kms "none", "create" or
+ * a key ARN which key (if any) it makes, uses or keeps from deletion; then the session-logs stack's
+ * defaults for it.
  * @lane synth
  */
-import { TerraformStack, Testing } from 'cdktf';
-import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { SessionLogGroup, SessionLogGroupProps } from '../../../modules/session-logs/log-group';
-import { AwsContext } from '../../../modules/shared/aws-context';
-import { onlyResource, resourcesOf, StackJson } from '../../support/synth';
+import { resourceAt, resourcesOf, StackJson } from '../../support/synth';
+import { bareStack, synthBare } from '../../support/bare-stack';
 import { contextRefs, parseJsonencode, sessionStack } from '../../stacks/session-logs.helpers';
+import { SessionLogGroup, SessionLogGroupProps } from '../../../modules/session-logs/log-group';
 
-const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const sessionGroup = (s: any) => Object.values(resourcesOf(s, 'aws_cloudwatch_log_group'))
-  .find((g: any) => String(g['//'].metadata.path).endsWith('log-group/group')) as any;
+const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
-function logGroup(props: Partial<Omit<SessionLogGroupProps, 'aws'>> = {}): StackJson {
-  const stack = new TerraformStack(Testing.app(), 'log-group-test');
-  new AwsProvider(stack, 'aws', { region: 'us-east-1' });
-  const aws = new AwsContext(stack, 'context', { region: 'us-east-1' });
-  new SessionLogGroup(stack, 'log-group', {
-    name: '/aws/ssm/session-logs', retentionDays: 3, logGroupClass: 'STANDARD', kms: 'none', namePrefix: 'logrescue-dev', aws, ...props,
-  });
-  return JSON.parse(Testing.synth(stack));
+type Props = Omit<SessionLogGroupProps, 'aws'>;
+
+const PROPS: Props = {
+  name: '/acme/sessions',
+  retentionDays: 14,
+  logGroupClass: 'STANDARD',
+  kms: 'none',
+  namePrefix: 'acme-prod',
+};
+
+/** The log group (construct id `log-group`) on a bare stack in eu-west-1. */
+function synth(over: Partial<Props> = {}): { s: StackJson; group: SessionLogGroup } {
+  const b = bareStack('eu-west-1');
+  const group = new SessionLogGroup(b.stack, 'log-group', { ...PROPS, ...over, aws: b.aws });
+  return { s: synthBare(b.stack), group };
 }
 
-describe('session log group', () => {
-  it('the stack\'s defaults: /aws/ssm/session-logs, 3 days, STANDARD class, no KMS key', () => {
-    const s = sessionStack();
-    expect(sessionGroup(s)).toMatchObject({ name: '/aws/ssm/session-logs', retention_in_days: 3, log_group_class: 'STANDARD' });
-    expect(sessionGroup(s).kms_key_id).toBeUndefined();
-    expect(resourcesOf(s, 'aws_kms_key')).toEqual({});
+/** `type.name` of a bare stack (its JSON has no construct paths; the module names what it makes). */
+function at(s: StackJson, type: string, name: string): any {
+  const r = resourcesOf(s, type)[name];
+  if (r === undefined) throw new Error(`no ${type}.${name}; there are: ${Object.keys(resourcesOf(s, type)).join(', ')}`);
+  return r;
+}
+
+/** The `removed` block that keeps a key made under an earlier config from deletion. */
+const KEEP_OLD_KEY = { from: 'aws_kms_key.sessions', lifecycle: { destroy: false } };
+
+describe('SessionLogGroup', () => {
+  it('takes name, retention and class from its props, at aws_cloudwatch_log_group.sessions', () => {
+    const { s, group } = synth();
+    expect(Object.keys(resourcesOf(s, 'aws_cloudwatch_log_group'))).toEqual(['sessions']);
+    expect(at(s, 'aws_cloudwatch_log_group', 'sessions')).toMatchObject({ name: '/acme/sessions', retention_in_days: 14, log_group_class: 'STANDARD' });
+    expect(group.name).toBe('/acme/sessions');
+    const other = synth({ name: '/acme/other-sessions', retentionDays: 1, logGroupClass: 'INFREQUENT_ACCESS' }).s;
+    expect(at(other, 'aws_cloudwatch_log_group', 'sessions')).toMatchObject({ name: '/acme/other-sessions', retention_in_days: 1, log_group_class: 'INFREQUENT_ACCESS' });
   });
 
-  it('takes name and retention from its props', () => {
-    const s = logGroup({ name: '/acme/sessions', retentionDays: 14 });
-    expect(onlyResource(s, 'aws_cloudwatch_log_group')).toMatchObject({ name: '/acme/sessions', retention_in_days: 14, log_group_class: 'STANDARD' });
+  it('kms "none": no key, unencrypted, and a key an earlier config made is forgotten rather than deleted', () => {
+    const { s, group } = synth();
+    expect(at(s, 'aws_cloudwatch_log_group', 'sessions').kms_key_id).toBeUndefined();
     expect(resourcesOf(s, 'aws_kms_key')).toEqual({});
+    expect(resourcesOf(s, 'aws_kms_alias')).toEqual({});
+    expect(group.kmsKeyArn).toBeUndefined();
+    expect(group.kmsKey).toBeUndefined();
+    expect(s.removed).toEqual([KEEP_OLD_KEY]);
   });
 
-  it('kms "create": a rotating key CloudWatch Logs may use only for this group, administered by the account', () => {
-    const s = logGroup({ kms: 'create' });
-    const key = onlyResource(s, 'aws_kms_key');
-    expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30 });
-    expect(onlyResource(s, 'aws_cloudwatch_log_group').kms_key_id).toBe('${aws_kms_key.sessions.arn}');
-    expect(onlyResource(s, 'aws_kms_alias')).toMatchObject({ name: 'alias/logrescue-dev/session-logs', target_key_id: '${aws_kms_key.sessions.key_id}' });
+  it('kms "create": a rotating, undeletable key CloudWatch Logs may use only for this group, administered by the account', () => {
+    const { s, group } = synth({ kms: 'create' });
+    expect(Object.keys(resourcesOf(s, 'aws_kms_key'))).toEqual(['sessions']);
+    const key = at(s, 'aws_kms_key', 'sessions');
+    expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30, lifecycle: { prevent_destroy: true } });
+    expect(key.description).toContain('/acme/sessions');
+    expect(at(s, 'aws_cloudwatch_log_group', 'sessions').kms_key_id).toBe('${aws_kms_key.sessions.arn}');
+    expect(at(s, 'aws_kms_alias', 'sessions')).toMatchObject({ name: 'alias/acme-prod/session-logs', target_key_id: '${aws_kms_key.sessions.key_id}' });
+    expect(group.kmsKey).toBeDefined();
+    expect(s.removed ?? []).not.toContainEqual(KEEP_OLD_KEY);
 
     const { account, partition } = contextRefs(s);
-    const policy = parseJsonencode(key.policy);
-    expect(policy.Statement).toEqual([
+    expect(parseJsonencode(key.policy).Statement).toEqual([
       {
         Sid: 'AccountAdministersKey', Effect: 'Allow',
         Principal: { AWS: `arn:${partition}:iam::${account}:root` },
@@ -62,17 +85,30 @@ describe('session log group', () => {
       },
       {
         Sid: 'CloudWatchLogsUsesKeyForThisGroupOnly', Effect: 'Allow',
-        Principal: { Service: 'logs.us-east-1.amazonaws.com' },
+        Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
         Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
         Resource: '*',
-        Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:us-east-1:${account}:log-group:/aws/ssm/session-logs` } },
+        Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:eu-west-1:${account}:log-group:/acme/sessions` } },
       },
     ]);
   });
 
-  it('kms given as an ARN: uses that key and creates none', () => {
-    const s = logGroup({ kms: KEY_ARN });
-    expect(onlyResource(s, 'aws_cloudwatch_log_group').kms_key_id).toBe(KEY_ARN);
+  it('kms given as an ARN: uses that key, creates none, and forgets rather than deletes one an earlier config made', () => {
+    const { s, group } = synth({ kms: KEY_ARN });
+    expect(at(s, 'aws_cloudwatch_log_group', 'sessions').kms_key_id).toBe(KEY_ARN);
+    expect(resourcesOf(s, 'aws_kms_key')).toEqual({});
+    expect(group.kmsKeyArn).toBe(KEY_ARN);
+    expect(group.kmsKey).toBeUndefined();
+    expect(s.removed).toEqual([KEEP_OLD_KEY]);
+  });
+});
+
+describe('in the session-logs stack', () => {
+  it('the defaults: /aws/ssm/session-logs, 3 days, STANDARD class, no KMS key', () => {
+    const s = sessionStack();
+    const group = resourceAt(s, 'aws_cloudwatch_log_group', 'log-group/group');
+    expect(group).toMatchObject({ name: '/aws/ssm/session-logs', retention_in_days: 3, log_group_class: 'STANDARD' });
+    expect(group.kms_key_id).toBeUndefined();
     expect(resourcesOf(s, 'aws_kms_key')).toEqual({});
   });
 });
