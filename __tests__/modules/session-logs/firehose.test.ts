@@ -1,26 +1,72 @@
-/** @lane synth */
-import { onlyResource, resourceAt } from '../../support/synth';
+/**
+ * SessionFirehose and SessionSubscription on a bare stack: the stream, its error log and a delivery
+ * role limited to its prefixes (at the bucket root or under a central archive's root) and keys, and
+ * the filter that feeds it; then what the session-logs stack passes them from config.
+ * @lane synth
+ */
+import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
+import { bareArchive, bareStack, synthBare } from '../../support/bare-stack';
 import { addressOf, contextRefs, parseJsonencode, ref, sessionStack, statement } from '../../stacks/session-logs.helpers';
+import { SessionFirehose, SessionFirehoseProps, sessionPrefixes } from '../../../modules/session-logs/firehose';
+import { SessionSubscription, SessionSubscriptionProps } from '../../../modules/session-logs/subscription';
+import { LogArchiveBucketProps } from '../../../modules/shared/log-archive-bucket';
 
-const stream = (s: any) => onlyResource(s, 'aws_kinesis_firehose_delivery_stream');
+type Props = Omit<SessionFirehoseProps, 'aws' | 'archive'>;
 
-describe('session Firehose stream', () => {
-  const s = sessionStack();
-  const bucketArn = ref(s, 'aws_s3_bucket', 'archive/bucket', 'arn');
+const PROPS: Props = {
+  bufferingSizeMb: 64,
+  bufferingIntervalSeconds: 300,
+  errorLogRetentionDays: 30,
+  namePrefix: 'acme-prod',
+};
 
-  it('delivers to the archive bucket under date-partitioned session-logs/, errors under session-logs-errors/', () => {
+const STREAM_KEY = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+/** A member account's view of the organisation's archive: someone else's bucket, in another region, with its own key. */
+const CENTRAL_KEY = 'arn:aws:kms:us-east-1:111111111111:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+const CENTRAL: Partial<LogArchiveBucketProps> = { existingBucketName: 'central-archive', existingBucketRegion: 'us-east-1', existingKmsKeyArn: CENTRAL_KEY };
+
+/** The stream (construct id `firehose`) writing to an archive bucket (`archive`, SSE-S3 unless `archive` says otherwise) on a bare stack in eu-west-1. */
+function synth(over: Partial<Props> = {}, archive: Partial<LogArchiveBucketProps> = {}): { s: StackJson; firehose: SessionFirehose } {
+  const b = bareStack('eu-west-1');
+  const firehose = new SessionFirehose(b.stack, 'firehose', { ...PROPS, ...over, aws: b.aws, archive: bareArchive(b, archive) });
+  return { s: synthBare(b.stack), firehose };
+}
+
+/** `type.name` of a bare stack (its JSON has no construct paths; the module names what it makes). */
+function at(s: StackJson, type: string, name: string): any {
+  const r = resourcesOf(s, type)[name];
+  if (r === undefined) throw new Error(`no ${type}.${name}; there are: ${Object.keys(resourcesOf(s, type)).join(', ')}`);
+  return r;
+}
+
+const stream = (s: StackJson) => at(s, 'aws_kinesis_firehose_delivery_stream', 'sessions');
+const rolePolicy = (s: StackJson) => at(s, 'aws_iam_role_policy', 'firehose').policy as string;
+
+const BUCKET_ARN = '${aws_s3_bucket.archive.arn}';
+const ARCHIVE_KEY = '${aws_kms_key.archive.arn}';
+const ERROR_GROUP = 'aws_cloudwatch_log_group.firehose_errors';
+const DATES = 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/';
+
+describe('SessionFirehose', () => {
+  const { s, firehose } = synth();
+
+  it('delivers to the archive bucket under date-partitioned session-logs/, errors under session-logs-errors/, once its role may', () => {
+    expect(Object.keys(resourcesOf(s, 'aws_kinesis_firehose_delivery_stream'))).toEqual(['sessions']);
     const f = stream(s);
-    expect(f).toMatchObject({ name: 'logrescue-dev-session-logs', destination: 'extended_s3' });
+    expect(f).toMatchObject({ name: 'acme-prod-session-logs', destination: 'extended_s3' });
+    expect(firehose.streamName).toBe('acme-prod-session-logs');
     const e = f.extended_s3_configuration;
     expect(e).toMatchObject({
-      bucket_arn: bucketArn,
-      role_arn: ref(s, 'aws_iam_role', 'firehose/role', 'arn'),
-      prefix: 'session-logs/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/',
-      error_output_prefix: 'session-logs-errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/',
+      bucket_arn: BUCKET_ARN,
+      role_arn: '${aws_iam_role.firehose.arn}',
+      prefix: `session-logs/${DATES}`,
+      error_output_prefix: `session-logs-errors/!{firehose:error-output-type}/${DATES}`,
       compression_format: 'GZIP',
     });
     expect(e.kms_key_arn).toBeUndefined();
-    expect(f.depends_on).toEqual([addressOf(s, 'aws_iam_role_policy', 'firehose/role-policy')]);
+    // Firehose checks it can use the role when the stream is created.
+    expect(f.depends_on).toEqual(['aws_iam_role_policy.firehose']);
   });
 
   it('gunzips CloudWatch Logs batches, extracts the messages and puts each record on its own line', () => {
@@ -34,43 +80,46 @@ describe('session Firehose stream', () => {
     });
   });
 
-  it('buffers for cost by default (128 MiB / 900 s) and takes buffering from config', () => {
-    expect(stream(s).extended_s3_configuration).toMatchObject({ buffering_size: 128, buffering_interval: 900 });
-    const t = stream(sessionStack({ firehose: { bufferingSizeMb: 5, bufferingIntervalSeconds: 60 } }));
-    expect(t.extended_s3_configuration).toMatchObject({ buffering_size: 5, buffering_interval: 60 });
+  it('buffers as its props say', () => {
+    expect(stream(s).extended_s3_configuration).toMatchObject({ buffering_size: 64, buffering_interval: 300 });
+    const t = synth({ bufferingSizeMb: 5, bufferingIntervalSeconds: 60 }).s;
+    expect(stream(t).extended_s3_configuration).toMatchObject({ buffering_size: 5, buffering_interval: 60 });
   });
 
-  it('logs delivery errors to its own log group and stream, with retention', () => {
-    const group = resourceAt(s, 'aws_cloudwatch_log_group', 'firehose/error-log-group');
-    expect(group).toEqual(expect.objectContaining({ name: '/aws/kinesisfirehose/logrescue-dev-session-logs', retention_in_days: 14 }));
-    const logStream = onlyResource(s, 'aws_cloudwatch_log_stream');
-    expect(logStream).toMatchObject({ name: 'DestinationDelivery', log_group_name: ref(s, 'aws_cloudwatch_log_group', 'firehose/error-log-group', 'name') });
+  it('logs delivery errors to its own log group and stream, with the retention of its props', () => {
+    expect(Object.keys(resourcesOf(s, 'aws_cloudwatch_log_group'))).toEqual(['firehose_errors']);
+    expect(at(s, 'aws_cloudwatch_log_group', 'firehose_errors')).toEqual(expect.objectContaining({
+      name: '/aws/kinesisfirehose/acme-prod-session-logs', retention_in_days: 30,
+    }));
+    expect(onlyResource(s, 'aws_cloudwatch_log_stream')).toMatchObject({ name: 'DestinationDelivery', log_group_name: `\${${ERROR_GROUP}.name}` });
     expect(stream(s).extended_s3_configuration.cloudwatch_logging_options).toEqual({
       enabled: true,
-      log_group_name: ref(s, 'aws_cloudwatch_log_group', 'firehose/error-log-group', 'name'),
-      log_stream_name: ref(s, 'aws_cloudwatch_log_stream', 'firehose/error-log-stream', 'name'),
+      log_group_name: `\${${ERROR_GROUP}.name}`,
+      log_stream_name: '${aws_cloudwatch_log_stream.firehose_errors.name}',
     });
-    const retained = resourceAt(sessionStack({ firehose: { errorLogRetentionDays: 30 } }), 'aws_cloudwatch_log_group', 'firehose/error-log-group');
-    expect(retained.retention_in_days).toBe(30);
+    expect(at(synth({ errorLogRetentionDays: 7 }).s, 'aws_cloudwatch_log_group', 'firehose_errors').retention_in_days).toBe(7);
   });
 
-  it('encrypts the stream with an AWS-owned key by default', () => {
+  it('encrypts the stream with an AWS-owned key, or with the key streamKmsKeyArn names', () => {
     expect(stream(s).server_side_encryption).toEqual({ enabled: true, key_type: 'AWS_OWNED_CMK' });
+    expect(stream(synth({ streamKmsKeyArn: STREAM_KEY }).s).server_side_encryption).toEqual({
+      enabled: true, key_type: 'CUSTOMER_MANAGED_CMK', key_arn: STREAM_KEY,
+    });
   });
 
-  it('with KMS: the stream uses the log group key, S3 objects the bucket key', () => {
-    const k = sessionStack({ logGroup: { kms: 'create' }, archiveBucket: { encryption: 'SSE-KMS' } });
-    expect(stream(k).server_side_encryption).toEqual({
-      enabled: true, key_type: 'CUSTOMER_MANAGED_CMK', key_arn: ref(k, 'aws_kms_key', 'log-group/key', 'arn'),
-    });
-    expect(stream(k).extended_s3_configuration.kms_key_arn).toBe(ref(k, 'aws_kms_key', 'archive/key', 'arn'));
+  it('with an SSE-KMS archive: S3 objects are encrypted with the bucket key, which is not the stream key', () => {
+    const k = synth({ streamKmsKeyArn: STREAM_KEY }, { encryption: 'SSE-KMS' }).s;
+    expect(Object.keys(resourcesOf(k, 'aws_kms_key'))).toEqual(['archive']);
+    expect(stream(k).extended_s3_configuration.kms_key_arn).toBe(ARCHIVE_KEY);
+    expect(stream(k).server_side_encryption.key_arn).toBe(STREAM_KEY);
   });
 
   describe('its role', () => {
-    it('is assumable by Firehose on behalf of this account only', () => {
+    it('is <namePrefix>-session-firehose, assumable by Firehose on behalf of this account only', () => {
       const { account } = contextRefs(s);
-      const role = resourceAt(s, 'aws_iam_role', 'firehose/role');
-      expect(role.name).toBe('logrescue-dev-session-firehose');
+      expect(Object.keys(resourcesOf(s, 'aws_iam_role'))).toEqual(['firehose']);
+      const role = at(s, 'aws_iam_role', 'firehose');
+      expect(role.name).toBe('acme-prod-session-firehose');
       expect(parseJsonencode(role.assume_role_policy).Statement).toEqual([{
         Effect: 'Allow', Principal: { Service: 'firehose.amazonaws.com' }, Action: 'sts:AssumeRole',
         // What Firehose documents it sends when it assumes a delivery role: the account as external id.
@@ -78,69 +127,176 @@ describe('session Firehose stream', () => {
       }]);
     });
 
-    it('may write objects only under the two session prefixes, bucket-level reads on the bucket, its own error stream', () => {
-      const policy = resourceAt(s, 'aws_iam_role_policy', 'firehose/role-policy');
-      expect(policy.role).toBe(ref(s, 'aws_iam_role', 'firehose/role', 'id'));
+    it('may write objects only under the two session prefixes, bucket-level reads on the bucket, its own error stream; no KMS with SSE-S3', () => {
+      const policy = at(s, 'aws_iam_role_policy', 'firehose');
+      expect(policy.role).toBe('${aws_iam_role.firehose.id}');
       const doc = parseJsonencode(policy.policy);
       expect(doc.Statement.map((st: any) => st.Sid)).toEqual(['FindBucket', 'WriteSessionPrefixes', 'WriteOwnErrorLog']);
       expect(statement(policy.policy, 'FindBucket')).toEqual({
-        Sid: 'FindBucket', Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: bucketArn,
+        Sid: 'FindBucket', Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: BUCKET_ARN,
       });
       expect(statement(policy.policy, 'WriteSessionPrefixes')).toEqual({
         Sid: 'WriteSessionPrefixes', Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
-        Resource: [`${bucketArn}/session-logs/*`, `${bucketArn}/session-logs-errors/*`],
+        Resource: [`${BUCKET_ARN}/session-logs/*`, `${BUCKET_ARN}/session-logs-errors/*`],
       });
       expect(statement(policy.policy, 'WriteOwnErrorLog')).toEqual({
         Sid: 'WriteOwnErrorLog', Effect: 'Allow', Action: 'logs:PutLogEvents',
-        Resource: `${ref(s, 'aws_cloudwatch_log_group', 'firehose/error-log-group', 'arn')}:log-stream:DestinationDelivery`,
+        Resource: `\${${ERROR_GROUP}.arn}:log-stream:DestinationDelivery`,
       });
-      expect(JSON.stringify(doc)).not.toMatch(/"\*"|FullAccess|s3:\*|logs:\*/);
+      expect(JSON.stringify(doc)).not.toMatch(/"\*"|FullAccess|s3:\*|logs:\*|kms:/);
     });
 
-    it('with a KMS bucket: may use the bucket key only through S3 and only for this bucket', () => {
-      const k = sessionStack({ archiveBucket: { encryption: 'SSE-KMS' } });
-      const kBucket = ref(k, 'aws_s3_bucket', 'archive/bucket', 'arn');
-      const policy = resourceAt(k, 'aws_iam_role_policy', 'firehose/role-policy').policy;
+    it('with an SSE-KMS archive: may use the bucket key only through S3 in the bucket\'s region and only for this bucket', () => {
+      const policy = rolePolicy(synth({}, { encryption: 'SSE-KMS' }).s);
+      expect(parseJsonencode(policy).Statement.map((st: any) => st.Sid)).toEqual(['FindBucket', 'WriteSessionPrefixes', 'WriteOwnErrorLog', 'EncryptObjectsWithBucketKey']);
       expect(statement(policy, 'EncryptObjectsWithBucketKey')).toEqual({
         Sid: 'EncryptObjectsWithBucketKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        Resource: ref(k, 'aws_kms_key', 'archive/key', 'arn'),
+        Resource: ARCHIVE_KEY,
         Condition: {
-          StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' },
-          StringLike: { 'kms:EncryptionContext:aws:s3:arn': [kBucket, `${kBucket}/session-logs/*`, `${kBucket}/session-logs-errors/*`] },
+          StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' },
+          StringLike: { 'kms:EncryptionContext:aws:s3:arn': [BUCKET_ARN, `${BUCKET_ARN}/session-logs/*`, `${BUCKET_ARN}/session-logs-errors/*`] },
         },
       });
     });
   });
+
+  describe('keyPrefixRoot, into a central archive in another region', () => {
+    const ROOT = '222222222222/eu-west-1';
+    const c = synth({ keyPrefixRoot: ROOT }, CENTRAL).s;
+    const { partition } = contextRefs(c);
+    const central = `arn:${partition}:s3:::central-archive`;
+    const objects = [`${central}/${ROOT}/session-logs/*`, `${central}/${ROOT}/session-logs-errors/*`];
+
+    it('puts delivered records and errors under <root>/, in the existing bucket with its key', () => {
+      expect(sessionPrefixes(ROOT)).toEqual({ logs: `${ROOT}/session-logs`, errors: `${ROOT}/session-logs-errors` });
+      expect(sessionPrefixes()).toEqual({ logs: 'session-logs', errors: 'session-logs-errors' });
+      expect(resourcesOf(c, 'aws_s3_bucket')).toEqual({});
+      expect(stream(c).extended_s3_configuration).toMatchObject({
+        bucket_arn: central,
+        prefix: `${ROOT}/session-logs/${DATES}`,
+        error_output_prefix: `${ROOT}/session-logs-errors/!{firehose:error-output-type}/${DATES}`,
+        kms_key_arn: CENTRAL_KEY,
+      });
+    });
+
+    it('its role may write objects only under <root>/, and may use the archive key only through S3 in the archive\'s region for them', () => {
+      const policy = rolePolicy(c);
+      expect(statement(policy, 'FindBucket').Resource).toBe(central);
+      expect(statement(policy, 'WriteSessionPrefixes').Resource).toEqual(objects);
+      expect(statement(policy, 'EncryptObjectsWithBucketKey')).toEqual({
+        Sid: 'EncryptObjectsWithBucketKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: CENTRAL_KEY,
+        Condition: {
+          // The stack is in eu-west-1; S3 calls the key from the bucket's region.
+          StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' },
+          StringLike: { 'kms:EncryptionContext:aws:s3:arn': [central, ...objects] },
+        },
+      });
+      expect(policy).not.toMatch(/central-archive\/session-logs/);
+    });
+  });
 });
 
-describe('session subscription filter', () => {
-  const s = sessionStack();
+const STREAM_ARN = 'arn:aws:firehose:eu-west-1:111122223333:deliverystream/acme-prod-session-logs';
 
-  it('sends every event of the session log group to the stream through its own role', () => {
+describe('SessionSubscription', () => {
+  const SUBSCRIPTION: Omit<SessionSubscriptionProps, 'aws'> = {
+    logGroup: { name: '/acme/sessions' },
+    deliveryStream: { arn: STREAM_ARN },
+    namePrefix: 'acme-prod',
+  };
+  const b = bareStack('eu-west-1');
+  const subscription = new SessionSubscription(b.stack, 'subscription', { ...SUBSCRIPTION, aws: b.aws });
+  const s = synthBare(b.stack);
+
+  it('sends every event of the log group it is given to the stream it is given, through its own role, once the role may', () => {
     expect(onlyResource(s, 'aws_cloudwatch_log_subscription_filter')).toEqual(expect.objectContaining({
-      name: 'logrescue-dev-sessions-to-firehose',
-      log_group_name: ref(s, 'aws_cloudwatch_log_group', 'log-group/group', 'name'),
+      name: 'acme-prod-sessions-to-firehose',
+      log_group_name: '/acme/sessions',
       filter_pattern: '',
-      destination_arn: ref(s, 'aws_kinesis_firehose_delivery_stream', 'firehose/stream', 'arn'),
-      role_arn: ref(s, 'aws_iam_role', 'subscription/role', 'arn'),
-      depends_on: [addressOf(s, 'aws_iam_role_policy', 'subscription/role-policy')],
+      destination_arn: STREAM_ARN,
+      role_arn: '${aws_iam_role.subscription.arn}',
+      depends_on: ['aws_iam_role_policy.subscription'],
     }));
+    expect(subscription.filterName).toBe('acme-prod-sessions-to-firehose');
   });
 
-  it('its role trusts CloudWatch Logs of this account and region only, and may only put records into this stream', () => {
+  it('its role trusts CloudWatch Logs of this account and region only, and may only put records into that stream', () => {
     const { account, partition } = contextRefs(s);
-    const role = resourceAt(s, 'aws_iam_role', 'subscription/role');
+    const role = at(s, 'aws_iam_role', 'subscription');
+    expect(role.name).toBe('acme-prod-session-logs-to-firehose');
     expect(parseJsonencode(role.assume_role_policy).Statement).toEqual([{
       Effect: 'Allow', Principal: { Service: 'logs.amazonaws.com' }, Action: 'sts:AssumeRole',
       Condition: {
         StringEquals: { 'aws:SourceAccount': account },
-        ArnLike: { 'aws:SourceArn': `arn:${partition}:logs:us-east-1:${account}:*` },
+        ArnLike: { 'aws:SourceArn': `arn:${partition}:logs:eu-west-1:${account}:*` },
       },
     }]);
-    const policy = resourceAt(s, 'aws_iam_role_policy', 'subscription/role-policy');
+    const policy = at(s, 'aws_iam_role_policy', 'subscription');
+    expect(policy.role).toBe('${aws_iam_role.subscription.id}');
     expect(parseJsonencode(policy.policy).Statement).toEqual([{
-      Sid: 'PutIntoSessionStream', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
-      Resource: ref(s, 'aws_kinesis_firehose_delivery_stream', 'firehose/stream', 'arn'),
+      Sid: 'PutIntoSessionStream', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: STREAM_ARN,
     }]);
+  });
+});
+
+describe('in the session-logs stack', () => {
+  const s = sessionStack();
+  const k = sessionStack({
+    firehose: { bufferingSizeMb: 5, bufferingIntervalSeconds: 60, errorLogRetentionDays: 30 },
+    logGroup: { kms: 'create' },
+    archiveBucket: { encryption: 'SSE-KMS' },
+  });
+  const streamOf = (x: StackJson) => onlyResource(x, 'aws_kinesis_firehose_delivery_stream');
+  const errorGroupOf = (x: StackJson) => resourceAt(x, 'aws_cloudwatch_log_group', 'firehose/error-log-group');
+
+  it('by default: logrescue-dev-session-logs into the stack\'s archive at the bucket root, buffering for cost (128 MiB / 900 s), errors kept 14 days, AWS-owned stream key, SSE-S3 objects', () => {
+    const bucketArn = ref(s, 'aws_s3_bucket', 'archive/bucket', 'arn');
+    const f = streamOf(s);
+    expect(f).toMatchObject({ name: 'logrescue-dev-session-logs', server_side_encryption: { enabled: true, key_type: 'AWS_OWNED_CMK' } });
+    expect(f.server_side_encryption.key_arn).toBeUndefined();
+    expect(f.extended_s3_configuration).toMatchObject({
+      bucket_arn: bucketArn,
+      role_arn: ref(s, 'aws_iam_role', 'firehose/role', 'arn'),
+      prefix: `session-logs/${DATES}`,
+      buffering_size: 128,
+      buffering_interval: 900,
+    });
+    expect(f.extended_s3_configuration.kms_key_arn).toBeUndefined();
+    expect(f.depends_on).toEqual([addressOf(s, 'aws_iam_role_policy', 'firehose/role-policy')]);
+    expect(errorGroupOf(s)).toMatchObject({ name: '/aws/kinesisfirehose/logrescue-dev-session-logs', retention_in_days: 14 });
+    expect(resourceAt(s, 'aws_iam_role', 'firehose/role').name).toBe('logrescue-dev-session-firehose');
+    const policy = resourceAt(s, 'aws_iam_role_policy', 'firehose/role-policy').policy;
+    expect(statement(policy, 'WriteSessionPrefixes').Resource).toEqual([`${bucketArn}/session-logs/*`, `${bucketArn}/session-logs-errors/*`]);
+    expect(parseJsonencode(policy).Statement.map((st: any) => st.Sid)).not.toContain('EncryptObjectsWithBucketKey');
+  });
+
+  it('passes firehose.* buffering and error retention; with KMS the stream uses the log group key, S3 objects the bucket key', () => {
+    const f = streamOf(k);
+    expect(f.extended_s3_configuration).toMatchObject({ buffering_size: 5, buffering_interval: 60 });
+    expect(errorGroupOf(k).retention_in_days).toBe(30);
+    expect(f.server_side_encryption).toEqual({
+      enabled: true, key_type: 'CUSTOMER_MANAGED_CMK', key_arn: ref(k, 'aws_kms_key', 'log-group/key', 'arn'),
+    });
+    const bucketKey = ref(k, 'aws_kms_key', 'archive/key', 'arn');
+    expect(f.extended_s3_configuration.kms_key_arn).toBe(bucketKey);
+    const kms = statement(resourceAt(k, 'aws_iam_role_policy', 'firehose/role-policy').policy, 'EncryptObjectsWithBucketKey');
+    expect(kms.Resource).toBe(bucketKey);
+    expect(kms.Condition.StringEquals).toEqual({ 'kms:ViaService': 's3.us-east-1.amazonaws.com' });
+  });
+
+  it('subscribes the session log group to the stream, with a role for this region that may put only into it', () => {
+    const { account, partition } = contextRefs(s);
+    const streamArn = ref(s, 'aws_kinesis_firehose_delivery_stream', 'firehose/stream', 'arn');
+    expect(onlyResource(s, 'aws_cloudwatch_log_subscription_filter')).toEqual(expect.objectContaining({
+      name: 'logrescue-dev-sessions-to-firehose',
+      log_group_name: ref(s, 'aws_cloudwatch_log_group', 'log-group/group', 'name'),
+      destination_arn: streamArn,
+      role_arn: ref(s, 'aws_iam_role', 'subscription/role', 'arn'),
+      depends_on: [addressOf(s, 'aws_iam_role_policy', 'subscription/role-policy')],
+    }));
+    expect(parseJsonencode(resourceAt(s, 'aws_iam_role', 'subscription/role').assume_role_policy).Statement[0].Condition.ArnLike)
+      .toEqual({ 'aws:SourceArn': `arn:${partition}:logs:us-east-1:${account}:*` });
+    expect(statement(resourceAt(s, 'aws_iam_role_policy', 'subscription/role-policy').policy, 'PutIntoSessionStream').Resource).toBe(streamArn);
   });
 });
