@@ -8,7 +8,7 @@ import { App, TerraformStack, Testing } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { AwsContext } from '../../modules/shared/aws-context';
 import { LogArchiveBucket, LogArchiveBucketProps } from '../../modules/shared/log-archive-bucket';
-import { StackJson } from './synth';
+import { resourcesOf, StackJson } from './synth';
 
 export interface BareStack {
   readonly stack: TerraformStack;
@@ -35,4 +35,15 @@ export function bareArchive(b: BareStack, over: Partial<LogArchiveBucketProps> =
     transitionDays: 30, storageClass: 'GLACIER_IR', expirationDays: 0, noncurrentVersionExpirationDays: 30, preventDestroy: true,
     ...over,
   });
+}
+
+/**
+ * The resource at `type.name` of a bare stack: Testing.synth drops the construct paths the
+ * path-based helpers (resourceAt, addressOf) use, so bare-stack tests look resources up by the
+ * address the module gives them.
+ */
+export function at(s: StackJson, type: string, name: string): any {
+  const r = resourcesOf(s, type)[name];
+  if (r === undefined) throw new Error(`no ${type}.${name}; there are: ${Object.keys(resourcesOf(s, type)).join(', ')}`);
+  return r;
 }

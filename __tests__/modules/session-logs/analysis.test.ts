@@ -5,7 +5,7 @@
  * @lane synth
  */
 import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
-import { bareArchive, bareStack, synthBare } from '../../support/bare-stack';
+import { at, bareArchive, bareStack, synthBare } from '../../support/bare-stack';
 import { addressOf, ref, sessionStack, terraformUnescape } from '../../stacks/session-logs.helpers';
 import { SessionAnalysis, SessionAnalysisProps } from '../../../modules/session-logs/analysis';
 import { LogArchiveBucketProps } from '../../../modules/shared/log-archive-bucket';
@@ -28,13 +28,6 @@ function synth(over: Partial<Props> = {}, archive: Partial<LogArchiveBucketProps
   const b = bareStack('eu-west-1');
   const analysis = new SessionAnalysis(b.stack, 'analysis', { ...PROPS, ...over, aws: b.aws, archive: bareArchive(b, archive) });
   return { s: synthBare(b.stack), analysis };
-}
-
-/** `type.name` of a bare stack (its JSON has no construct paths; the module names what it makes). */
-function at(s: StackJson, type: string, name: string): any {
-  const r = resourcesOf(s, type)[name];
-  if (r === undefined) throw new Error(`no ${type}.${name}; there are: ${Object.keys(resourcesOf(s, type)).join(', ')}`);
-  return r;
 }
 
 /** The lifecycle rule of the bucket whose id is `bucketId`. */

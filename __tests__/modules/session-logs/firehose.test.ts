@@ -5,7 +5,7 @@
  * @lane synth
  */
 import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
-import { bareArchive, bareStack, synthBare } from '../../support/bare-stack';
+import { at, bareArchive, bareStack, synthBare } from '../../support/bare-stack';
 import { addressOf, contextRefs, parseJsonencode, ref, sessionStack, statement } from '../../stacks/session-logs.helpers';
 import { SessionFirehose, SessionFirehoseProps, sessionPrefixes } from '../../../modules/session-logs/firehose';
 import { SessionSubscription, SessionSubscriptionProps } from '../../../modules/session-logs/subscription';
@@ -31,13 +31,6 @@ function synth(over: Partial<Props> = {}, archive: Partial<LogArchiveBucketProps
   const b = bareStack('eu-west-1');
   const firehose = new SessionFirehose(b.stack, 'firehose', { ...PROPS, ...over, aws: b.aws, archive: bareArchive(b, archive) });
   return { s: synthBare(b.stack), firehose };
-}
-
-/** `type.name` of a bare stack (its JSON has no construct paths; the module names what it makes). */
-function at(s: StackJson, type: string, name: string): any {
-  const r = resourcesOf(s, type)[name];
-  if (r === undefined) throw new Error(`no ${type}.${name}; there are: ${Object.keys(resourcesOf(s, type)).join(', ')}`);
-  return r;
 }
 
 const stream = (s: StackJson) => at(s, 'aws_kinesis_firehose_delivery_stream', 'sessions');

@@ -5,7 +5,7 @@
  * @lane synth
  */
 import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
-import { bareStack, synthBare } from '../../support/bare-stack';
+import { at, bareStack, synthBare } from '../../support/bare-stack';
 import { contextRefs, parseJsonencode, ref, sessionStack, statement } from '../../stacks/session-logs.helpers';
 import { SessionInstanceIam, SessionInstanceIamProps, sessionInstanceRoleName } from '../../../modules/session-logs/instance-iam';
 
@@ -25,13 +25,6 @@ function synth(over: Partial<Props> = {}): { s: StackJson; iam: SessionInstanceI
   const b = bareStack('eu-west-1');
   const iam = new SessionInstanceIam(b.stack, 'instance-iam', { ...PROPS, ...over, aws: b.aws });
   return { s: synthBare(b.stack), iam };
-}
-
-/** `type.name` of a bare stack (its JSON has no construct paths; the module names what it makes). */
-function at(s: StackJson, type: string, name: string): any {
-  const r = resourcesOf(s, type)[name];
-  if (r === undefined) throw new Error(`no ${type}.${name}; there are: ${Object.keys(resourcesOf(s, type)).join(', ')}`);
-  return r;
 }
 
 const POLICY_ARN = '${aws_iam_policy.instance_session_logging.arn}';

@@ -5,7 +5,7 @@
  * @lane synth
  */
 import { resourceAt, resourcesOf, StackJson } from '../../support/synth';
-import { bareStack, synthBare } from '../../support/bare-stack';
+import { at, bareStack, synthBare } from '../../support/bare-stack';
 import { contextRefs, parseJsonencode, sessionStack } from '../../stacks/session-logs.helpers';
 import { SessionLogGroup, SessionLogGroupProps } from '../../../modules/session-logs/log-group';
 
@@ -26,13 +26,6 @@ function synth(over: Partial<Props> = {}): { s: StackJson; group: SessionLogGrou
   const b = bareStack('eu-west-1');
   const group = new SessionLogGroup(b.stack, 'log-group', { ...PROPS, ...over, aws: b.aws });
   return { s: synthBare(b.stack), group };
-}
-
-/** `type.name` of a bare stack (its JSON has no construct paths; the module names what it makes). */
-function at(s: StackJson, type: string, name: string): any {
-  const r = resourcesOf(s, type)[name];
-  if (r === undefined) throw new Error(`no ${type}.${name}; there are: ${Object.keys(resourcesOf(s, type)).join(', ')}`);
-  return r;
 }
 
 /** The `removed` block that keeps a key made under an earlier config from deletion. */

@@ -7,7 +7,7 @@
  */
 import { TerraformVariable } from 'cdktf';
 import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
-import { BareStack, bareStack, synthBare } from '../../support/bare-stack';
+import { BareStack, at, bareStack, synthBare } from '../../support/bare-stack';
 import { ref, sessionStack } from '../../stacks/session-logs.helpers';
 import { VpcEndpoints, VpcEndpointsProps } from '../../../modules/session-logs/vpc-endpoints';
 
@@ -28,13 +28,6 @@ const PROPS: VpcEndpointsProps = {
 function synth(over: Partial<VpcEndpointsProps> = {}, b: BareStack = bareStack('eu-west-1')): StackJson {
   new VpcEndpoints(b.stack, 'vpc-endpoints', { ...PROPS, ...over });
   return synthBare(b.stack);
-}
-
-/** The resource `type.name` (bare-stack JSON carries no construct paths; modules give readable addresses). */
-function at(s: StackJson, type: string, name: string): any {
-  const r = resourcesOf(s, type)[name];
-  if (r === undefined) throw new Error(`no ${type}.${name}; there are: ${Object.keys(resourcesOf(s, type)).join(', ')}`);
-  return r;
 }
 
 const endpointsOf = (s: StackJson) => Object.values(resourcesOf(s, 'aws_vpc_endpoint')) as any[];
