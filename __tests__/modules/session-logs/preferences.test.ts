@@ -41,6 +41,22 @@ const contentOf = (s: StackJson) => JSON.parse(terraformUnescape(documentOf(s).c
 /** The `removed` blocks for session documents (the log group adds its own for a key it no longer makes). */
 const removedDocuments = (s: StackJson) => (s.removed ?? []).filter((r) => r.from.startsWith('aws_ssm_document.'));
 
+
+/** The document inputs the bare test's props give: /acme/sessions, 15/120 minutes, run as ops, a shell profile, no S3 upload, no key. */
+const BARE_INPUTS = {
+  cloudWatchLogGroupName: '/acme/sessions',
+  cloudWatchStreamingEnabled: true,
+  cloudWatchEncryptionEnabled: false,
+  s3BucketName: '',
+  s3KeyPrefix: '',
+  s3EncryptionEnabled: true,
+  idleSessionTimeout: '15',
+  maxSessionDuration: '120',
+  runAsEnabled: true,
+  runAsDefaultUser: 'ops',
+  shellProfile: { linux: 'cd ${HOME}; exec bash -l', windows: 'Set-Location C:\\' },
+  kmsKeyId: '',
+};
 describe('SessionPreferences', () => {
   describe('custom mode', () => {
     const { s, prefs } = synth();
@@ -63,20 +79,7 @@ describe('SessionPreferences', () => {
     it('streams to the log group it is given, uploads nothing to S3 directly, and writes timeouts, run-as and shell profile as inputs', () => {
       const content = contentOf(s);
       expect(content).toMatchObject({ schemaVersion: '1.0', sessionType: 'Standard_Stream' });
-      expect(content.inputs).toEqual({
-        cloudWatchLogGroupName: '/acme/sessions',
-        cloudWatchStreamingEnabled: true,
-        cloudWatchEncryptionEnabled: false,
-        s3BucketName: '',
-        s3KeyPrefix: '',
-        s3EncryptionEnabled: true,
-        idleSessionTimeout: '15',
-        maxSessionDuration: '120',
-        runAsEnabled: true,
-        runAsDefaultUser: 'ops',
-        shellProfile: { linux: 'cd ${HOME}; exec bash -l', windows: 'Set-Location C:\\' },
-        kmsKeyId: '',
-      });
+      expect(content.inputs).toEqual(BARE_INPUTS);
       // What it exposes as `inputs` is what the document holds.
       expect(prefs.inputs).toEqual(content.inputs);
     });
@@ -176,19 +179,10 @@ describe('in the session-logs stack', () => {
     });
     expect(documentOf(s).name).toBe('acme-sessions');
     expect(s.output!.session_document_name.value).toBe('acme-sessions');
+    // The same preferences as the bare test's, plus the S3 upload, session key and log encryption the config adds.
     expect(contentOf(s).inputs).toEqual({
-      cloudWatchLogGroupName: '/acme/sessions',
-      cloudWatchStreamingEnabled: true,
-      cloudWatchEncryptionEnabled: true,
-      s3BucketName: 'acme-session-transcripts',
-      s3KeyPrefix: 'ssm/',
-      s3EncryptionEnabled: true,
-      idleSessionTimeout: '15',
-      maxSessionDuration: '120',
-      runAsEnabled: true,
-      runAsDefaultUser: 'ops',
-      shellProfile: { linux: 'cd ${HOME}; exec bash -l', windows: 'Set-Location C:\\' },
-      kmsKeyId: SESSION_KEY,
+      ...BARE_INPUTS,
+      cloudWatchEncryptionEnabled: true, s3BucketName: 'acme-session-transcripts', s3KeyPrefix: 'ssm/', kmsKeyId: SESSION_KEY,
     });
   });
 
