@@ -174,6 +174,18 @@ const fromRemoteState = z.object({
 
 export const STORAGE_CLASSES = ['STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'] as const;
 
+/** Write-once retention: a mode and days. */
+const objectLockSchema = z.object({
+  mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+  days: intIn(1, 36500),
+}).strict();
+
+/** The problem when objects would expire before their lock (config field `lockField`) lets them, else undefined. */
+function lockOutlivesExpiry(expirationDays: number, lock: z.output<typeof objectLockSchema> | undefined, lockField = 'objectLock.days'): string | undefined {
+  if (!lock || expirationDays === 0 || expirationDays >= lock.days) return undefined;
+  return `0 or at least ${lockField} (${lock.days}); locked objects cannot expire earlier`;
+}
+
 export const archiveBucketSchema = z.object({
   /** Use this existing bucket instead of creating one; the other fields then do not apply. */
   existingBucketName: bucketName.optional(),
@@ -196,10 +208,7 @@ export const archiveBucketSchema = z.object({
     noncurrentVersionExpirationDays: intIn(1, 36500).default(30),
   }).strict().default({}),
   /** Write-once retention, enabled in place (S3 allows it on a versioned bucket); it cannot be turned off again. */
-  objectLock: z.object({
-    mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
-    days: intIn(1, 36500),
-  }).strict().optional(),
+  objectLock: objectLockSchema.optional(),
   /** Terraform `prevent_destroy`. @default true */
   preventDestroy: z.boolean().default(true),
 }).strict().superRefine((b, ctx) => {
@@ -213,9 +222,8 @@ export const archiveBucketSchema = z.object({
   if (l.expirationDays !== 0 && l.expirationDays <= l.transitionDays) {
     fail(['lifecycle', 'expirationDays'], `0 (never) or more than transitionDays (${l.transitionDays})`);
   }
-  if (b.objectLock && l.expirationDays !== 0 && l.expirationDays < b.objectLock.days) {
-    fail(['lifecycle', 'expirationDays'], `0 or at least objectLock.days (${b.objectLock.days}); locked objects cannot expire earlier`);
-  }
+  const locked = lockOutlivesExpiry(l.expirationDays, b.objectLock);
+  if (locked) fail(['lifecycle', 'expirationDays'], locked);
 });
 
 // ---------------------------------------------------------------- alarms
@@ -574,10 +582,6 @@ const demoFleetSchema = z.object({
 // ---------------------------------------------------------------- organisation
 
 const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
-const objectLockSchema = z.object({
-  mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { errorMap: () => ({ message: 'GOVERNANCE or COMPLIANCE' }) }),
-  days: intIn(1, 36500),
-}).strict();
 
 /**
  * Many accounts, one log archive (README "Rolling out to an organisation"): an `archive` stack for
@@ -685,6 +689,9 @@ export const configSchema = z.object({
     }
   }
   if (c.organisation) {
+    // The central bucket takes its lifecycle from logRescue.archiveBucket and its lock from here.
+    const locked = lockOutlivesExpiry(c.logRescue.archiveBucket.lifecycle.expirationDays, c.organisation.archive.objectLock, 'organisation.archive.objectLock.days');
+    if (locked) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['logRescue', 'archiveBucket', 'lifecycle', 'expirationDays'], params: { value: c.logRescue.archiveBucket.lifecycle.expirationDays }, message: locked });
     // Member stacks write under <account>/<region>/<prefix>: the whole of it must fit the key budget.
     for (const r of c.regions ?? [c.region]) {
       const longest = `${'0'.repeat(12)}/${r}/${c.logRescue.prefix}`;

@@ -77,7 +77,7 @@ describe('organisation', () => {
     expect(String(member.resource!.aws_iam_policy.instance_upload.policy)).toContain(`"Resource" = "${key}"`);
   });
 
-  it('refuses duplicate members, a malformed organization id, and a remote state named archive', () => {
+  it('refuses duplicate members, a malformed organization id, a remote state named archive, a too long prefix and a lock longer than the expiry', () => {
     const dup = { ...ORG, members: [...ORG.members, { name: 'payments', accountId: '222222222222' }] };
     expect(configProblems({ organisation: dup })).toEqual([
       'organisation.members[1].name: got "payments"; allowed: no duplicates ("payments" is listed before)',
@@ -90,5 +90,11 @@ describe('organisation', () => {
       expect.stringMatching(/^logRescue\.prefix: got "p+\.\.\.; allowed: at most 694 characters with organisation: member stacks write under <account>\/us-east-1\//),
     ]);
     expect(configProblems({ organisation: ORG, logRescue: { prefix: 'p'.repeat(694) } })).toEqual([]);
+    // The central bucket's lock against the lifecycle it takes from logRescue.archiveBucket (365 days by default).
+    const locked = (days: number) => ({ ...ORG, archive: { ...ORG.archive, objectLock: { mode: 'GOVERNANCE', days } } });
+    expect(configProblems({ organisation: locked(400) })).toEqual([
+      'logRescue.archiveBucket.lifecycle.expirationDays: got 365; allowed: 0 or at least organisation.archive.objectLock.days (400); locked objects cannot expire earlier',
+    ]);
+    expect(configProblems({ organisation: locked(365) })).toEqual([]);
   });
 });
