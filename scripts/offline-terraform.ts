@@ -169,8 +169,7 @@ const ASSUMED_KEY = /^ASIAOFFLINE(\d{12})$/;
  * (the assumed-role session ARN of that account). Everything else in a plan of new resources needs
  * no AWS call.
  */
-export async function startStsStandIn(): Promise<{ url: string; close: () => Promise<void>; assumed: string[] }> {
-  const assumed: string[] = [];
+export async function startStsStandIn(): Promise<{ url: string; close: () => Promise<void> }> {
   const sessions = new Map<string, { account: string; role: string; session: string }>();
   const xml = (action: string, result: string) =>
     `<${action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><${action}Result>${result}</${action}Result>` +
@@ -193,7 +192,6 @@ export async function startStsStandIn(): Promise<{ url: string; close: () => Pro
         const keyId = `ASIAOFFLINE${m[1]}`;
         const session = params.get('RoleSessionName') ?? 'offline';
         sessions.set(keyId, { account: m[1], role: m[2], session });
-        assumed.push(roleArn);
         const expires = new Date(Date.now() + 3600_000).toISOString();
         res.end(xml('AssumeRole', `<Credentials><AccessKeyId>${keyId}</AccessKeyId><SecretAccessKey>offline-assumed-secret</SecretAccessKey>` +
           `<SessionToken>offline-session-token</SessionToken><Expiration>${expires}</Expiration></Credentials>` +
@@ -215,7 +213,7 @@ export async function startStsStandIn(): Promise<{ url: string; close: () => Pro
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())), assumed };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 export interface OfflinePlan {

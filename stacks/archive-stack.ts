@@ -3,6 +3,7 @@ import { Fn } from 'cdktf';
 import { AppConfig, OrganisationConfig } from '../config/schema';
 import { policyDocument, PolicyStatement } from '../modules/shared/iam';
 import { archiveBucketSettings, LogArchiveBucket } from '../modules/shared/log-archive-bucket';
+import { firehoseRoleName } from '../modules/session-logs/firehose';
 import { BaseStack } from './base-stack';
 import { namePrefixIn } from './placement';
 
@@ -31,7 +32,8 @@ export class ArchiveStack extends BaseStack {
     const aws = this.aws;
     const members = org.members.map((m) => `arn:${aws.partition}:iam::${m.accountId}:root`);
     const inOrg = { 'aws:PrincipalOrgID': org.id };
-    const firehoseRoles = `arn:${aws.partition}:iam::*:role/${config.project}-${config.environment}*-session-firehose`;
+    // Any member's delivery role, in any region (other regions add a code to the name prefix).
+    const firehoseRoles = `arn:${aws.partition}:iam::*:role/${firehoseRoleName(`${config.project}-${config.environment}*`)}`;
 
     this.archive = new LogArchiveBucket(this, 'archive', {
       // The rescue flow's lifecycle settings for the one bucket both flows share here.

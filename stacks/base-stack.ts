@@ -10,10 +10,15 @@ import { configureBackend } from '../modules/shared/state-backend';
 
 import { STACK_NAMES } from '../config/patterns';
 import { legacyAddresses } from './legacy-addresses';
-import { StackName, StackPlacement } from './placement';
+import { namePrefixIn, StackName, StackPlacement } from './placement';
 
 export { STACK_NAMES };
 export type { StackName, StackPlacement };
+
+/** Whether cdktf writes HCL (cdk.tf): it reads SYNTH_HCL_OUTPUT, which `--hcl` and synthApp's `hcl` set. */
+export function hclOutput(): boolean {
+  return ['true', '1'].includes(process.env.SYNTH_HCL_OUTPUT ?? '');
+}
 
 /**
  * The oldest Terraform that runs what the stacks write: `removed` blocks with `lifecycle { destroy =
@@ -22,11 +27,6 @@ export type { StackName, StackPlacement };
  * Declared in the stack instead of checked at synth: cdktf's own check runs `terraform version` once
  * per stack with moves (a fifth of a synth) and fails the synth where Terraform is not installed.
  */
-/** Whether cdktf writes HCL (cdk.tf): it reads SYNTH_HCL_OUTPUT, which `--hcl` and synthApp's `hcl` set. */
-export function hclOutput(): boolean {
-  return ['true', '1'].includes(process.env.SYNTH_HCL_OUTPUT ?? '');
-}
-
 export function requiredTerraformVersion(config: AppConfig): string {
   return config.backend.type === 's3' ? '>= 1.10' : '>= 1.7';
 }
@@ -40,7 +40,7 @@ export abstract class BaseStack extends TerraformStack {
   readonly remoteStates: RemoteStates;
   /** The provider's default tags (resources that do not take them, like ASG instances, need them passed). */
   readonly defaultTags: Record<string, string>;
-  /** `<project>-<environment>`: the prefix of every resource name. */
+  /** `<project>-<environment>` (and the region code outside the home region): the prefix of every resource name. */
   readonly namePrefix: string;
   /** The Terraform versions that can run this stack (`terraform.required_version`). */
   readonly requiredVersion: string;
@@ -49,7 +49,7 @@ export abstract class BaseStack extends TerraformStack {
   readonly placement: StackPlacement;
 
   protected constructor(scope: Construct, readonly stackName: StackName, readonly config: AppConfig, placement?: StackPlacement) {
-    const p = placement ?? { id: stackName, namePrefix: `${config.project}-${config.environment}` };
+    const p = placement ?? { id: stackName, namePrefix: namePrefixIn(config, config.region) };
     super(scope, p.id);
     this.placement = p;
     // Readable addresses are the contract of every stack (modules/shared/addresses.ts, README "Terraform

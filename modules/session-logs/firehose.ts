@@ -42,6 +42,14 @@ export interface SessionFirehoseProps {
   readonly keyPrefixRoot?: string;
 }
 
+/**
+ * The delivery role's name for a name prefix; a central archive's bucket policy matches member
+ * roles by it (with `*` in the prefix).
+ */
+export function firehoseRoleName(namePrefix: string): string {
+  return `${namePrefix}-session-firehose`;
+}
+
 /** The delivered-records and error prefixes under `root` (none: the bucket's root). */
 export function sessionPrefixes(root?: string): { logs: string; errors: string } {
   const under = (p: string) => (root ? `${root}/${p}` : p);
@@ -75,7 +83,7 @@ export class SessionFirehose extends Construct {
     }), 'firehose_errors');
 
     this.role = named(new IamRole(this, 'role', {
-      name: `${props.namePrefix}-session-firehose`,
+      name: firehoseRoleName(props.namePrefix),
       description: `Firehose ${this.streamName} writes session logs to the archive bucket`,
       assumeRolePolicy: serviceTrustPolicy('firehose.amazonaws.com', aws.accountId),
     }), 'firehose');
