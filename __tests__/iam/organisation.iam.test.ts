@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../config/load';
 import { Case, PolicyDocument } from '../support/iam/engine';
-import { evaluate, OTHER_ACCOUNT, TLS, wrong } from '../support/iam/cases';
+import { asRole, evaluate, OTHER_ACCOUNT, roleSession, wrong } from '../support/iam/cases';
 import { ACCOUNT, PARTITION, renderStack } from '../support/iam/render';
 import { synthStacks } from '../support/synth';
 
@@ -23,10 +23,8 @@ const BUCKET_ARN = `arn:${PARTITION}:s3:::${BUCKET}`;
 const ADMIN: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 'kms:*'], Resource: '*' }] };
 
 /** A request by a role session in `account`, in the organisation (or not), over TLS. */
-function member(account: string, role: string, extra: Record<string, string> = {}, orgId = org.id): Record<string, string> {
-  return { ...TLS, 'aws:PrincipalArn': `arn:${PARTITION}:iam::${account}:role/${role}`, 'aws:PrincipalAccount': account, 'aws:PrincipalOrgID': orgId, 'aws:PrincipalType': 'AssumedRole', ...extra };
-}
-const session = (account: string, role: string, name: string) => `arn:${PARTITION}:sts::${account}:assumed-role/${role}/${name}`;
+const member = (account: string, role: string, extra: Record<string, string> = {}, orgId = org.id) =>
+  asRole(role, { 'aws:PrincipalOrgID': orgId, ...extra }, account);
 
 function build(): { cases: Case[]; stacks: string[] } {
   const stacks = synthStacks(config);
@@ -51,7 +49,7 @@ function build(): { cases: Case[]; stacks: string[] } {
       const label = `${m.name} ${region}`;
       const instance = (name: string, expect: Case['expect'], action: string, resource: string, identity: PolicyDocument[], extra: Record<string, string> = {}, resourcePolicy = bucketPolicy): Case => ({
         name: `${label}: instance ${name}`, expect, action, resource, resourceAccount: ACCOUNT, identity, resourcePolicy,
-        principal: session(m.accountId, 'fleet-instance-role', 'i-0123456789abcdef0'), context: member(m.accountId, 'fleet-instance-role', extra),
+        principal: roleSession('fleet-instance-role', 'i-0123456789abcdef0', m.accountId), context: member(m.accountId, 'fleet-instance-role', extra),
       });
       const archiveKey = `${own}/instance-logs/web-fleet/i-0123456789abcdef0/20261204T081500Z/logs.tar.gz`;
       cases.push(
@@ -72,7 +70,7 @@ function build(): { cases: Case[]; stacks: string[] } {
       );
       const delivery = (name: string, expect: Case['expect'], action: string, resource: string, identity: PolicyDocument[], extra: Record<string, string> = {}): Case => ({
         name: `${label}: Firehose ${name}`, expect, action, resource, resourceAccount: ACCOUNT, identity, resourcePolicy: bucketPolicy,
-        principal: session(m.accountId, String(firehoseRole.name), 'AWSFirehoseToS3'), context: member(m.accountId, String(firehoseRole.name), extra),
+        principal: roleSession(String(firehoseRole.name), 'AWSFirehoseToS3', m.accountId), context: member(m.accountId, String(firehoseRole.name), extra),
       });
       const record = `${own}/session-logs/year=2026/month=12/day=04/logrescue-prod-session-logs-1-2026-12-04-08-15-00-abc.gz`;
       cases.push(
@@ -89,7 +87,7 @@ function build(): { cases: Case[]; stacks: string[] } {
   // Outside the organisation, or not a member: nothing, whatever its own policies say.
   const outsider = (name: string, account: string, orgId: string): Case => ({
     name, expect: 'Denied', action: 's3:PutObject', resource: `${BUCKET_ARN}/${account}/us-east-1/instance-logs/x/logs.tar.gz`, resourceAccount: ACCOUNT,
-    identity: [ADMIN], resourcePolicy: bucketPolicy, principal: session(account, 'any', 'x'), context: member(account, 'any', SSE_KMS, orgId),
+    identity: [ADMIN], resourcePolicy: bucketPolicy, principal: roleSession('any', 'x', account), context: member(account, 'any', SSE_KMS, orgId),
   });
   cases.push(
     outsider('an account of the organisation that is not a member uploads under its own prefix', OTHER_ACCOUNT, org.id),

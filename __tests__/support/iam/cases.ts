@@ -13,16 +13,16 @@ export const TLS = { 'aws:SecureTransport': 'true' } as const;
 export const PLAIN_HTTP = { 'aws:SecureTransport': 'false' } as const;
 
 /** The session a role's credentials carry: what `aws:PrincipalArn`-style matching sees. */
-export function roleSession(roleName: string, session: string): string {
-  return `arn:${PARTITION}:sts::${ACCOUNT}:assumed-role/${roleName}/${session}`;
+export function roleSession(roleName: string, session: string, account = ACCOUNT): string {
+  return `arn:${PARTITION}:sts::${account}:assumed-role/${roleName}/${session}`;
 }
 
-/** Context of a request signed with a role's session credentials, in this account, over TLS. */
-export function asRole(roleName: string, extra: Record<string, string | string[]> = {}): Record<string, string | string[]> {
+/** Context of a request signed with a role's session credentials, in this account (or `account`), over TLS. */
+export function asRole(roleName: string, extra: Record<string, string | string[]> = {}, account = ACCOUNT): Record<string, string | string[]> {
   return {
     ...TLS,
-    'aws:PrincipalArn': `arn:${PARTITION}:iam::${ACCOUNT}:role/${roleName}`,
-    'aws:PrincipalAccount': ACCOUNT,
+    'aws:PrincipalArn': `arn:${PARTITION}:iam::${account}:role/${roleName}`,
+    'aws:PrincipalAccount': account,
     'aws:PrincipalType': 'AssumedRole',
     ...extra,
   };
