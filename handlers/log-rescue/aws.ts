@@ -1,7 +1,7 @@
 /**
  * The AWS shell of the log rescue: every read and write the handler makes, over the injected
  * clients, each through the retry policy and the invocation's deadline, and nothing else (what to
- * do with an answer is decisions.ts's, when to ask is rescue.ts's). Batched where the API allows:
+ * do with an answer is decisions.ts's, when to ask is send.ts's and finish.ts's). Batched where the API allows:
  * one DescribeInstanceInformation or DescribeAutoScalingInstances per 50 instances, one listing of
  * the document's recent commands per batch, one SendCommand per group of up to 50 instances.
  */

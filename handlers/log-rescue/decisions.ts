@@ -2,7 +2,7 @@
  * The rescue's decisions, one pure function per question the handler answers for an event: what
  * was read in (the event, the settings, what AWS answered, the clock), a decision out. No AWS call,
  * no log, no clock of their own: the AWS shell (aws.ts) reads and writes, the run of a batch
- * (rescue.ts) asks these what to do between the two. Table-tested without mocks
+ * (send.ts, finish.ts) asks these what to do between the two. Table-tested without mocks
  * (__tests__/handlers/log-rescue/decisions.test.ts).
  */
 import { NOTHING_COLLECTED_EXIT_CODE } from '../../config/patterns';

@@ -11,7 +11,8 @@
  * `LogRescueWaitStartedAt` message attribute (the wait's clock), read here on its return.
  */
 import { WAIT_STARTED_ATTRIBUTE } from './aws';
-import type { RescueHandler, RescueResult } from './rescue';
+import type { RescueResult } from './outcomes';
+import type { RescueHandler } from './rescue';
 import { DEADLINE_MARGIN_MS } from './timing';
 
 export interface QueueRecord {

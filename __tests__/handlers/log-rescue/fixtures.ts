@@ -9,7 +9,8 @@ import { AutoScalingClient, AutoScalingServiceException } from '@aws-sdk/client-
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { WAIT_STARTED_ATTRIBUTE } from '../../../handlers/log-rescue/aws';
-import { createRescueHandler, type Outcome } from '../../../handlers/log-rescue/rescue';
+import type { Outcome } from '../../../handlers/log-rescue/outcomes';
+import { createRescueHandler } from '../../../handlers/log-rescue/rescue';
 import type { HandlerSettings } from '../../../handlers/log-rescue/settings';
 
 export const ACCOUNT = '123456789012';

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { WAIT_STARTED_ATTRIBUTE } from '../../../handlers/log-rescue/aws';
-import type { Outcome } from '../../../handlers/log-rescue/rescue';
+import type { Outcome } from '../../../handlers/log-rescue/outcomes';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, LIFECYCLE_PARAMETERS,
   answerAgents, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invalidInstanceId, invocationEvent, lifecycleEvent,
