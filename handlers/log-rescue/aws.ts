@@ -87,13 +87,16 @@ function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T>
   let running = 0;
   const waiting: Array<() => void> = [];
   return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
+    // A finishing task hands its slot straight to the next waiting one (running stays the same):
+    // freeing it first would let a task that asks before the woken one runs take it as well.
+    if (running < limit) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
     try {
       return await task();
     } finally {
-      running--;
-      waiting.shift()?.();
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
     }
   };
 }

@@ -156,7 +156,9 @@ function optionalStr(obj: Record<string, unknown>, key: string, path: string, ma
 function isoTime(obj: Record<string, unknown>, key: string, path: string): { text: string; ms: number } {
   const text = str(obj, key, path, ISO_UTC, 'an ISO 8601 UTC time', 64);
   const ms = Date.parse(text);
-  if (!Number.isFinite(ms)) reject(`${path}: not a valid time`);
+  // Date.parse rolls a day the month lacks over (2026-02-30 -> 2026-03-02): the time read back must
+  // be the one written, or the archive key would name a day that never was.
+  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 19) !== text.slice(0, 19)) reject(`${path}: not a valid time`);
   return { text, ms };
 }
 
@@ -315,10 +317,6 @@ export function readRescueParameters(params: Record<string, string[]>): Parsed<R
   }
 }
 
-/**
- * `2026-11-20T22:30:00Z` -> `20261120T223000Z`. Taken from the event's own time (not the clock), so a
- * duplicate delivery of the same event writes the same archive key.
- */
 /** Milliseconds since the epoch of a compact UTC time (`20261120T223000Z`, what compactUtc writes). */
 export function compactUtcMs(t: string): number {
   const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(t);
@@ -326,6 +324,10 @@ export function compactUtcMs(t: string): number {
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
 }
 
+/**
+ * `2026-11-20T22:30:00Z` -> `20261120T223000Z`. Taken from the event's own time (not the clock), so a
+ * duplicate delivery of the same event writes the same archive key.
+ */
 export function compactUtc(isoTime: string): string {
   const m = ISO_UTC.exec(isoTime);
   if (!m) throw new Error(`not an ISO 8601 UTC time: ${isoTime.slice(0, 64)}`);

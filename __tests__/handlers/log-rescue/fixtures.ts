@@ -22,6 +22,8 @@ export const INSTANCE = 'i-1234567890abcdef0';
 export const DOCUMENT = 'logrescue-dev-rescue-logs';
 export const COMMAND_ID = 'e8d3c0e4-71f7-4491-898f-c9b35bee5f3b';
 export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/logrescue-dev-log-rescue-events';
+/** The id of the default lifecycle event (`lifecycleEvent()`). */
+export const LIFECYCLE_EVENT_ID = '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f';
 
 export const SETTINGS: HandlerSettings = {
   documentName: DOCUMENT,
@@ -38,7 +40,7 @@ export const SETTINGS: HandlerSettings = {
 export function lifecycleEvent(detail: Record<string, unknown> = {}, top: Record<string, unknown> = {}): any {
   return {
     version: '0',
-    id: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f',
+    id: LIFECYCLE_EVENT_ID,
     'detail-type': 'EC2 Instance-terminate Lifecycle Action',
     source: 'aws.autoscaling',
     account: ACCOUNT,
@@ -62,9 +64,11 @@ export function lifecycleEvent(detail: Record<string, unknown> = {}, top: Record
   };
 }
 
-/** The rescue's own command parameters, as SendCommand sent them for a lifecycle rescue of the default event. */
 /** The hold the fixtures' lifecycle rescue reports: lifecycle event 22:30:00, its status event 22:31:12. */
 export const HOLD = 72;
+/** The rescue duration the fixtures' status events report: command requested 22:30:02.120, its status event 22:31:12. */
+export const DURATION = 69.88;
+/** The rescue's own command parameters, as SendCommand sent them for a lifecycle rescue of the default event. */
 export const LIFECYCLE_PARAMETERS = { asgName: [ASG], hookName: [HOOK], trigger: ['lifecycle'], eventTime: ['20261120T223000Z'] };
 /** ... and for the Spot rescue of the default Spot warning. */
 export const SPOT_PARAMETERS = { asgName: [ASG], hookName: ['none'], trigger: ['spot'], eventTime: ['20261120T230540Z'] };
@@ -256,10 +260,25 @@ export const throttling = () => new SSMServiceException({
   name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',
 });
 
+/** Auto Scaling's answer to a caller over its rate. */
+export const throttlingAsg = () => new AutoScalingServiceException({
+  name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',
+});
+
 export const noActiveAction = (instanceId = INSTANCE) => new AutoScalingServiceException({
   name: 'ValidationError', $fault: 'client', $metadata: { httpStatusCode: 400 },
   message: `No active Lifecycle Action found with instance ID ${instanceId}`,
 });
+
+/** The inputs of a mocked client's calls, in order. */
+export const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
+
+/** CompleteLifecycleAction as the handler calls it to release `instance` (of ASG) held by `hook`. */
+export const completeInput = (instance = INSTANCE, hook = HOOK) => ({
+  AutoScalingGroupName: ASG, LifecycleHookName: hook, InstanceId: instance, LifecycleActionResult: 'CONTINUE',
+});
+/** ... of the default instance, by the configured hook. */
+export const COMPLETE_INPUT = completeInput();
 
 /**
  * The handler over mocked clients, a virtual clock that `sleep` advances (retry backoff), and

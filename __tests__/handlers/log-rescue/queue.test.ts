@@ -5,12 +5,12 @@
  * @lane unit
  */
 import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMServiceException } from '@aws-sdk/client-ssm';
-import { AutoScalingServiceException, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { createQueueHandler } from '../../../handlers/log-rescue/queue';
 import { DEADLINE_MARGIN_MS } from '../../../handlers/log-rescue/timing';
 import {
   ASG, COMMAND_ID, INSTANCE, LIFECYCLE_PARAMETERS,
-  SETTINGS, answerAgents, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling,
+  SETTINGS, answerAgents, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand, sqsRecord, throttling, throttlingAsg,
 } from './fixtures';
 
 const messageId = (n: number) => `059f36b4-87a3-44ab-83d2-${n.toString(16).padStart(12, '0')}`;
@@ -33,9 +33,7 @@ describe('an SQS batch', () => {
     h.ssm.on(SendCommandCommand, { Parameters: { ...LIFECYCLE_PARAMETERS, asgName: ['api asg'] } }).rejects(throttling());
     h.ssm.on(ListCommandsCommand).resolves(listedCommand({ instances: [instanceId(5), instanceId(6)] }));
     h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
-    h.autoScaling.on(CompleteLifecycleActionCommand, { InstanceId: instanceId(6) }).rejects(new AutoScalingServiceException({
-      name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',
-    }));
+    h.autoScaling.on(CompleteLifecycleActionCommand, { InstanceId: instanceId(6) }).rejects(throttlingAsg());
 
     const response = await h.queue(sqsEvent([
       json(lifecycleEvent({ EC2InstanceId: instanceId(0) }, { id: eventId(0) })),
@@ -141,7 +139,7 @@ describe('the invocation\'s deadline', () => {
     h.ssm.on(ListCommandsCommand).resolves(listedCommand({ instances: [INSTANCE] }));
     let calls = 0;
     h.autoScaling.on(CompleteLifecycleActionCommand).callsFake(() => {
-      if (++calls <= 12) throw new AutoScalingServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+      if (++calls <= 12) throw throttlingAsg();
       return {};
     });
     const queue = createQueueHandler(h.handler, () => h.clock.ms);

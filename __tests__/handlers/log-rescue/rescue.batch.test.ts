@@ -15,7 +15,7 @@ import type { Outcome } from '../../../handlers/log-rescue/outcomes';
 import {
   ASG, COMMAND_ID, DOCUMENT, HOOK, LIFECYCLE_PARAMETERS,
   answerAgents, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invalidInstanceId, invocationEvent, lifecycleEvent,
-  listedCommand, lookBatchUntilDone, noActiveAction, spotEvent, throttling,
+  listedCommand, lookBatchUntilDone, noActiveAction, spotEvent, throttling, completeInput, inputs, throttlingAsg,
 } from './fixtures';
 
 const T0 = '2026-11-20T22:30:00Z';
@@ -25,13 +25,6 @@ const compact = (iso: string) => iso.replace(/[-:]/g, '');
 /** The lifecycle event of instance n, as Auto Scaling sends it during a scale-in at `time`. */
 const lifecycleOf = (n: number, time = T0) => lifecycleEvent({ EC2InstanceId: instanceId(n) }, { id: eventId(n), time });
 const commandIdOf = (n: number) => `c0000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-const completeInput = (instance: string) => ({
-  AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: instance, LifecycleActionResult: 'CONTINUE',
-});
-const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
-const throttlingAsg = () => new AutoScalingServiceException({
-  name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded',
-});
 
 /** SendCommand accepts every command, each with its own id; `sent` maps instance -> [command id, instances of that command]. */
 function acceptCommands(h: ReturnType<typeof harness>) {

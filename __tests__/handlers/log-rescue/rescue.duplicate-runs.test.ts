@@ -14,14 +14,12 @@ import {
 import { CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { createQueueHandler } from '../../../handlers/log-rescue/queue';
 import {
-  ASG, COMMAND_ID, DOCUMENT, HOOK, INSTANCE, LIFECYCLE_PARAMETERS, SPOT_PARAMETERS,
-  answerAgents, asgInstance, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, noActiveAction, spotEvent, sqsRecord, HOLD, } from './fixtures';
+  ASG, COMMAND_ID, DOCUMENT, INSTANCE, LIFECYCLE_PARAMETERS, SPOT_PARAMETERS,
+  answerAgents, asgInstance, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, noActiveAction, spotEvent, sqsRecord, HOLD,
+  DURATION, LIFECYCLE_EVENT_ID, completeInput, inputs,
+} from './fixtures';
 
-const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
 const json = (event: unknown) => JSON.stringify(event);
-const completeInput = (instance = INSTANCE) => ({
-  AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: instance, LifecycleActionResult: 'CONTINUE',
-});
 
 /**
  * SSM as the handler sees it across deliveries: SendCommand creates a command (Pending until told
@@ -78,7 +76,7 @@ describe('a duplicate lifecycle event delivered after the first SendCommand went
     }));
     expect(h.logs()).toContainEqual({
       level: 'info', msg: 'event ignored', reason: 'already-sent', commandId: COMMAND_ID, commandStatus: 'InProgress', trigger: 'lifecycle',
-      eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', instanceId: INSTANCE, asgName: ASG,
+      eventId: LIFECYCLE_EVENT_ID, instanceId: INSTANCE, asgName: ASG,
     });
 
     // The command's invocation status releases the instance: one completion, one count.
@@ -91,7 +89,7 @@ describe('a duplicate lifecycle event delivered after the first SendCommand went
     expect(h.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
     expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([completeInput()]);
     expect(h.metrics()).toEqual([
-      emf('CommandSent', 'Count', 1), emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', 69.88), emf('HoldSeconds', 'Seconds', HOLD),
+      emf('CommandSent', 'Count', 1), emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', DURATION), emf('HoldSeconds', 'Seconds', HOLD),
     ]);
     expect(h.logs().filter((l) => l.reason === 'already-sent')).toHaveLength(2);
     expect(h.logs().filter((l) => l.level === 'error')).toEqual([]);

@@ -17,16 +17,11 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { NOTHING_COLLECTED_EXIT_CODE } from '../../../config/patterns';
 import { notRescuedReasonOf } from '../../../handlers/log-rescue/decisions';
 import {
-  ASG, COMMAND_ID, HOOK, INSTANCE, SPOT_PARAMETERS,
+  ASG, COMMAND_ID, INSTANCE, SPOT_PARAMETERS,
   asgInstance, asgInstances, commandStatusEvent, emf, eventId, harness, instanceId, invocationEvent, lifecycleEvent, listedCommand,
-  listedInvocations, spotEvent, HOLD, } from './fixtures';
+  listedInvocations, spotEvent, HOLD, DURATION, completeInput, inputs,
+} from './fixtures';
 
-const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
-const completeInput = (instance = INSTANCE) => ({
-  AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: instance, LifecycleActionResult: 'CONTINUE',
-});
-// 22:30:02.120 requested, 22:31:12 event.
-const DURATION = 69.88;
 
 describe('the reason of a finished copy (a pure decision)', () => {
   test.each([
@@ -82,7 +77,7 @@ describe('nothing collected: the script exited 66', () => {
     ]);
     expect(inputs(h.ssm.commandCalls(ListCommandInvocationsCommand))).toEqual([{ CommandId: COMMAND_ID, Details: true, MaxResults: 50 }]);
     expect(h.ssm.calls()).toHaveLength(2);
-    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual(ids.map(completeInput));
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual(ids.map((id) => completeInput(id)));
     expect(h.metrics().filter((m) => !('RescueDurationSeconds' in m) && !('HoldSeconds' in m))).toEqual([
       emf('NotRescued', 'Count', 1, 'nothing-collected'), emf('NotRescued', 'Count', 1, 'command-failed'),
       emf('NotRescued', 'Count', 1, 'nothing-collected'), emf('Rescued', 'Count', 1),

@@ -14,12 +14,11 @@ import { createQueueHandler } from '../../../handlers/log-rescue/queue';
 import { WAIT_STARTED_ATTRIBUTE } from '../../../handlers/log-rescue/aws';
 import { createRescueHandler } from '../../../handlers/log-rescue/rescue';
 import {
-  ASG, COMMAND_ID, HELD, HOOK, INSTANCE, QUEUE_URL, SETTINGS, answerAgents, asgInstances, emf, eventId, harness, instanceId, lifecycleEvent, sqsRecord,
+  ASG, COMMAND_ID, HELD, INSTANCE, QUEUE_URL, SETTINGS, answerAgents, asgInstances, emf, eventId, harness, instanceId, lifecycleEvent, sqsRecord,
+  COMPLETE_INPUT, LIFECYCLE_EVENT_ID, inputs,
 } from './fixtures';
 
 const messageId = (n: number) => `7c1e8a52-0b6d-4f3e-9a21-${n.toString(16).padStart(12, '0')}`;
-const COMPLETE_INPUT = { AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: INSTANCE, LifecycleActionResult: 'CONTINUE' };
-const inputs = (calls: Array<{ args: [{ input: unknown }] }>) => calls.map((c) => c.args[0].input);
 
 function queueHarness(onlineWaitSeconds = 20) {
   const h = harness({ random: () => 1, settings: { onlineWaitSeconds } });
@@ -89,7 +88,7 @@ test('agent not Online: the event goes back to the queue in 5 s with the wait cl
   expect(h.metrics()).toEqual([]);
   expect(h.logs()).toContainEqual({
     level: 'info', msg: 'agent not Online yet; the event goes back to the queue to look again',
-    eventId: '468fa4f9-3f2f-4b6a-bbd1-2d0b6a2e1c9f', instanceId: INSTANCE, asgName: ASG,
+    eventId: LIFECYCLE_EVENT_ID, instanceId: INSTANCE, asgName: ASG,
     pingStatus: 'ConnectionLost', recheckSeconds: 5, waitedSeconds: 0, onlineWaitSeconds: 20, messageId: messageId(0),
   });
 });

@@ -4,7 +4,6 @@
  * @lane unit
  */
 import { settingsFromEnv } from '../../../handlers/log-rescue/settings';
-import { compactUtc } from '../../../handlers/log-rescue/events';
 
 const ENV = {
   DOCUMENT_NAME: 'logrescue-dev-rescue-logs',
@@ -61,10 +60,4 @@ describe('settingsFromEnv', () => {
   ])('invalid %j', (override, message) => {
     expect(() => settingsFromEnv({ ...ENV, ...override })).toThrow(message);
   });
-});
-
-test('compactUtc keeps the event time, to the second, as the archive key part', () => {
-  expect(compactUtc('2026-11-20T22:30:00Z')).toBe('20261120T223000Z');
-  expect(compactUtc('2026-11-20T22:30:00.999Z')).toBe('20261120T223000Z');
-  expect(() => compactUtc('2026-11-20 22:30:00')).toThrow('not an ISO 8601 UTC time');
 });
