@@ -28,7 +28,7 @@ export const MAX_LOG_GLOBS = 50;
  * each of . * ? + [ ] | costs 3 bytes (escaped for the regex, then for JSON). A sender that passes the
  * value at runtime adds it a third time. So each character may cost 5 bytes; 4,096 of them (50 globs
  * of 80 characters) leave the largest document the schema accepts well inside the limit, with room
- * for the script to grow: __tests__/modules/log-rescue/document-size.test.ts renders it and measures.
+ * for the script to grow: __tests__/modules/log-rescue/document.size.test.ts renders it and measures.
  */
 export const MAX_LOG_GLOBS_LENGTH = 4096;
 

@@ -7,7 +7,7 @@
  */
 import { staticFindings, StaticFinding } from '../support/iam/engine';
 import { renderStack } from '../support/iam/render';
-import { StackJson } from '../support/synth';
+import { StackJson } from '../support/stack-json';
 import { synthStacks, testConfig } from '../support/synth';
 
 const CONFIGS: Array<[string, Record<string, unknown>]> = [

@@ -8,7 +8,7 @@ import { App, TerraformStack, Testing } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { AwsContext } from '../../modules/shared/aws-context';
 import { LogArchiveBucket, LogArchiveBucketProps } from '../../modules/shared/log-archive-bucket';
-import { resourcesOf, StackJson } from './synth';
+import { resourcesOf, StackJson } from './stack-json';
 
 export interface BareStack {
   readonly stack: TerraformStack;

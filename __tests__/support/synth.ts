@@ -5,18 +5,9 @@ import { synthApp } from '../../app';
 import { ConfigError, parseConfig } from '../../config/load';
 import { AppConfig } from '../../config/schema';
 
-/** The synthesized Terraform JSON of one stack. */
-export type StackJson = {
-  terraform: Record<string, any>;
-  provider?: Record<string, any[]>;
-  resource?: Record<string, Record<string, any>>;
-  data?: Record<string, Record<string, any>>;
-  output?: Record<string, { value: unknown; description?: string }>;
-  variable?: Record<string, any>;
-  import?: any[];
-  removed?: Array<{ from: string; lifecycle: { destroy: boolean } }>;
-  [key: string]: unknown;
-};
+export { onlyResource, resourceAt, resourcesOf } from './stack-json';
+export type { StackJson } from './stack-json';
+import { StackJson } from './stack-json';
 
 /** Minimal valid config plus `overrides` (deep-merged), validated like the app does. */
 export function testConfig(overrides: Record<string, unknown> = {}): AppConfig {
@@ -60,23 +51,4 @@ export function synthStacks(config: AppConfig = testConfig()): Record<string, St
   const { outdir, stacks } = synthToDir(config);
   rmSync(outdir, { recursive: true, force: true });
   return stacks;
-}
-
-/** All resources of a type, keyed by logical name. */
-export function resourcesOf(stack: StackJson, type: string): Record<string, any> {
-  return stack.resource?.[type] ?? {};
-}
-
-/** The one resource of a type; fails loudly when there are none or several. */
-export function onlyResource(stack: StackJson, type: string): any {
-  const all = Object.values(resourcesOf(stack, type));
-  if (all.length !== 1) throw new Error(`expected exactly one ${type}, found ${all.length}`);
-  return all[0];
-}
-
-/** The resource of a type whose construct path ends with `suffix`. */
-export function resourceAt(stack: StackJson, type: string, suffix: string): any {
-  const match = Object.values(resourcesOf(stack, type)).filter((r: any) => String(r['//']?.metadata?.path ?? '').endsWith(suffix));
-  if (match.length !== 1) throw new Error(`expected one ${type} at */${suffix}, found ${match.length}`);
-  return match[0];
 }

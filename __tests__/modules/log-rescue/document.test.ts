@@ -160,7 +160,7 @@ describe('parameter patterns', () => {
   it('lets a config whose globs the document cannot carry fail at synth, not at SendCommand', () => {
     expect(() => rescueDocumentContent({ ...props, logGlobs: ['/var/./log/x'] })).toThrow(/logGlobs \["\/var\/\.\/log\/x"\] not allowed/);
     expect(() => rescueDocumentContent({ ...props, logGlobs: [] })).toThrow(/1\.\.50 globs/);
-    // Both copies of the list must fit SSM's 64 KB (document-size.test.ts measures the largest).
+    // Both copies of the list must fit SSM's 64 KB (document.size.test.ts measures the largest).
     const long = Array.from({ length: 5 }, () => `/${'x'.repeat(1023)}`);
     expect(() => rescueDocumentContent({ ...props, logGlobs: long })).toThrow(/logGlobs are 5124 characters joined with \|; at most 4096/);
     expect(() => rescueDocumentContent({ ...props, prefix: 'p'.repeat(718) })).toThrow(/prefix is 718 characters; at most 717/);

@@ -1,14 +1,14 @@
 /**
  * SessionAlarms on a bare stack: the three delivery alarms its flat props make, with and without
- * actions, and wired to an AlarmTopic; then what the session-logs stack gives them from config
- * (the freshness threshold it derives, the names it passes, which topic the alarms notify).
+ * actions; then what the session-logs stack gives them from config (the freshness threshold it
+ * derives, the names it passes, which topic the alarms notify). The topic itself, created or
+ * existing, is AlarmTopic's (__tests__/modules/shared/alarm-topic.test.ts).
  * @lane synth
  */
-import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
+import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/stack-json';
 import { bareStack, synthBare } from '../../support/bare-stack';
-import { contextRefs, parseJsonencode, ref, sessionStack } from '../../stacks/session-logs.helpers';
+import { ref, sessionStack } from '../../stacks/session-logs.helpers';
 import { SessionAlarms, SessionAlarmsProps } from '../../../modules/session-logs/alarms';
-import { AlarmTopic, AlarmTopicProps } from '../../../modules/shared/alarm-topic';
 
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:oncall';
 const ALARMS = ['firehose_delivery_failures', 'firehose_freshness', 'subscription_delivery_errors'];
@@ -95,50 +95,6 @@ describe('SessionAlarms', () => {
   });
 });
 
-describe('SessionAlarms notifying an AlarmTopic', () => {
-  /** The topic (id `alarm-topic`) and the alarms on its actions, as the stack wires them, on a bare stack in eu-west-1. */
-  function withTopic(topic: Omit<AlarmTopicProps, 'aws'>): StackJson {
-    const b = bareStack('eu-west-1');
-    const t = new AlarmTopic(b.stack, 'alarm-topic', { ...topic, aws: b.aws });
-    new SessionAlarms(b.stack, 'alarms', { ...PROPS, actions: t.actions });
-    return synthBare(b.stack);
-  }
-
-  it('createTopic: a topic only CloudWatch alarms of this account and region may publish to, with the e-mail subscribed, notified by every alarm', () => {
-    const t = withTopic({ name: 'acme-prod-session-logs-alarms', createTopic: true, email: 'oncall@example.com' });
-    const topicArn = '${aws_sns_topic.alarms.arn}';
-    expect(onlyResource(t, 'aws_sns_topic').name).toBe('acme-prod-session-logs-alarms');
-    const { account, partition } = contextRefs(t);
-    const policy = onlyResource(t, 'aws_sns_topic_policy');
-    expect(policy.arn).toBe(topicArn);
-    expect(parseJsonencode(policy.policy).Statement).toEqual([{
-      Sid: 'CloudWatchAlarmsOfThisAccount', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' },
-      Action: 'sns:Publish', Resource: topicArn,
-      Condition: {
-        StringEquals: { 'aws:SourceAccount': account },
-        ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:eu-west-1:${account}:alarm:*` },
-      },
-    }]);
-    expect(onlyResource(t, 'aws_sns_topic_subscription')).toMatchObject({ topic_arn: topicArn, protocol: 'email', endpoint: 'oncall@example.com' });
-    expect(allAlarms(t)).toHaveLength(3);
-    for (const a of allAlarms(t)) expect(a).toMatchObject({ alarm_actions: [topicArn], ok_actions: [topicArn] });
-  });
-
-  it('createTopic without an e-mail: the topic and its policy, no subscription', () => {
-    const t = withTopic({ name: 'acme-prod-session-logs-alarms', createTopic: true });
-    expect(Object.keys(resourcesOf(t, 'aws_sns_topic'))).toEqual(['alarms']);
-    expect(Object.keys(resourcesOf(t, 'aws_sns_topic_policy'))).toEqual(['alarms']);
-    expect(resourcesOf(t, 'aws_sns_topic_subscription')).toEqual({});
-  });
-
-  it('an existing topic: notified by every alarm, nothing created', () => {
-    const t = withTopic({ name: 'acme-prod-session-logs-alarms', existingTopicArn: TOPIC });
-    for (const a of allAlarms(t)) expect(a).toMatchObject({ alarm_actions: [TOPIC], ok_actions: [TOPIC] });
-    expect(resourcesOf(t, 'aws_sns_topic')).toEqual({});
-    expect(resourcesOf(t, 'aws_sns_topic_policy')).toEqual({});
-  });
-});
-
 describe('in the session-logs stack', () => {
   const alarm = (s: StackJson, id: string) => resourceAt(s, 'aws_cloudwatch_metric_alarm', `alarms/${id}`);
   // One stack per alarm topic mode, each with one of the three ways the freshness threshold is set.
@@ -176,16 +132,9 @@ describe('in the session-logs stack', () => {
     expect(existing.output!.alarm_topic_arn.value).toBe(TOPIC);
   });
 
-  it('alarms.createTopic: a topic <project>-<environment>-session-logs-alarms for this account, the e-mail subscribed, notified by every alarm and exported', () => {
+  it('alarms.createTopic: a topic <project>-<environment>-session-logs-alarms, the e-mail subscribed, notified by every alarm and exported', () => {
     const topicArn = ref(created, 'aws_sns_topic', 'alarm-topic/topic', 'arn');
     expect(onlyResource(created, 'aws_sns_topic').name).toBe('logrescue-dev-session-logs-alarms');
-    const { account, partition } = contextRefs(created);
-    const policy = onlyResource(created, 'aws_sns_topic_policy');
-    expect(policy.arn).toBe(topicArn);
-    expect(parseJsonencode(policy.policy).Statement[0].Condition).toEqual({
-      StringEquals: { 'aws:SourceAccount': account },
-      ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:us-east-1:${account}:alarm:*` },
-    });
     expect(onlyResource(created, 'aws_sns_topic_subscription')).toMatchObject({ topic_arn: topicArn, protocol: 'email', endpoint: 'oncall@example.com' });
     expect(allAlarms(created)).toHaveLength(3);
     for (const a of allAlarms(created)) expect(a).toMatchObject({ alarm_actions: [topicArn], ok_actions: [topicArn] });

@@ -4,7 +4,7 @@
  * then what the session-logs stack passes it from config, and that analysis.enabled false drops it.
  * @lane synth
  */
-import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
+import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/stack-json';
 import { at, bareArchive, bareStack, synthBare } from '../../support/bare-stack';
 import { addressOf, ref, sessionStack, terraformUnescape } from '../../stacks/session-logs.helpers';
 import { SessionAnalysis, SessionAnalysisProps } from '../../../modules/session-logs/analysis';

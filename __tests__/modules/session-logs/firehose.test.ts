@@ -1,14 +1,13 @@
 /**
- * SessionFirehose and SessionSubscription on a bare stack: the stream, its error log and a delivery
- * role limited to its prefixes (at the bucket root or under a central archive's root) and keys, and
- * the filter that feeds it; then what the session-logs stack passes them from config.
+ * SessionFirehose on a bare stack: the stream, its error log and a delivery role limited to its
+ * prefixes (at the bucket root or under a central archive's root) and keys; then what the
+ * session-logs stack passes it from config. The filter that feeds it is in subscription.test.ts.
  * @lane synth
  */
-import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
+import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/stack-json';
 import { at, bareArchive, bareStack, synthBare } from '../../support/bare-stack';
 import { addressOf, contextRefs, parseJsonencode, ref, sessionStack, statement } from '../../stacks/session-logs.helpers';
 import { SessionFirehose, SessionFirehoseProps, sessionPrefixes } from '../../../modules/session-logs/firehose';
-import { SessionSubscription, SessionSubscriptionProps } from '../../../modules/session-logs/subscription';
 import { LogArchiveBucketProps } from '../../../modules/shared/log-archive-bucket';
 
 type Props = Omit<SessionFirehoseProps, 'aws' | 'archive'>;
@@ -190,49 +189,6 @@ describe('SessionFirehose', () => {
   });
 });
 
-const STREAM_ARN = 'arn:aws:firehose:eu-west-1:111122223333:deliverystream/acme-prod-session-logs';
-
-describe('SessionSubscription', () => {
-  const SUBSCRIPTION: Omit<SessionSubscriptionProps, 'aws'> = {
-    logGroup: { name: '/acme/sessions' },
-    deliveryStream: { arn: STREAM_ARN },
-    namePrefix: 'acme-prod',
-  };
-  const b = bareStack('eu-west-1');
-  const subscription = new SessionSubscription(b.stack, 'subscription', { ...SUBSCRIPTION, aws: b.aws });
-  const s = synthBare(b.stack);
-
-  it('sends every event of the log group it is given to the stream it is given, through its own role, once the role may', () => {
-    expect(onlyResource(s, 'aws_cloudwatch_log_subscription_filter')).toEqual(expect.objectContaining({
-      name: 'acme-prod-sessions-to-firehose',
-      log_group_name: '/acme/sessions',
-      filter_pattern: '',
-      destination_arn: STREAM_ARN,
-      role_arn: '${aws_iam_role.subscription.arn}',
-      depends_on: ['aws_iam_role_policy.subscription'],
-    }));
-    expect(subscription.filterName).toBe('acme-prod-sessions-to-firehose');
-  });
-
-  it('its role trusts CloudWatch Logs of this account and region only, and may only put records into that stream', () => {
-    const { account, partition } = contextRefs(s);
-    const role = at(s, 'aws_iam_role', 'subscription');
-    expect(role.name).toBe('acme-prod-session-logs-to-firehose');
-    expect(parseJsonencode(role.assume_role_policy).Statement).toEqual([{
-      Effect: 'Allow', Principal: { Service: 'logs.amazonaws.com' }, Action: 'sts:AssumeRole',
-      Condition: {
-        StringEquals: { 'aws:SourceAccount': account },
-        ArnLike: { 'aws:SourceArn': `arn:${partition}:logs:eu-west-1:${account}:*` },
-      },
-    }]);
-    const policy = at(s, 'aws_iam_role_policy', 'subscription');
-    expect(policy.role).toBe('${aws_iam_role.subscription.id}');
-    expect(parseJsonencode(policy.policy).Statement).toEqual([{
-      Sid: 'PutIntoSessionStream', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: STREAM_ARN,
-    }]);
-  });
-});
-
 describe('in the session-logs stack', () => {
   const s = sessionStack();
   const k = sessionStack({
@@ -276,20 +232,5 @@ describe('in the session-logs stack', () => {
     const kms = statement(resourceAt(k, 'aws_iam_role_policy', 'firehose/role-policy').policy, 'EncryptObjectsWithBucketKey');
     expect(kms.Resource).toBe(bucketKey);
     expect(kms.Condition.StringEquals).toEqual({ 'kms:ViaService': 's3.us-east-1.amazonaws.com' });
-  });
-
-  it('subscribes the session log group to the stream, with a role for this region that may put only into it', () => {
-    const { account, partition } = contextRefs(s);
-    const streamArn = ref(s, 'aws_kinesis_firehose_delivery_stream', 'firehose/stream', 'arn');
-    expect(onlyResource(s, 'aws_cloudwatch_log_subscription_filter')).toEqual(expect.objectContaining({
-      name: 'logrescue-dev-sessions-to-firehose',
-      log_group_name: ref(s, 'aws_cloudwatch_log_group', 'log-group/group', 'name'),
-      destination_arn: streamArn,
-      role_arn: ref(s, 'aws_iam_role', 'subscription/role', 'arn'),
-      depends_on: [addressOf(s, 'aws_iam_role_policy', 'subscription/role-policy')],
-    }));
-    expect(parseJsonencode(resourceAt(s, 'aws_iam_role', 'subscription/role').assume_role_policy).Statement[0].Condition.ArnLike)
-      .toEqual({ 'aws:SourceArn': `arn:${partition}:logs:us-east-1:${account}:*` });
-    expect(statement(resourceAt(s, 'aws_iam_role_policy', 'subscription/role-policy').policy, 'PutIntoSessionStream').Resource).toBe(streamArn);
   });
 });

@@ -4,7 +4,7 @@
  * then what the session-logs stack passes it from config and the outputs it exports.
  * @lane synth
  */
-import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
+import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/stack-json';
 import { at, bareStack, synthBare } from '../../support/bare-stack';
 import { contextRefs, parseJsonencode, ref, sessionStack, statement } from '../../stacks/session-logs.helpers';
 import { SessionInstanceIam, SessionInstanceIamProps, sessionInstanceRoleName } from '../../../modules/session-logs/instance-iam';

@@ -4,7 +4,7 @@
  * defaults for it.
  * @lane synth
  */
-import { resourceAt, resourcesOf, StackJson } from '../../support/synth';
+import { resourceAt, resourcesOf, StackJson } from '../../support/stack-json';
 import { at, bareStack, synthBare } from '../../support/bare-stack';
 import { contextRefs, parseJsonencode, sessionStack } from '../../stacks/session-logs.helpers';
 import { SessionLogGroup, SessionLogGroupProps } from '../../../modules/session-logs/log-group';

@@ -4,7 +4,7 @@
  * session-logs stack gives it from config (defaults, names, "none", legacy addresses, outputs).
  * @lane synth
  */
-import { onlyResource, resourcesOf, StackJson } from '../../support/synth';
+import { onlyResource, resourcesOf, StackJson } from '../../support/stack-json';
 import { bareStack, synthBare } from '../../support/bare-stack';
 import { addressOf, sessionStack, terraformUnescape } from '../../stacks/session-logs.helpers';
 import { SessionLogGroup, SessionLogGroupProps } from '../../../modules/session-logs/log-group';

@@ -6,7 +6,7 @@
  * @lane synth
  */
 import { TerraformVariable } from 'cdktf';
-import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/synth';
+import { onlyResource, resourceAt, resourcesOf, StackJson } from '../../support/stack-json';
 import { BareStack, at, bareStack, synthBare } from '../../support/bare-stack';
 import { ref, sessionStack } from '../../stacks/session-logs.helpers';
 import { VpcEndpoints, VpcEndpointsProps } from '../../../modules/session-logs/vpc-endpoints';

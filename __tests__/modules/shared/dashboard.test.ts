@@ -2,13 +2,15 @@
  * The dashboards (modules/shared/dashboard.ts with the widgets of modules/log-rescue/dashboard.ts
  * and modules/session-logs/dashboard.ts): one per stack, on by default, named in the outputs; every
  * metric on them is one the handler really emits (read back from the records its metrics code
- * writes) or an AWS metric of a resource in the same stack, with the dimensions AWS gives it.
+ * writes) or an AWS metric of a resource in the same stack, with the dimensions AWS gives it; and
+ * MetricDashboard on a bare stack: the body it lays out from the widgets it is given.
  * @lane synth
  */
 import { createMetrics } from '../../../handlers/log-rescue/metrics';
 import { EMITTED_DIMENSIONS, METRIC, METRIC_NAMESPACE } from '../../../handlers/log-rescue/contract';
 import { logRescueWidgets } from '../../../modules/log-rescue/dashboard';
-import { sessionLogsWidgets } from '../../../modules/session-logs/dashboard';
+import { DashboardMetric, DashboardWidget, MetricDashboard } from '../../../modules/shared/dashboard';
+import { bareStack, synthBare } from '../../support/bare-stack';
 import { StackJson, synthStacks, testConfig } from '../../support/synth';
 import { decodeJsonExpression, isExpr } from '../../../scripts/hcl-expr';
 
@@ -118,10 +120,47 @@ it('is left out when turned off', () => {
   }
 });
 
-it('every widget says what it answers (the README lists them)', () => {
-  const widgets = [
-    ...logRescueWidgets({ metricStack: 's', eventQueueName: 'q', deadLetterQueueName: 'd', functionName: 'f' }),
-    ...sessionLogsWidgets({ logGroupName: 'g', streamName: 's', subscriptionFilterName: 'f' }),
-  ];
+it('every log-rescue widget says what it answers (the README lists them; session-logs: __tests__/modules/session-logs/dashboard.test.ts)', () => {
+  const widgets = logRescueWidgets({ metricStack: 's', eventQueueName: 'q', deadLetterQueueName: 'd', functionName: 'f' });
   for (const w of widgets) expect(w.answers.length).toBeGreaterThan(20);
+});
+
+describe('MetricDashboard on a bare stack', () => {
+  const metric = (name: string, over: Partial<DashboardMetric> = {}): DashboardMetric =>
+    ({ namespace: 'AWS/SQS', name, dimensions: { QueueName: 'acme-events' }, stat: 'Maximum', label: name.toLowerCase(), ...over });
+  const WIDGETS: DashboardWidget[] = ['one', 'two', 'three'].map((title, i) => ({
+    title, answers: `widget ${title}`, metrics: [metric(`M${i}`), ...(i === 0 ? [metric('Age', { stat: 'Average', rightAxis: true, dimensions: { QueueName: 'acme-events', Extra: 'x' } })] : [])],
+  }));
+
+  function synth(name: string, region: string, addressName: string): StackJson {
+    const b = bareStack(region);
+    new MetricDashboard(b.stack, 'dashboard', { name, region, widgets: WIDGETS, addressName });
+    return synthBare(b.stack);
+  }
+
+  it('one dashboard of the given name at aws_cloudwatch_dashboard.<addressName>', () => {
+    expect(Object.keys(synth('acme-prod-events', 'eu-west-1', 'overview').resource!.aws_cloudwatch_dashboard)).toEqual(['overview']);
+    const other = synth('beta-events', 'eu-west-1', 'events').resource!.aws_cloudwatch_dashboard;
+    expect(Object.keys(other)).toEqual(['events']);
+    expect(other.events.dashboard_name).toBe('beta-events');
+  });
+
+  it('lays metric widgets out two to a row, 12 x 6 each, 5-minute periods, in the region given', () => {
+    const body = (region: string) => (decodeJsonExpression(synth('d', region, 'overview').resource!.aws_cloudwatch_dashboard.overview.dashboard_body) as any).widgets;
+    const widgets = body('eu-west-1');
+    expect(widgets.map((w: any) => [w.type, w.x, w.y, w.width, w.height, w.properties.title])).toEqual([
+      ['metric', 0, 0, 12, 6, 'one'], ['metric', 12, 0, 12, 6, 'two'], ['metric', 0, 6, 12, 6, 'three'],
+    ]);
+    for (const w of widgets) expect(w.properties).toMatchObject({ region: 'eu-west-1', period: 300, view: 'timeSeries' });
+    expect(body('ap-south-1').map((w: any) => w.properties.region)).toEqual(['ap-south-1', 'ap-south-1', 'ap-south-1']);
+  });
+
+  it('writes each metric as [namespace, name, dimension, value, ..., { stat, label }], the right axis only where asked', () => {
+    const body = synth('d', 'eu-west-1', 'overview').resource!.aws_cloudwatch_dashboard.overview.dashboard_body;
+    expect((decodeJsonExpression(body) as any).widgets[0].properties.metrics).toEqual([
+      ['AWS/SQS', 'M0', 'QueueName', 'acme-events', { stat: 'Maximum', label: 'm0' }],
+      ['AWS/SQS', 'Age', 'QueueName', 'acme-events', 'Extra', 'x', { stat: 'Average', label: 'age', yAxis: 'right' }],
+    ]);
+    expect((decodeJsonExpression(body) as any).widgets[2].properties.metrics).toEqual([['AWS/SQS', 'M2', 'QueueName', 'acme-events', { stat: 'Maximum', label: 'm2' }]]);
+  });
 });
