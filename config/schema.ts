@@ -47,7 +47,11 @@ const intIn = (min: number, max: number, what = 'integer') =>
   z.number({ invalid_type_error: `${what} ${min}..${max}` }).int(`${what} ${min}..${max}`)
     .min(min, `${what} ${min}..${max}`).max(max, `${what} ${min}..${max}`);
 
-/** S3 bucket naming rules (general purpose buckets). */
+/**
+ * S3 bucket naming rules (general purpose buckets): S3 User Guide, "General purpose bucket naming
+ * rules" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html), which also
+ * reserves the suffix `.mrap` for Multi-Region Access Point names.
+ */
 export function bucketNameProblem(name: string): string | undefined {
   if (name.length < 3 || name.length > 63) return 'length 3..63';
   if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
@@ -56,7 +60,7 @@ export function bucketNameProblem(name: string): string | undefined {
   if (name.includes('..')) return 'no two adjacent dots';
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'not formatted as an IP address';
   if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return 'no reserved prefix (xn--, sthree-, amzn-s3-demo-)';
-  if (/(-s3alias|--ol-s3|--x-s3|--table-s3)$/.test(name)) return 'no reserved suffix (-s3alias, --ol-s3, --x-s3, --table-s3)';
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) return 'no reserved suffix (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3)';
   return undefined;
 }
 const bucketName = z.string().superRefine((v, ctx) => {

@@ -1,4 +1,8 @@
 /**
+ * stacks/base-stack.ts, what every stack of the app gets from BaseStack, read from the synthesized
+ * app: its own state (local, S3 or Terraform Cloud, one per stack) and an AWS provider with the
+ * region and default tags from the config.
+ *
  * @lane synth
  */
 import { synthStacks, testConfig } from '../support/synth';

@@ -1,9 +1,10 @@
 /**
- * config/organisation.json planned offline by real Terraform and the AWS provider: every stack it
- * synthesizes (the archive and, per member and region, both flows). Each stack's provider assumes
- * its account's deploy role through the STS stand-in, which answers GetCallerIdentity for that
- * account; member stacks read the archive's key ARN from a state holding the archive stack's
- * outputs (`organisation.archive.state` points at it: the example's S3 state is not reachable here).
+ * stacks/archive-stack.ts, planned: config/organisation.json planned offline by real Terraform and
+ * the AWS provider, the archive stack with every stack that writes to it (per member and region,
+ * both flows). Each stack's provider assumes its account's deploy role through the STS stand-in,
+ * which answers GetCallerIdentity for that account; member stacks read the archive's key ARN from a
+ * state holding the archive stack's outputs (`organisation.archive.state` points at it: the
+ * example's S3 state is not reachable here).
  *
  * @lane plan
  */
@@ -22,7 +23,7 @@ let scratch: string;
 let plans: Record<string, any>;
 
 beforeAll(async () => {
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'organisation-plan-'));
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'archive-stack-plan-'));
   const statePath = path.join(scratch, 'archive.tfstate');
   writeFileSync(statePath, JSON.stringify({
     version: 4, terraform_version: '1.11.4', serial: 1, lineage: '00000000-0000-4000-8000-0000000000a1', resources: [],

@@ -1,6 +1,7 @@
 /**
- * The bad-input catalogue: every entry must stop the app with exit code 1, name the field in the
- * message, and leave no synthesized output behind.
+ * The bad-input catalogue, loaded the way a user's config is (config/load.ts: the file named by
+ * LOG_RESCUE_CONFIG, through main): every entry must stop the app with exit code 1, name the field
+ * in the message, and leave no synthesized output behind. The rules themselves are config/schema.ts's.
  *
  * @lane unit
  */

@@ -1,5 +1,6 @@
 /**
- * Deployments made before readable addresses migrate without a destroy. The fixtures are the
+ * stacks/legacy-addresses.ts, planned: the `moved` blocks it gives each stack migrate deployments
+ * made before readable addresses without a destroy. The fixtures are the
  * states the stacks had at commit 983b22a (the last with hashed addresses), for the default config
  * and for every optional part on, built offline from a plan of that code
  * (__tests__/support/offline-state.ts). Planning today's code against them (-refresh=false) must
@@ -10,14 +11,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { contractConfig } from '../scripts/addresses';
-import { renderMarkdown, summarizePlan } from '../scripts/plan-summary';
-import { useOfflineTerraform } from './support/plan';
-import { startSsmStandIn } from './support/ssm-standin';
+import { contractConfig } from '../../scripts/addresses';
+import { renderMarkdown, summarizePlan } from '../../scripts/plan-summary';
+import { useOfflineTerraform } from '../support/plan';
+import { startSsmStandIn } from '../support/ssm-standin';
 
 const plan = useOfflineTerraform();
 const fixture = (name: string): Record<string, any> =>
-  JSON.parse(readFileSync(path.join(__dirname, 'fixtures/addresses', `states-before-readable-addresses.${name}.json`), 'utf8'));
+  JSON.parse(readFileSync(path.join(__dirname, '../fixtures/addresses', `states-before-readable-addresses.${name}.json`), 'utf8'));
 
 /**
  * Updates that are not about addresses: values changed on purpose since 983b22a (the rescue
