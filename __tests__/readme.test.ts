@@ -3,7 +3,7 @@
  *
  * @lane unit
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { configSchema } from '../config/schema';
@@ -76,15 +76,5 @@ describe('README', () => {
       }
     }
     expect(missing).toEqual([]);
-  });
-
-  it('has the layout it describes: every test under __tests__/modules/ sits where the module it tests sits', () => {
-    const files = (dir: string): string[] => readdirSync(path.join(ROOT, dir)).flatMap((f) => (statSync(path.join(ROOT, dir, f)).isDirectory() ? files(`${dir}/${f}`) : [`${dir}/${f}`]));
-    const sources = files('modules').map((f) => f.replace(/\.(ts|sh)$/, ''));
-    // `document-size.test.ts` is a second suite of `document.ts`: a test is named after its module, or after it and a dash.
-    const orphans = files('__tests__/modules').filter((t) => t.endsWith('.test.ts')).map((t) => t.replace(/^__tests__\//, '').replace(/\.test\.ts$/, ''))
-      .filter((t) => !sources.some((s) => t === s || t.startsWith(`${s}-`)));
-    expect(orphans).toEqual([]);
-    expect(readdirSync(path.join(ROOT, 'modules')).filter((f) => !statSync(path.join(ROOT, 'modules', f)).isDirectory())).toEqual([]);
   });
 });
