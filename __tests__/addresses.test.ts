@@ -1,11 +1,12 @@
 /**
  * The address contract (README "Terraform addresses"): the stacks synthesize exactly the committed
- * golden lists, every address is a readable name declared with named(), a name declared twice
- * stops synth naming both, and no removed block names an address a moved block names.
+ * golden lists, every address is a readable name declared with named(), and the app refuses to
+ * write a stack that breaks the rule. named()'s own refusals are in
+ * __tests__/modules/shared/addresses.test.ts.
  *
  * @lane synth
  */
-import { App, TerraformStack } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -63,27 +64,6 @@ describe('moved and removed blocks', () => {
     const moved = (synthStacks(contractConfig('default'))['log-rescue'].moved ?? []) as Array<{ from: string; to: string }>;
     expect(moved).toContainEqual({ from: 'aws_s3_bucket.archive_bucket_B42367AB', to: 'aws_s3_bucket.archive' });
     expect(moved).toContainEqual({ from: 'aws_autoscaling_lifecycle_hook.hooks_hook-web-fleet_BDDBBC2D', to: 'aws_autoscaling_lifecycle_hook.web_fleet' });
-  });
-});
-
-describe('named()', () => {
-  const stack = () => new TerraformStack(new App({ outdir: '/nonexistent' }), 's');
-
-  it('refuses a name declared twice, naming both constructs', () => {
-    const s = stack();
-    named(new SqsQueue(s, 'first', {}), 'events');
-    expect(() => named(new SqsQueue(s, 'second', {}), 'events'))
-      .toThrow('Terraform address aws_sqs_queue.events is declared twice in stack s: by s/first and by s/second');
-  });
-
-  it('refuses a name Terraform or a reader would stumble on', () => {
-    expect(() => named(new SqsQueue(stack(), 'q', {}), 'Events-1')).toThrow(/aws_sqs_queue.Events-1 \(s\/q\): the name must match/);
-  });
-
-  it('the same name on another type is another address', () => {
-    const s = stack();
-    named(new SqsQueue(s, 'q', {}), 'events');
-    expect(() => named(new SqsQueue(s, 'x', {}), 'dead_letters')).not.toThrow();
   });
 });
 

@@ -2,9 +2,8 @@
  * The address rule (modules/shared/addresses.ts) on bare stacks: named() gives a resource, data
  * source or remote state its readable address `<type>.<name>` and, in a stack that requireNamed()
  * gave the old hashed addresses, the `moved` block from there; retainIfRemoved() forgets rather than
- * destroys at both addresses; addressProblems() names what breaks the contract. That the app's
- * stacks hold to it, and named()'s refusals of a bad or twice-declared name, are in
- * __tests__/addresses.test.ts.
+ * destroys at both addresses; addressProblems() names what breaks the contract; named() refuses a
+ * bad or twice-declared name. That the app's stacks hold to it is in __tests__/addresses.test.ts.
  * @lane unit
  */
 import { App, DataTerraformRemoteStateLocal, TerraformOutput, TerraformStack, Testing } from 'cdktf';
@@ -126,5 +125,24 @@ describe('addressProblems', () => {
     named(new SqsQueue(s, 'spare', {}), 'spare').moveFromId('aws_sqs_queue.old_spare');
     retainIfRemoved(s, 'aws_sqs_queue', 'old_spare');
     expect(addressProblems(s)).toEqual(['removed block for aws_sqs_queue.old_spare names an address a moved block names too']);
+  });
+});
+
+describe('named()', () => {
+  it('refuses a name declared twice, naming both constructs', () => {
+    const s = stack();
+    named(new SqsQueue(s, 'first', {}), 'events');
+    expect(() => named(new SqsQueue(s, 'second', {}), 'events'))
+      .toThrow('Terraform address aws_sqs_queue.events is declared twice in stack s: by s/first and by s/second');
+  });
+
+  it('refuses a name Terraform or a reader would stumble on', () => {
+    expect(() => named(new SqsQueue(stack(), 'q', {}), 'Events-1')).toThrow(/aws_sqs_queue.Events-1 \(s\/q\): the name must match/);
+  });
+
+  it('the same name on another type is another address', () => {
+    const s = stack();
+    named(new SqsQueue(s, 'q', {}), 'events');
+    expect(() => named(new SqsQueue(s, 'x', {}), 'dead_letters')).not.toThrow();
   });
 });
