@@ -13,6 +13,7 @@ import { AppConfig } from '../../config/schema';
 import { ArchiveStack } from '../../stacks/archive-stack';
 import { synthBare } from '../support/bare-stack';
 import { StackJson, testConfig } from '../support/synth';
+import { statement } from './session-logs.helpers';
 
 const ORG = {
   id: 'o-a1b2c3d4e5',
@@ -26,13 +27,11 @@ function archiveStack(overrides: Record<string, unknown> = {}): { stack: Archive
   return { stack, json: synthBare(stack) };
 }
 
-/** The statements of a synthesized `${jsonencode(...)}` policy, as text, by Sid. */
-function statementText(policy: string, sid: string): string {
-  const start = policy.indexOf(`{"Sid" = "${sid}"`);
-  if (start < 0) throw new Error(`no statement ${sid} in ${policy.slice(0, 200)}`);
-  const next = policy.indexOf('{"Sid" = ', start + 1);
-  return policy.slice(start, next < 0 ? undefined : next);
-}
+const PARTITION = '${data.aws_partition.current.partition}';
+const MEMBERS = { AWS: [`arn:${PARTITION}:iam::222222222222:root`, `arn:${PARTITION}:iam::333333333333:root`] };
+const IN_ORG = { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' };
+/** `$${` is Terraform's escape for a literal `${`: IAM, not Terraform, fills in the account. */
+const OWN_PREFIX = '${aws_s3_bucket.archive.arn}/$${aws:PrincipalAccount}/*';
 
 describe('ArchiveStack', () => {
   const { stack, json } = archiveStack();
@@ -68,29 +67,35 @@ describe('ArchiveStack', () => {
 
   it('lets each member write only under its own account\'s prefix, from the organisation', () => {
     const policy: string = json.resource!.aws_s3_bucket_policy.archive.policy;
-    const write = statementText(policy, 'MembersWriteOwnPrefix');
-    expect(write).toContain('"AWS" = ["arn:${data.aws_partition.current.partition}:iam::222222222222:root", "arn:${data.aws_partition.current.partition}:iam::333333333333:root"]');
-    expect(write).toContain('"Action" = ["s3:PutObject", "s3:AbortMultipartUpload"]');
-    // `$${` is Terraform's escape for a literal `${`: IAM, not Terraform, fills in the account.
-    expect(write).toContain('"Resource" = "${aws_s3_bucket.archive.arn}/$${aws:PrincipalAccount}/*"');
-    expect(write).toContain('"aws:PrincipalOrgID" = "o-a1b2c3d4e5"');
+    expect(statement(policy, 'MembersWriteOwnPrefix')).toEqual({
+      Sid: 'MembersWriteOwnPrefix', Effect: 'Allow', Principal: MEMBERS,
+      Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: OWN_PREFIX, Condition: { StringEquals: IN_ORG },
+    });
     expect(policy).not.toMatch(/[^$]\$\{aws:/);
   });
 
-  it('lets members\' Firehose roles, and no other role, find the bucket and read back their own prefix', () => {
+  it('lets only the members\' session Firehose roles find the bucket and read their own prefix', () => {
     const policy: string = json.resource!.aws_s3_bucket_policy.archive.policy;
-    for (const sid of ['MemberFirehoseFindsBucket', 'MemberFirehoseReadsOwnPrefix']) {
-      expect(statementText(policy, sid)).toContain('"ArnLike" = {"aws:PrincipalArn" = "arn:${data.aws_partition.current.partition}:iam::*:role/logrescue-dev*-session-firehose"}');
-    }
+    const firehoseRoles = { StringEquals: IN_ORG, ArnLike: { 'aws:PrincipalArn': `arn:${PARTITION}:iam::*:role/logrescue-dev*-session-firehose` } };
+    expect(statement(policy, 'MemberFirehoseFindsBucket')).toEqual({
+      Sid: 'MemberFirehoseFindsBucket', Effect: 'Allow', Principal: MEMBERS,
+      Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: '${aws_s3_bucket.archive.arn}', Condition: firehoseRoles,
+    });
+    expect(statement(policy, 'MemberFirehoseReadsOwnPrefix')).toEqual({
+      Sid: 'MemberFirehoseReadsOwnPrefix', Effect: 'Allow', Principal: MEMBERS, Action: 's3:GetObject', Resource: OWN_PREFIX, Condition: firehoseRoles,
+    });
   });
 
   it('lets members use the key only through S3 in the archive\'s region, for this bucket', () => {
     const key: string = json.resource!.aws_kms_key.archive.policy;
-    const members = statementText(key, 'MembersEncryptThroughS3Only');
-    expect(members).toContain('"Action" = ["kms:GenerateDataKey", "kms:Decrypt"]');
-    expect(members).toContain('"kms:ViaService" = "s3.eu-central-1.amazonaws.com"');
-    expect(members).toContain('"kms:EncryptionContext:aws:s3:arn" = ["arn:${data.aws_partition.current.partition}:s3:::acme-log-archive", "arn:${data.aws_partition.current.partition}:s3:::acme-log-archive/$${aws:PrincipalAccount}/*"]');
-    expect(statementText(key, 'AccountAdministersKey')).toContain('"Action" = "kms:*"');
+    expect(statement(key, 'MembersEncryptThroughS3Only')).toEqual({
+      Sid: 'MembersEncryptThroughS3Only', Effect: 'Allow', Principal: MEMBERS, Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: '*',
+      Condition: {
+        StringEquals: { 'kms:ViaService': 's3.eu-central-1.amazonaws.com', ...IN_ORG },
+        StringLike: { 'kms:EncryptionContext:aws:s3:arn': [`arn:${PARTITION}:s3:::acme-log-archive`, `arn:${PARTITION}:s3:::acme-log-archive/$\${aws:PrincipalAccount}/*`] },
+      },
+    });
+    expect(statement(key, 'AccountAdministersKey')).toMatchObject({ Action: 'kms:*', Principal: { AWS: `arn:${PARTITION}:iam::\${data.aws_caller_identity.current.account_id}:root` } });
   });
 
   it('outputs the bucket and the key member stacks read, each saying what it is', () => {
