@@ -142,9 +142,11 @@ describe('limits derived from AWS quotas', () => {
   });
 
   it('lets the documented largest glob list (50 globs of 80 characters) through', () => {
-    const joined = Array.from({ length: MAX_LOG_GLOBS }, () => `/${'a'.repeat(79)}`).join('|');
+    const globs = Array.from({ length: MAX_LOG_GLOBS }, (_, i) => `/${String(i).padStart(2, '0')}${'a'.repeat(77)}`);
     expect(MAX_LOG_GLOBS).toBe(50);
-    expect(joined.length).toBeLessThanOrEqual(MAX_LOG_GLOBS_LENGTH);
+    expect(globs.join('|').length).toBeLessThanOrEqual(MAX_LOG_GLOBS_LENGTH);
+    // ... and the schema takes it.
+    expect(configProblems({ logRescue: { command: { logGlobs: globs } } })).toEqual([]);
   });
 
   it('sends at most 50 instances per command', () => {
@@ -158,6 +160,9 @@ describe('limits derived from AWS quotas', () => {
     expect(configProblems({ project: 'p'.repeat(20), environment: 'e'.repeat(12) })).toEqual([]);
     expect(configProblems({ project: 'p'.repeat(21) })).toEqual([
       `project: got "${'p'.repeat(21)}"; allowed: lowercase letters, digits and hyphens, starting with a letter, at most 20 characters`,
+    ]);
+    expect(configProblems({ environment: 'e'.repeat(13) })).toEqual([
+      `environment: got "${'e'.repeat(13)}"; allowed: lowercase letters, digits and hyphens, starting with a letter, at most 12 characters`,
     ]);
   });
 

@@ -89,7 +89,7 @@ describe('BaseStack', () => {
     const id = `session-logs-${'x'.repeat(60)}`;
     const s = probe(testConfig(), 'session-logs', { id, namePrefix: 'logrescue-dev-euw1', deployRoleArn: 'arn:aws:iam::222222222222:role/deploy' });
     const json = synthBare(s);
-    expect(json.provider!.aws[0].assume_role).toEqual([{ role_arn: 'arn:aws:iam::222222222222:role/deploy', session_name: `logrescue-${id}`.slice(0, 64) }]);
+    expect(json.provider!.aws[0].assume_role).toEqual([{ role_arn: 'arn:aws:iam::222222222222:role/deploy', session_name: `logrescue-session-logs-${'x'.repeat(41)}` }]);
     expect(json.provider!.aws[0].assume_role[0].session_name).toHaveLength(64);
     expect(json.provider!.aws[0].default_tags[0].tags.Stack).toBe(id);
     expect(json.resource!.aws_sqs_queue.dead_letters.name).toBe('logrescue-dev-euw1-probe');
@@ -118,13 +118,14 @@ describe('BaseStack', () => {
     });
 
     it('is the stack\'s own, made from the flow\'s settings, when the stack has no central archive', () => {
-      const config = testConfig();
+      // Settings other than the defaults, so the bucket can only have them from the flow's config.
+      const config = testConfig({ logRescue: { archiveBucket: { bucketName: 'acme-rescue-archive', lifecycle: { expirationDays: 400 }, preventDestroy: false } } });
       const s = probe(config);
-      const archive = s.archiveOf(config.logRescue.archiveBucket);
+      s.describe('bucket', s.archiveOf(config.logRescue.archiveBucket).bucketName, 'The archive bucket');
       const json = synthBare(s);
-      expect(archive.bucket).toBeDefined();
-      expect(json.resource!.aws_s3_bucket.archive.lifecycle).toEqual({ prevent_destroy: true });
-      expect(json.resource!.aws_s3_bucket_lifecycle_configuration.archive.rule[0].expiration).toEqual([{ days: 365 }]);
+      expect(json.output!.bucket.value).toBe('${aws_s3_bucket.archive.bucket}');
+      expect(json.resource!.aws_s3_bucket.archive).toMatchObject({ bucket: 'acme-rescue-archive', lifecycle: { prevent_destroy: false } });
+      expect(json.resource!.aws_s3_bucket_lifecycle_configuration.archive.rule[0].expiration).toEqual([{ days: 400 }]);
     });
 
     it('is the organisation\'s central bucket, with the key ARN given, and makes no bucket', () => {

@@ -367,6 +367,25 @@ describe('duplicates', () => {
     expect(h.metrics()).toEqual([emf('Rescued', 'Count', 1), emf('RescueDurationSeconds', 'Seconds', DURATION), ...(_trigger === 'lifecycle' ? [emf('HoldSeconds', 'Seconds', HOLD)] : [])]);
   });
 
+  test('a Spot command and a lifecycle command on one instance, in one batch: two rescues, not a duplicate; the lifecycle one completes the action', async () => {
+    const h = harness();
+    const spot = 'c0000000-0000-4000-8000-00000000000a';
+    h.ssm.on(ListCommandsCommand, { CommandId: spot }).resolves(listedCommand({ commandId: spot, parameters: SPOT_PARAMETERS }));
+    h.ssm.on(ListCommandsCommand, { CommandId: COMMAND_ID }).resolves(listedCommand());
+    h.autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+
+    const outcomes = await h.handler.batch([
+      invocationEvent({ commandId: spot }, { id: 'a0000000-0000-4000-8000-000000000001' }),
+      invocationEvent({}, { id: 'a0000000-0000-4000-8000-000000000002' }),
+    ]);
+
+    expect(outcomes).toEqual([
+      { ok: true, result: expect.objectContaining({ action: 'command-finished', trigger: 'spot', commandId: spot, rescued: true, completion: 'none' }) },
+      { ok: true, result: expect.objectContaining({ action: 'command-finished', trigger: 'lifecycle', commandId: COMMAND_ID, rescued: true, completion: 'completed' }) },
+    ]);
+    expect(inputs(h.autoScaling.commandCalls(CompleteLifecycleActionCommand))).toEqual([COMPLETE_INPUT]);
+  });
+
   test.each(['Success', 'Failed', 'TimedOut'])(
     'the %s status of a second command (sent for a repeated lifecycle event) after the first released the instance: no Rescued/NotRescued',
     async (status) => {

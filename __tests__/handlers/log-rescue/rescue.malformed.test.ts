@@ -19,6 +19,8 @@ describe('malformed and hostile events: logged rejection, zero AWS calls, no thr
     ['empty object', {}],
     ['wrong source', lifecycleEvent({}, { source: 'custom.autoscaling' })],
     ['wrong detail-type', lifecycleEvent({}, { 'detail-type': 'EC2 Instance Launch Successful' })],
+    ['source with a newline (a forged log line)', lifecycleEvent({}, { source: 'aws.autoscaling\nINFO forged;reboot' })],
+    ['event id with command substitution', lifecycleEvent({}, { id: '$(curl evil)' })],
     ['command status labelled as an invocation (no instance-id)', commandStatusEvent({}, { 'detail-type': 'EC2 Command Invocation Status-change Notification' })],
     ['missing detail', lifecycleEvent({}, { detail: undefined })],
     ['detail is a string', lifecycleEvent({}, { detail: 'x' })],
@@ -65,12 +67,13 @@ describe('malformed and hostile events: logged rejection, zero AWS calls, no thr
     const h = harness();
     const result = await h.handler(event);
     expect(result).toEqual({ action: 'rejected', reason: expect.any(String) });
-    expect(h.ssm.calls().length + h.autoScaling.calls().length).toBe(0);
+    expect(h.awsCalls()).toBe(0);
     expect(h.metrics()).toEqual([]);
     const logs = h.logs();
     expect(logs).toEqual([expect.objectContaining({ level: 'warn', msg: 'event rejected', reason: (result as { reason: string }).reason })]);
-    // A rejected value is never echoed into the logs.
+    // A rejected value is never echoed into the logs: not a long one, and no hostile character of a short one.
     expect(JSON.stringify(logs).length).toBeLessThan(1000);
+    for (const value of Object.values(logs[0])) expect(String(value)).toMatch(/^[\w .:/[\],-]*$/);
   });
 
   test('rejection reasons name the field', async () => {

@@ -9,6 +9,7 @@
 import { App, DataTerraformRemoteStateLocal, TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { StackJson } from '../../support/stack-json';
 import { addressName, addressProblems, named, requireNamed, retainIfRemoved } from '../../../modules/shared/addresses';
@@ -143,6 +144,10 @@ describe('named()', () => {
   it('the same name on another type is another address', () => {
     const s = stack();
     named(new SqsQueue(s, 'q', {}), 'events');
-    expect(() => named(new SqsQueue(s, 'x', {}), 'dead_letters')).not.toThrow();
+    named(new SnsTopic(s, 'x', {}), 'events');
+    named(new DataAwsRegion(s, 'r'), 'events');
+    const json = synth(s);
+    expect([Object.keys(json.resource!.aws_sqs_queue), Object.keys(json.resource!.aws_sns_topic), Object.keys(json.data!.aws_region)])
+      .toEqual([['events'], ['events'], ['events']]);
   });
 });
