@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdtempSync, openSync, closeSync, readdirSy
 import * as path from 'node:path';
 import { synthApp } from '../../app';
 import { AppConfig } from '../../config/schema';
+import { createLimiter } from '../../handlers/log-rescue/limiter';
 import { planOffline, prepareToolchain, startStsStandIn, Toolchain } from '../../scripts/offline-terraform';
 import * as os from 'node:os';
 
@@ -29,22 +30,8 @@ export interface OfflinePlanRequest {
  */
 export const PLAN_CONCURRENCY = Math.max(1, Number(process.env.LOG_RESCUE_PLAN_CONCURRENCY) || 2);
 
-let running = 0;
-const waiting: Array<() => void> = [];
-
-/** Run `fn` when one of the PLAN_CONCURRENCY slots is free. */
-export async function inPlanSlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= PLAN_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running++;
-  try {
-    return await fn();
-  } finally {
-    // Hand the slot straight to the next waiter, or free it.
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  }
-}
+/** Runs `fn` when one of the PLAN_CONCURRENCY slots is free. */
+const inPlanSlot = createLimiter(PLAN_CONCURRENCY);
 
 /**
  * The plan JSON of `stackDir` (as `planOffline` makes it), made once per jest run for the same

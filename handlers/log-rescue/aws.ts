@@ -14,6 +14,7 @@ import {
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_INSTANCES_PER_COMMAND } from '../../config/patterns';
 import { readRescueParameters, type Trigger } from './events';
+import { createLimiter } from './limiter';
 import { errorMessage, errorName, isRetryable, isServiceError, withRetry } from './retry';
 import type { HandlerSettings } from './settings';
 import { COMMAND_CLOCK_SKEW_MS, DELIVERY_TIMEOUT_SECONDS, type RetryPolicy } from './timing';
@@ -80,25 +81,6 @@ export interface SentCommand {
 /** What identifies one rescue: an instance's command for one event (a lifecycle action, or a Spot warning). */
 export function rescueKey(r: { instanceId: string; trigger: string; asgName: string; hookName: string; eventTime: string }): string {
   return [r.instanceId, r.trigger, r.asgName, r.hookName, r.eventTime].join('\n');
-}
-
-/** Run at most `limit` of the given tasks at once, in the order they ask. */
-function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    // A finishing task hands its slot straight to the next waiting one (running stays the same):
-    // freeing it first would let a task that asks before the woken one runs take it as well.
-    if (running < limit) running++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
 }
 
 /**
