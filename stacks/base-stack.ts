@@ -7,6 +7,7 @@ import { requireNamed } from '../modules/shared/addresses';
 import { AwsContext } from '../modules/shared/aws-context';
 import { RemoteStates } from '../modules/shared/remote-states';
 import { configureBackend } from '../modules/shared/state-backend';
+import { hclOutput } from '../modules/shared/terraform-text';
 
 import { STACK_NAMES } from '../config/patterns';
 import { legacyAddresses } from './legacy-addresses';
@@ -15,10 +16,6 @@ import { namePrefixIn, StackName, StackPlacement } from './placement';
 export { STACK_NAMES };
 export type { StackName, StackPlacement };
 
-/** Whether cdktf writes HCL (cdk.tf): it reads SYNTH_HCL_OUTPUT, which `--hcl` and synthApp's `hcl` set. */
-export function hclOutput(): boolean {
-  return ['true', '1'].includes(process.env.SYNTH_HCL_OUTPUT ?? '');
-}
 
 /**
  * The oldest Terraform that runs what the stacks write: `removed` blocks with `lifecycle { destroy =

@@ -12,10 +12,11 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { ArchiveBucketConfig, AppConfig } from '../../config/schema';
 import { named } from '../../modules/shared/addresses';
 import { LogArchiveBucket } from '../../modules/shared/log-archive-bucket';
-import { BaseStack, hclOutput, requiredTerraformVersion, StackName, StackPlacement } from '../../stacks/base-stack';
+import { BaseStack, requiredTerraformVersion, StackName, StackPlacement } from '../../stacks/base-stack';
 import type { CentralArchive } from '../../stacks/placement';
 import { synthBare } from '../support/bare-stack';
 import { testConfig } from '../support/synth';
+import { withHclOutput } from '../support/env';
 
 /** A BaseStack with one queue (`aws_sqs_queue.dead_letters`, which the rescue stack had before readable addresses). */
 class ProbeStack extends BaseStack {
@@ -36,16 +37,6 @@ class ProbeStack extends BaseStack {
 const probe = (config = testConfig(), stackName: StackName = 'log-rescue', placement?: StackPlacement) =>
   new ProbeStack(Testing.app() as App, stackName, config, placement);
 
-/** `fn`'s result with SYNTH_HCL_OUTPUT at `value` (unset for undefined), as `cdktf synth --hcl` sets it. */
-function withHclSetting<T>(value: string | undefined, fn: () => T): T {
-  const env = jest.replaceProperty(process, 'env', { ...process.env, SYNTH_HCL_OUTPUT: value });
-  try {
-    return fn();
-  } finally {
-    env.restore();
-  }
-}
-
 describe('requiredTerraformVersion', () => {
   // `removed` blocks with lifecycle.destroy came in Terraform 1.7; the S3 backend's use_lockfile in 1.10.
   it.each([
@@ -57,20 +48,11 @@ describe('requiredTerraformVersion', () => {
   });
 });
 
-describe('hclOutput', () => {
-  it.each([
-    ['true', true], ['1', true],
-    [undefined, false], ['', false], ['false', false], ['0', false], ['yes', false],
-  ])('SYNTH_HCL_OUTPUT=%p: %p', (value, hcl) => {
-    expect(withHclSetting(value, hclOutput)).toBe(hcl);
-  });
-});
-
 describe('BaseStack', () => {
   it('declares the Terraform version it needs in JSON output, and leaves it to versions.tf.json with HCL', () => {
     const s3 = testConfig({ backend: { type: 's3', bucket: 'acme-tf-state', region: 'eu-west-1' } });
-    expect(synthBare(withHclSetting(undefined, () => probe(s3))).terraform.required_version).toBe('>= 1.10');
-    const hcl = withHclSetting('true', () => probe(s3));
+    expect(synthBare(withHclOutput(undefined, () => probe(s3))).terraform.required_version).toBe('>= 1.10');
+    const hcl = withHclOutput('true', () => probe(s3));
     expect(synthBare(hcl).terraform.required_version).toBeUndefined();
     expect(hcl.requiredVersion).toBe('>= 1.10');
   });

@@ -3,6 +3,11 @@
  * (`cdk.tf`) output.
  */
 
+/** Whether cdktf writes HCL (cdk.tf): it reads SYNTH_HCL_OUTPUT, which `--hcl` and synthApp's `hcl` set. */
+export function hclOutput(): boolean {
+  return ['true', '1'].includes(process.env.SYNTH_HCL_OUTPUT ?? '');
+}
+
 /** Escape Terraform template sequences so `${...}` and `%{...}` reach the resource as written. */
 export function escapeTemplate(text: string): string {
   // Replacement functions: in a replacement string `$$` would itself mean `$`.
@@ -19,8 +24,7 @@ export function escapeTemplate(text: string): string {
  */
 export function multilineText(text: string): string {
   const canonical = `${text.replace(/\n+$/, '')}\n`;
-  const hcl = process.env.SYNTH_HCL_OUTPUT === 'true' || process.env.SYNTH_HCL_OUTPUT === '1';
   const withoutFinal = canonical.slice(0, -1);
   // A single line would be rendered as a quoted string, where no newline is added.
-  return hcl && withoutFinal.includes('\n') ? withoutFinal : canonical;
+  return hclOutput() && withoutFinal.includes('\n') ? withoutFinal : canonical;
 }

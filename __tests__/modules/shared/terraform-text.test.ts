@@ -1,5 +1,6 @@
 /**
- * escapeTemplate and multilineText: text reaches the resource literally (`${...}` and `%{...}`
+ * hclOutput, escapeTemplate and multilineText: whether cdktf writes HCL (SYNTH_HCL_OUTPUT "true" or
+ * "1", nothing else); text reaches the resource literally (`${...}` and `%{...}`
  * escaped, nothing else touched) and a multi-line value is one canonical text, ending in exactly
  * one newline, whether cdktf writes JSON or HCL (where its heredoc adds the final newline back).
  * @lane unit
@@ -8,20 +9,17 @@ import { TerraformStack, Testing } from 'cdktf';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { escapeTemplate, multilineText } from '../../../modules/shared/terraform-text';
+import { escapeTemplate, hclOutput, multilineText } from '../../../modules/shared/terraform-text';
+import { withHclOutput } from '../../support/env';
 
-/** Runs `fn` with SYNTH_HCL_OUTPUT set to `value` (unset for undefined), restoring it after. */
-function withHclOutput<T>(value: string | undefined, fn: () => T): T {
-  const before = process.env.SYNTH_HCL_OUTPUT;
-  if (value === undefined) delete process.env.SYNTH_HCL_OUTPUT;
-  else process.env.SYNTH_HCL_OUTPUT = value;
-  try {
-    return fn();
-  } finally {
-    if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;
-    else process.env.SYNTH_HCL_OUTPUT = before;
-  }
-}
+describe('hclOutput', () => {
+  it.each([
+    ['true', true], ['1', true],
+    [undefined, false], ['', false], ['false', false], ['0', false], ['yes', false],
+  ])('SYNTH_HCL_OUTPUT=%p: %p', (value, hcl) => {
+    expect(withHclOutput(value, hclOutput)).toBe(hcl);
+  });
+});
 
 describe('escapeTemplate', () => {
   it.each([
