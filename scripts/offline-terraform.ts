@@ -272,9 +272,10 @@ export async function planOffline(stackDir: string, tc: Toolchain, stsUrl: strin
     CHECKPOINT_DISABLE: '1',
     AWS_EC2_METADATA_DISABLED: 'true',
     TF_DATA_DIR: dataDir,
-    // Go's collector runs half as often (terraform and the provider are Go programs): most of a
-    // plan's CPU is the provider building and Terraform decoding the AWS schema, allocation-heavy
-    // and short-lived. Measured here on the log-rescue stack, plan + show -json: 11.8-11.9 s of CPU
+    // Go's collector runs half as often (terraform and the provider are Go programs): much of a
+    // plan's CPU is the AWS provider's schema, built and decoded afresh by each process, allocation-
+    // heavy and short-lived (`terraform providers schema -json` alone takes about 4 s of CPU here).
+    // Measured here on the log-rescue stack, plan + show -json: 11.8-11.9 s of CPU
     // by default, 10.7 s with GOGC=200 (GOGC=400 no better, GOMAXPROCS=1 worse), for about 40 MB
     // more memory per process. Pacing the collector cannot change what Terraform plans. A caller's
     // own GOGC wins.
