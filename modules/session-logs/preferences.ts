@@ -51,7 +51,17 @@ export interface SessionPreferencesProps {
    * unencrypted group when encryption is on; and its resource, created before the document so no
    * session ever points at a group that does not exist yet. A SessionLogGroup is one.
    */
-  readonly logGroup: { readonly name: string; readonly kmsKeyArn?: string; readonly logGroup: ITerraformDependable };
+  readonly logGroup: {
+    readonly name: string;
+    /**
+     * The group's KMS key; when set, the preferences turn on cloudWatchEncryptionEnabled.
+     * @default none: the agent streams without the encryption check, and CloudWatch Logs still
+     * encrypts the group at rest with its own key ("Log group data is always encrypted in CloudWatch
+     * Logs", CloudWatch Logs User Guide, encrypt-log-data-kms.html)
+     */
+    readonly kmsKeyArn?: string;
+    readonly logGroup: ITerraformDependable;
+  };
   /** `<project>-<environment>`: the custom document is `<namePrefix>-session-preferences`. */
   readonly namePrefix: string;
   readonly aws: AwsContext;
