@@ -16,7 +16,6 @@ import { namePrefixIn, StackName, StackPlacement } from './placement';
 export { STACK_NAMES };
 export type { StackName, StackPlacement };
 
-
 /**
  * The oldest Terraform that runs what the stacks write: `removed` blocks with `lifecycle { destroy =
  * false }` came in Terraform 1.7 (its changelog and the `removed` block reference), and the S3
