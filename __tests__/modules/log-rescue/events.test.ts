@@ -6,6 +6,7 @@
  * @lane unit
  */
 import { TerraformStack, Testing } from 'cdktf';
+import { synthBare } from '../../support/bare-stack';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { RescueEvents, RescueEventsProps, TERMINAL_COMMAND_STATUSES } from '../../../modules/log-rescue/events';
 
@@ -25,7 +26,7 @@ function synth(over: Partial<RescueEventsProps> = {}): Record<string, Record<str
   const stack = new TerraformStack(Testing.app(), 'events-test');
   new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
   new RescueEvents(stack, 'events', { ...PROPS, ...over });
-  return JSON.parse(Testing.synth(stack)).resource;
+  return synthBare(stack).resource!;
 }
 
 describe('RescueEvents', () => {

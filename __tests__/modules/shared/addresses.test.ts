@@ -7,11 +7,11 @@
  * @lane unit
  */
 import { App, DataTerraformRemoteStateLocal, TerraformOutput, TerraformStack, Testing } from 'cdktf';
+import { synthBare } from '../../support/bare-stack';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { StackJson } from '../../support/stack-json';
 import { addressName, addressProblems, named, requireNamed, retainIfRemoved } from '../../../modules/shared/addresses';
 
 function stack(id = 's'): TerraformStack {
@@ -20,7 +20,6 @@ function stack(id = 's'): TerraformStack {
   return s;
 }
 
-const synth = (s: TerraformStack): StackJson => JSON.parse(Testing.synth(s));
 
 describe('addressName', () => {
   it.each([
@@ -43,7 +42,7 @@ describe('named', () => {
     named(new SqsQueue(s, 'some-construct-id', { name: 'acme-events' }), 'events');
     named(new DataAwsRegion(s, 'another-id'), 'current');
     named(new DataTerraformRemoteStateLocal(s, 'state-id', { path: 'network.tfstate' }), 'network');
-    const json = synth(s);
+    const json = synthBare(s);
     expect(Object.keys(json.resource!.aws_sqs_queue)).toEqual(['events']);
     expect(json.resource!.aws_sqs_queue.events.name).toBe('acme-events');
     expect(Object.keys(json.data!.aws_region)).toEqual(['current']);
@@ -55,7 +54,7 @@ describe('named', () => {
     const s = stack();
     const queue = named(new SqsQueue(s, 'q', {}), 'dead_letters');
     new TerraformOutput(s, 'arn', { value: queue.arn });
-    expect(synth(s).output!.arn.value).toBe('${aws_sqs_queue.dead_letters.arn}');
+    expect(synthBare(s).output!.arn.value).toBe('${aws_sqs_queue.dead_letters.arn}');
   });
 
   it('refuses what has no address, naming its construct path', () => {
@@ -75,13 +74,13 @@ describe('named', () => {
     requireNamed(s, new Map([['aws_sqs_queue.events', 'aws_sqs_queue.events_queue_1A2B3C4D']]));
     named(new SqsQueue(s, 'q', {}), 'events');
     named(new SqsQueue(s, 'other', {}), 'dead_letters');
-    expect(synth(s).moved).toEqual([{ from: 'aws_sqs_queue.events_queue_1A2B3C4D', to: 'aws_sqs_queue.events' }]);
+    expect(synthBare(s).moved).toEqual([{ from: 'aws_sqs_queue.events_queue_1A2B3C4D', to: 'aws_sqs_queue.events' }]);
   });
 
   it('without old addresses: no moved block', () => {
     const s = stack();
     named(new SqsQueue(s, 'q', {}), 'events');
-    expect(synth(s).moved).toBeUndefined();
+    expect(synthBare(s).moved).toBeUndefined();
   });
 });
 
@@ -91,7 +90,7 @@ describe('retainIfRemoved', () => {
     requireNamed(s, new Map([['aws_kms_key.archive', 'aws_kms_key.archive_key_26435480']]));
     retainIfRemoved(s, 'aws_kms_key', 'archive');
     retainIfRemoved(s, 'aws_s3_bucket_object_lock_configuration', 'archive');
-    expect(synth(s).removed).toEqual([
+    expect(synthBare(s).removed).toEqual([
       { from: 'aws_kms_key.archive', lifecycle: { destroy: false } },
       { from: 'aws_kms_key.archive_key_26435480', lifecycle: { destroy: false } },
       { from: 'aws_s3_bucket_object_lock_configuration.archive', lifecycle: { destroy: false } },
@@ -146,7 +145,7 @@ describe('named()', () => {
     named(new SqsQueue(s, 'q', {}), 'events');
     named(new SnsTopic(s, 'x', {}), 'events');
     named(new DataAwsRegion(s, 'r'), 'events');
-    const json = synth(s);
+    const json = synthBare(s);
     expect([Object.keys(json.resource!.aws_sqs_queue), Object.keys(json.resource!.aws_sns_topic), Object.keys(json.data!.aws_region)])
       .toEqual([['events'], ['events'], ['events']]);
   });

@@ -5,6 +5,7 @@
  * @lane unit
  */
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
+import { synthBare } from '../../support/bare-stack';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { StackJson } from '../../support/stack-json';
 import { AwsContext } from '../../../modules/shared/aws-context';
@@ -18,7 +19,7 @@ function synth(region: string, values: (aws: AwsContext) => Record<string, strin
   new AwsProvider(stack, 'aws', { region });
   const aws = new AwsContext(stack, 'context', { region });
   for (const [k, v] of Object.entries(values(aws))) new TerraformOutput(stack, k, { value: v });
-  const s = JSON.parse(Testing.synth(stack)) as StackJson;
+  const s = synthBare(stack);
   return { s, out: Object.fromEntries(Object.entries(s.output ?? {}).map(([k, o]) => [k, o.value])) };
 }
 

@@ -6,6 +6,7 @@
  * @lane unit
  */
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
+import { synthBare } from '../../support/bare-stack';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { parseJsonencode } from '../../stacks/session-logs.helpers';
@@ -18,7 +19,7 @@ function synth(make: (queue: SqsQueue) => Record<string, string>): Record<string
   const queue = new SqsQueue(stack, 'queue', { name: 'acme-events' });
   queue.overrideLogicalId('events');
   for (const [k, v] of Object.entries(make(queue))) new TerraformOutput(stack, k, { value: v });
-  const outputs = JSON.parse(Testing.synth(stack)).output as Record<string, { value: string }>;
+  const outputs = synthBare(stack).output as Record<string, { value: string }>;
   return Object.fromEntries(Object.entries(outputs).map(([k, o]) => {
     expect(o.value).toMatch(/^\$\{jsonencode\(/);
     return [k, parseJsonencode(o.value)];

@@ -5,6 +5,7 @@
  * @lane unit
  */
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
+import { synthBare } from '../../support/bare-stack';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { StackJson } from '../../support/stack-json';
 import { RemoteStates, RemoteStatesProps } from '../../../modules/shared/remote-states';
@@ -22,7 +23,7 @@ function synth(read: (r: RemoteStates) => Record<string, unknown> = () => ({})):
   new AwsProvider(stack, 'aws', { region: 'us-east-1' });
   const remote = new RemoteStates(stack, 'remote-state', { states: STATES });
   for (const [k, v] of Object.entries(read(remote))) new TerraformOutput(stack, k, { value: v });
-  return JSON.parse(Testing.synth(stack));
+  return synthBare(stack);
 }
 
 const sources = (s: StackJson) => s.data?.terraform_remote_state ?? {};

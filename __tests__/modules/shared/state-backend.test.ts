@@ -6,6 +6,7 @@
  * @lane unit
  */
 import { NamedCloudWorkspace, TerraformStack, Testing } from 'cdktf';
+import { synthBare } from '../../support/bare-stack';
 import { AppConfig } from '../../../config/schema';
 import { testConfig } from '../../support/synth';
 import { configureBackend, ProjectCloudWorkspace, workspaceName } from '../../../modules/shared/state-backend';
@@ -14,7 +15,7 @@ import { configureBackend, ProjectCloudWorkspace, workspaceName } from '../../..
 function terraformBlock(config: AppConfig, stackName = 'session-logs'): Record<string, any> {
   const stack = new TerraformStack(Testing.app(), stackName);
   configureBackend(stack, stackName, config);
-  return JSON.parse(Testing.synth(stack)).terraform;
+  return synthBare(stack).terraform;
 }
 
 const S3 = { type: 's3', bucket: 'acme-tf-state', region: 'eu-west-1' };

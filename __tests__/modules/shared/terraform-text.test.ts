@@ -6,6 +6,7 @@
  * @lane unit
  */
 import { TerraformStack, Testing } from 'cdktf';
+import { synthBare } from '../../support/bare-stack';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -66,7 +67,7 @@ describe('multilineText', () => {
       const stack = new TerraformStack(Testing.app(), `s${setting}`);
       new AwsProvider(stack, 'aws', { region: 'us-east-1' });
       new SsmParameter(stack, 'p', { name: 'q', type: 'String', value: multilineText(text) }).overrideLogicalId('p');
-      return setting === 'true' ? Testing.synthHcl(stack) as string : JSON.parse(Testing.synth(stack)).resource.aws_ssm_parameter.p.value;
+      return setting === 'true' ? Testing.synthHcl(stack) as string : synthBare(stack).resource!.aws_ssm_parameter.p.value;
     });
     const fromJson = value('false');
     expect(fromJson).toBe('SELECT *\nFROM sessions\n');
